@@ -1,0 +1,83 @@
+"""The command line: parses arguments, calls the build, prints errors as `path:line: message`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sitegen import __version__
+from sitegen.build import BuildOptions, BuildReport, build
+from sitegen.errors import SitegenError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sitegen", description="Build a static news site from articles.")
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    build_cmd = commands.add_parser("build", help="build the site into the output folder",
+                                    description="Build the site into the output folder (default: build/).")
+    build_cmd.add_argument("--source", type=Path, default=Path("."), metavar="DIR",
+                           help="the site folder holding sitegen.toml, seeds/, templates/ and static/ (default: .)")
+    build_cmd.add_argument("--output", type=Path, default=None, metavar="DIR",
+                           help="where the site is written (default: SOURCE/build)")
+    build_cmd.add_argument("--base-url", default=None, metavar="URL",
+                           help="the public URL of the site, e.g. https://example.org/news/ (overrides sitegen.toml)")
+    build_cmd.add_argument("--drafts", action="store_true", help="include articles marked draft")
+    build_cmd.add_argument("--future", action="store_true", help="include articles dated in the future (embargoed)")
+    build_cmd.add_argument("--strict", action="store_true", help="on any error, leave the previous build untouched")
+    loudness = build_cmd.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="print every page written")
+    return parser
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(report: BuildReport, output: Path) -> str:
+    text = (f"built {_plural(report.articles, 'article')}, {_plural(report.pages, 'page')} "
+            f"({_plural(report.files, 'file')}) into {output} in {report.seconds:.2f}s")
+    if report.skipped:
+        text += f"; {report.skipped} draft or embargoed left out"
+    return text
+
+
+def run_build(args: argparse.Namespace) -> int:
+    options = BuildOptions(source=args.source, output=args.output, base_url=args.base_url,
+                           drafts=args.drafts, future=args.future, strict=args.strict)
+    report = build(options, on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None)
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    output = args.output or args.source / "build"
+    if report.errors:
+        state = "nothing was replaced (--strict)" if not report.written else "the rest of the site was built"
+        print(f"sitegen: {_plural(len(report.errors), 'error')}; {state}", file=sys.stderr)
+        if report.written and not args.quiet:
+            print(_summary(report, output), file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(_summary(report, output), file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            return run_build(args)
+    except SitegenError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sitegen: interrupted; the previous build was left in place", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,199 @@
+"""`sitegen.toml` parsed into a frozen, validated `Config`; every field has a default."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+
+from sitegen.errors import ConfigError
+from sitegen.slugs import slug_or_hash, slugify
+
+CONFIG_NAME = "sitegen.toml"
+PERMALINK_TOKENS = frozenset({"section", "slug", "year", "month", "day"})
+
+
+@dataclass(frozen=True)
+class SectionConfig:
+    name: str
+    slug: str = ""
+    description: str = ""
+
+    @property
+    def url_slug(self) -> str:
+        return slugify(self.slug) if self.slug else slug_or_hash(self.name, "section")
+
+
+@dataclass(frozen=True)
+class PublisherConfig:
+    name: str = ""
+    logo: str = ""
+    logo_width: int = 0
+    logo_height: int = 0
+
+
+@dataclass(frozen=True)
+class PermalinkConfig:
+    article: str = "/{section}/{slug}/"
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    limit: int = 20
+    content: str = "full"
+
+
+@dataclass(frozen=True)
+class Config:
+    title: str = "sitegen"
+    description: str = ""
+    base_url: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    page_size: int = 10
+    default_section: str = "News"
+    related_count: int = 4
+    words_per_minute: int = 230
+    publisher: PublisherConfig = field(default_factory=PublisherConfig)
+    permalinks: PermalinkConfig = field(default_factory=PermalinkConfig)
+    feeds: FeedConfig = field(default_factory=FeedConfig)
+    sections: tuple[SectionConfig, ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url ('/news/'), or '/' when the site lives at the root."""
+        path = urlsplit(self.base_url).path if self.base_url else "/"
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def publisher_name(self) -> str:
+        return self.publisher.name or self.title
+
+
+def _key_line(text: str, dotted: str) -> int | None:
+    """Best-effort line of `dotted` (e.g. 'feeds.limit') in TOML text; tomllib gives no positions."""
+    *tables, key = dotted.split(".")
+    want_table = ".".join(tables)
+    table = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", line)
+        if header:
+            table = header.group(1)
+            if not key and table == want_table:
+                return number
+            continue
+        if table == want_table and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
+            return number
+    return None
+
+
+def _type_name(kind: Any) -> str:
+    return {str: "a string", int: "a whole number", bool: "true or false"}.get(kind, str(kind))
+
+
+def _build(cls: type, data: Any, prefix: str, path: Path, text: str) -> Any:
+    """Build dataclass `cls` from a TOML table, naming the key of any unknown or mistyped value."""
+    where = prefix.rstrip(".") or "top level"
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{where}' must be a table", path, _key_line(text, where + "."))
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = prefix + key
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"did you mean '{prefix}{close[0]}'?" if close else f"known keys: {', '.join(sorted(fields))}"
+            raise ConfigError(f"unknown key '{dotted}'", path, _key_line(text, dotted), hint)
+        kind = fields[key].type
+        if kind in ("str", "int", "bool"):
+            expected = {"str": str, "int": int, "bool": bool}[kind]
+            # bool is a subclass of int in Python; `page_size = true` must still be refused.
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise ConfigError(
+                    f"'{dotted}' must be {_type_name(expected)}, not {type(value).__name__}",
+                    path,
+                    _key_line(text, dotted),
+                )
+            values[key] = value
+        elif kind == "tuple[SectionConfig, ...]":
+            if not isinstance(value, list):
+                raise ConfigError(f"'{dotted}' must be a list of tables", path, _key_line(text, dotted),
+                                  'write sections as [[sections]] tables with name = "..."')
+            values[key] = tuple(_build(SectionConfig, item, dotted + ".", path, text) for item in value)
+        else:
+            nested = {"PublisherConfig": PublisherConfig, "PermalinkConfig": PermalinkConfig,
+                      "FeedConfig": FeedConfig}[kind]
+            values[key] = _build(nested, value, dotted + ".", path, text)
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise ConfigError(f"'{where}': {error}", path, _key_line(text, where + ".")) from None
+
+
+def _check(config: Config, path: Path, text: str) -> None:
+    def fail(key: str, message: str, hint: str | None = None) -> None:
+        raise ConfigError(f"'{key}' {message}", path, _key_line(text, key), hint)
+
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail("timezone", f"is not a known time zone: {config.timezone!r}", "use an IANA name such as 'Asia/Ho_Chi_Minh'")
+    try:
+        Locale.parse(config.language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        fail("language", f"is not a known language tag: {config.language!r}", "use a BCP 47 tag such as 'en' or 'vi'")
+    if config.base_url:
+        parts = urlsplit(config.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            fail("base_url", f"must be an absolute http(s) URL, not {config.base_url!r}",
+                 "for example 'https://example.org/news/'")
+    if config.page_size < 1:
+        fail("page_size", "must be at least 1")
+    if config.feeds.limit < 1:
+        fail("feeds.limit", "must be at least 1")
+    if config.feeds.content not in ("full", "summary"):
+        fail("feeds.content", "must be 'full' or 'summary'")
+    scheme = config.permalinks.article
+    tokens = set(re.findall(r"\{(\w+)\}", scheme))
+    if not scheme.startswith("/") or not scheme.endswith("/") or "slug" not in tokens or tokens - PERMALINK_TOKENS:
+        fail("permalinks.article", f"is not a usable scheme: {scheme!r}",
+             "start and end with '/', include {slug}, and use only {section} {slug} {year} {month} {day}")
+
+
+def load_config(source: Path, base_url: str | None = None) -> tuple[Config, Path | None]:
+    """Read `sitegen.toml` from `source` (defaults when absent); `base_url` overrides the file."""
+    path = source / CONFIG_NAME
+    text = ""
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"is not UTF-8 ({error.reason})", path, text_line(path, error.start)) from None
+        except tomllib.TOMLDecodeError as error:
+            match = re.search(r"line (\d+)", str(error))
+            raise ConfigError(f"is not valid TOML: {error}", path, int(match.group(1)) if match else None) from None
+    if base_url is not None:
+        data["base_url"] = base_url
+    config = _build(Config, data, "", path, text)
+    _check(config, path, text)
+    return config, path if path.is_file() else None
+
+
+def text_line(path: Path, offset: int) -> int:
+    """1-based line of byte `offset` in file `path`."""
+    return path.read_bytes()[:offset].count(b"\n") + 1

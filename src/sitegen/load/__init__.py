@@ -1,0 +1,74 @@
+"""Loading: every source file in a content folder becomes an `Article`, or an error naming it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sitegen.errors import ContentError, SitegenError
+from sitegen.load.article import LoadSettings
+from sitegen.load.markdown import read_markdown
+from sitegen.load.metadata import Metadata, parse_metadata, parse_yaml
+from sitegen.load.source import read_source, split_front_matter
+from sitegen.load.wirecopy import read_wire_copy
+from sitegen.model import Article
+
+Reader = Callable[[Path, str, Metadata, int, LoadSettings], Article]
+READERS: dict[str, Reader] = {".txt": read_wire_copy, ".md": read_markdown, ".markdown": read_markdown}
+SIDECAR_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    articles: tuple[Article, ...]
+    errors: tuple[SitegenError, ...]
+
+
+def sources(content_dir: Path) -> Iterator[Path]:
+    """Article files under `content_dir` in a stable order; hidden files and folders are skipped."""
+    for path in sorted(content_dir.rglob("*")):
+        relative = path.relative_to(content_dir)
+        if any(part.startswith((".", "_")) for part in relative.parts):
+            continue
+        if path.suffix.lower() in READERS and path.is_file():
+            yield path
+
+
+def _sidecar(path: Path) -> Path | None:
+    for suffix in SIDECAR_SUFFIXES:
+        candidate = path.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_article(path: Path, settings: LoadSettings) -> Article:
+    """Read one source file, its front matter and, for wire copy, a sidecar `.yaml` beside it."""
+    text = read_source(path)
+    front, body, first_line = split_front_matter(text)
+    meta_path, meta_text, meta_line = path, front or "", 2
+    sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
+    if sidecar is not None:
+        if front is not None:
+            raise ContentError(f"has front matter and a sidecar {sidecar.name}", path, 1,
+                               "keep the metadata in one place")
+        meta_path, meta_text, meta_line = sidecar, read_source(sidecar) if sidecar.stat().st_size else "", 1
+    data = parse_yaml(meta_text, meta_path, meta_line)
+    meta = parse_metadata(data, meta_path, meta_text, meta_line, settings.tz)
+    reader = READERS[path.suffix.lower()]
+    return reader(path, body, meta, first_line, settings)
+
+
+def load_content(content_dir: Path, settings: LoadSettings) -> LoadResult:
+    """Load every article; a broken one becomes an error and never stops the others."""
+    articles: list[Article] = []
+    errors: list[SitegenError] = []
+    for path in sources(content_dir):
+        try:
+            articles.append(load_article(path, settings))
+        except SitegenError as error:
+            errors.append(error)
+        except OSError as error:
+            errors.append(ContentError(f"cannot be read: {error.strerror}", path))
+    return LoadResult(tuple(articles), tuple(errors))

@@ -1,0 +1,79 @@
+"""What every reader shares: turning parsed parts plus metadata into one `Article`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+
+from sitegen.errors import ContentError
+from sitegen.load.metadata import Metadata
+from sitegen.model import Article, Figure, Term
+from sitegen.slugs import slug_or_hash, slugify
+
+WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """The few config values readers need, so load does not depend on the whole config."""
+
+    language: str
+    tz: ZoneInfo
+    default_section: str
+    sections: tuple[Term, ...] = ()
+
+    def section(self, name: str) -> Term:
+        """The configured section `name` refers to (by name or slug), else a new one."""
+        slug = slug_or_hash(name, "section")
+        for term in self.sections:
+            if term.slug == slug or term.name.casefold() == name.casefold():
+                return term
+        return Term(name, slug)
+
+
+def _slug(path: Path, meta: Metadata, headline: str, metadata_line: int) -> str:
+    if meta.slug is not None:
+        slug = slugify(meta.slug)
+        if not slug:
+            raise ContentError(f"slug {meta.slug!r} has no letters or digits to make a URL from", path,
+                               metadata_line, "use lowercase ASCII words joined by '-'")
+        return slug
+    return slugify(headline) or slugify(path.stem) or slug_or_hash(headline, "article")
+
+
+def assemble(
+    path: Path,
+    meta: Metadata,
+    settings: LoadSettings,
+    *,
+    headline: str,
+    standfirst: str,
+    body_html: Markup,
+    word_count: int,
+    figures: tuple[Figure, ...],
+    source: str | None,
+    metadata_line: int = 1,
+) -> Article:
+    """Combine a reader's parsed parts with metadata and site defaults."""
+    return Article(
+        source_path=path,
+        slug=_slug(path, meta, headline, metadata_line),
+        headline=headline,
+        standfirst=standfirst,
+        body_html=body_html,
+        word_count=word_count,
+        figures=figures,
+        published=meta.published,
+        updated=meta.updated,
+        authors=tuple(Term(name, slug_or_hash(name, "author")) for name in meta.authors),
+        section=settings.section(meta.section or settings.default_section),
+        tags=tuple(Term(name, slug_or_hash(name, "tag")) for name in meta.tags),
+        language=meta.language or settings.language,
+        draft=meta.draft,
+        source=source,
+        corrections=meta.corrections,
+    )

@@ -1,0 +1,64 @@
+"""The Markdown reader: `.md` with YAML front matter, body through Python-Markdown, then sanitised."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from html import unescape
+from pathlib import Path
+
+import markdown as md
+from markupsafe import Markup
+
+from sitegen.errors import ContentError
+from sitegen.load.article import WORD, LoadSettings, assemble
+from sitegen.load.figures import figure_html
+from sitegen.load.metadata import Metadata
+from sitegen.model import Article, Figure
+from sitegen.sanitize import clean_html, clean_text
+
+_H1 = re.compile(r"^#\s+(?P<title>.+?)\s*#*\s*$")
+_TAG = re.compile(r"<[^>]+>")
+
+
+@lru_cache(maxsize=1)
+def _converter() -> md.Markdown:
+    return md.Markdown(extensions=["extra", "sane_lists", "smarty"], output_format="html")
+
+
+def markdown_to_html(text: str) -> str:
+    """Markdown to sanitised HTML: raw HTML in the source goes through the allow-list."""
+    converter = _converter()
+    converter.reset()
+    return clean_html(converter.convert(text))
+
+
+def read_markdown(path: Path, text: str, meta: Metadata, first_line: int, settings: LoadSettings) -> Article:
+    """Build an Article from a Markdown body whose front matter has already been read."""
+    headline = meta.title
+    body = text
+    if not headline:
+        lines = text.lstrip("\n").split("\n", 1)
+        match = _H1.match(lines[0])
+        if not match:
+            raise ContentError("has no title", path, first_line,
+                               "add 'title: ...' to the front matter or start the body with '# Title'")
+        headline = match.group("title")
+        body = lines[1] if len(lines) > 1 else ""
+    html = markdown_to_html(body)
+    words = len(WORD.findall(unescape(_TAG.sub(" ", html))))
+    figures: tuple[Figure, ...] = ()
+    if meta.image:
+        figures = (Figure(src=meta.image, alt=meta.image_alt, caption=meta.image_caption, credit=meta.image_credit),)
+        # The lead image opens the body, marked up exactly as a wire-copy figure is.
+        html = figure_html(figures[0], meta.language or settings.language) + "\n" + html
+    standfirst = meta.standfirst or ""
+    return assemble(
+        path, meta, settings,
+        headline=clean_text(headline),
+        standfirst=standfirst,
+        body_html=Markup(html),
+        word_count=words,
+        figures=figures,
+        source=meta.source,
+    )

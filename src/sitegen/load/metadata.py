@@ -1,0 +1,168 @@
+"""Front matter and sidecar metadata: one validated `Metadata` from a YAML mapping."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from sitegen.errors import ContentError
+from sitegen.sanitize import clean_text, safe_url
+
+# Aliases a newsroom's other tools commonly write, mapped onto one canonical field.
+ALIASES = {
+    "title": "title", "headline": "title",
+    "slug": "slug",
+    "date": "published", "published": "published",
+    "updated": "updated", "modified": "updated", "lastmod": "updated",
+    "author": "authors", "authors": "authors",
+    "section": "section", "category": "section",
+    "tags": "tags", "keywords": "tags",
+    "language": "language", "lang": "language",
+    "draft": "draft",
+    "standfirst": "standfirst", "summary": "standfirst", "description": "standfirst",
+    "source": "source",
+    "corrections": "corrections", "correction": "corrections",
+    "image": "image", "image_alt": "image_alt", "image_caption": "image_caption",
+    "image_credit": "image_credit",
+}
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str | None = None
+    slug: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    authors: tuple[str, ...] = ()
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    draft: bool = False
+    standfirst: str | None = None
+    source: str | None = None
+    corrections: tuple[str, ...] = ()
+    image: str | None = None
+    image_alt: str = ""
+    image_caption: str = ""
+    image_credit: str | None = None
+
+
+class _Where:
+    """Finds the line of a key in YAML text, so field errors can point at it."""
+
+    def __init__(self, path: Path, text: str, first_line: int) -> None:
+        self.path, self.text, self.first_line = path, text, first_line
+
+    def line(self, key: str) -> int:
+        for number, raw in enumerate(self.text.splitlines()):
+            if re.match(rf"^['\"]?{re.escape(key)}['\"]?\s*:", raw):
+                return self.first_line + number
+        return self.first_line
+
+    def error(self, key: str, message: str, hint: str | None = None) -> ContentError:
+        return ContentError(message, self.path, self.line(key), hint)
+
+
+def parse_yaml(text: str, path: Path, first_line: int) -> dict[str, Any]:
+    """Parse a YAML mapping; errors point at the file line (`first_line` is YAML line 1)."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as error:
+        # Where the broken construct began (an unclosed '[') is nearer the mistake than where
+        # the parser gave up, which is often the end of the front matter.
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ContentError(f"front matter is not valid YAML: {problem}", path, line,
+                           "check indentation and quote values that contain ':' or '#'") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ContentError("front matter must be a mapping of 'key: value' lines", path, first_line)
+    return data
+
+
+def _text(where: _Where, key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise where.error(key, f"'{key}' must be text, not {type(value).__name__}",
+                          f"quote the value: {key}: \"{value}\"")
+    return clean_text(str(value)).strip()
+
+
+def _text_list(where: _Where, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items: list[Any] = [part for part in value.split(",")]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise where.error(key, f"'{key}' must be a list or comma-separated text", f"{key}: [first, second]")
+    seen: dict[str, None] = {}
+    for item in items:
+        text = _text(where, key, item)
+        if text:
+            seen.setdefault(text, None)
+    return tuple(seen)
+
+
+def _datetime(where: _Where, key: str, value: Any, tz: ZoneInfo) -> datetime:
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            result = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise where.error(key, f"'{key}' is not a valid date: {value!r}",
+                              "write ISO 8601, e.g. 2022-05-27 or 2022-05-27T14:30:00+07:00") from None
+    else:
+        raise where.error(key, f"'{key}' is not a valid date: {value!r}",
+                          "write ISO 8601, e.g. 2022-05-27T14:30:00+07:00")
+    # A time without a zone is read in the site's time zone, never the build machine's.
+    return result.replace(tzinfo=tz) if result.tzinfo is None else result
+
+
+def parse_metadata(data: dict[str, Any], path: Path, text: str, first_line: int, tz: ZoneInfo) -> Metadata:
+    """Validate a front-matter mapping into `Metadata`, naming the line of any bad field."""
+    where = _Where(path, text, first_line)
+    values: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = str(raw_key)
+        field = ALIASES.get(key.lower())
+        if field is None:
+            close = difflib.get_close_matches(key.lower(), ALIASES, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(sorted(set(ALIASES.values())))
+            raise where.error(key, f"unknown front matter key '{key}'", hint)
+        if field in values:
+            raise where.error(key, f"'{key}' repeats a field already given", "keep one of them")
+        if value is None:
+            continue
+        if field in ("published", "updated"):
+            values[field] = _datetime(where, key, value, tz)
+        elif field in ("authors", "tags", "corrections"):
+            if field == "corrections" and isinstance(value, str):
+                values[field] = (_text(where, key, value),)
+            else:
+                values[field] = _text_list(where, key, value)
+        elif field == "draft":
+            if not isinstance(value, bool):
+                raise where.error(key, "'draft' must be true or false")
+            values[field] = value
+        elif field == "image":
+            url = safe_url(_text(where, key, value))
+            if url is None:
+                raise where.error(key, f"'{key}' is not a safe image URL", "use an http(s) URL or a path on the site")
+            values[field] = url
+        else:
+            values[field] = _text(where, key, value)
+    if "published" in values and "updated" in values and values["updated"] < values["published"]:
+        raise where.error("updated", "'updated' is earlier than the published date",
+                          "an update cannot come before publication; check both dates")
+    return Metadata(**values)

@@ -1,0 +1,43 @@
+"""Reading a source file into clean text: UTF-8 (with or without BOM), any line ending."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import frontmatter
+
+from sitegen.errors import ContentError
+from sitegen.sanitize import clean_text
+
+_YAML = frontmatter.YAMLHandler()
+
+
+def read_source(path: Path) -> str:
+    """Decode `path` as UTF-8, drop a BOM, turn CRLF/CR into LF; undecodable bytes name their line."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ContentError(
+            f"is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})",
+            path,
+            line,
+            "save the file as UTF-8; wire copy in Windows-1258 or Latin-1 must be converted first",
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ContentError("is empty", path, 1, "line 1 must be the headline")
+    return clean_text(text)
+
+
+def split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """Split YAML front matter off `text` with python-frontmatter: (yaml or None, body, body's first line)."""
+    if not _YAML.detect(text):
+        return None, text, 1
+    front, body = _YAML.split(text)
+    # The body starts after the opening '---' line, the front matter lines and the closing '---'.
+    front = front.removeprefix("\n")
+    return front, body.removeprefix("\n"), front.count("\n") + 3

@@ -1,0 +1,141 @@
+"""The content model: frozen articles and the site that owns them and their indexes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from markupsafe import Markup
+
+RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "ha", "he", "khw", "ks", "ps", "sd", "ug", "ur", "yi"})
+
+
+def text_direction(language: str) -> str:
+    """'rtl' for right-to-left scripts, else 'ltr', from a BCP 47 tag."""
+    primary = language.replace("_", "-").split("-")[0].lower()
+    return "rtl" if primary in RTL_LANGUAGES else "ltr"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image with its caption and credit; `src` is None when the source was lost."""
+
+    src: str | None
+    alt: str
+    caption: str
+    credit: str | None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """A section, tag or author: a display name and the slug its pages live under."""
+
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Article:
+    source_path: Path
+    slug: str
+    headline: str
+    standfirst: str
+    body_html: Markup
+    word_count: int
+    figures: tuple[Figure, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    authors: tuple[Term, ...] = ()
+    section: Term | None = None
+    tags: tuple[Term, ...] = ()
+    language: str = "en"
+    draft: bool = False
+    source: str | None = None
+    corrections: tuple[str, ...] = ()
+
+    @property
+    def direction(self) -> str:
+        return text_direction(self.language)
+
+    @property
+    def lead_figure(self) -> Figure | None:
+        return next((f for f in self.figures if f.src), None)
+
+    @property
+    def modified(self) -> datetime | None:
+        """The later of published and updated: what feeds and sitemaps call last modified."""
+        if self.updated and (self.published is None or self.updated > self.published):
+            return self.updated
+        return self.published
+
+    @property
+    def is_updated(self) -> bool:
+        return bool(self.updated and self.published and self.updated > self.published)
+
+
+def publication_order_key(article: Article) -> tuple[int, float, str, str]:
+    """Newest first; undated after every dated article; ties broken by slug, then path."""
+    if article.published is None:
+        return (1, 0.0, article.slug, str(article.source_path))
+    return (0, -article.published.timestamp(), article.slug, str(article.source_path))
+
+
+@dataclass(frozen=True)
+class Site:
+    """Owns every published article, in publication order, and the indexes built from them."""
+
+    articles: tuple[Article, ...]
+    sections: dict[Term, tuple[Article, ...]] = field(default_factory=dict)
+    tags: dict[Term, tuple[Article, ...]] = field(default_factory=dict)
+    authors: dict[Term, tuple[Article, ...]] = field(default_factory=dict)
+    archives: dict[tuple[int, int] | None, tuple[Article, ...]] = field(default_factory=dict)
+
+
+def _group(articles: tuple[Article, ...], keys: object) -> dict[Term, tuple[Article, ...]]:
+    groups: dict[Term, list[Article]] = {}
+    for article in articles:
+        for term in keys(article):  # type: ignore[operator]
+            groups.setdefault(term, []).append(article)
+    return {term: tuple(items) for term, items in sorted(groups.items(), key=lambda kv: kv[0].slug)}
+
+
+def _canonical_terms(articles: list[Article]) -> list[Article]:
+    """One name per slug: 'Đà Nẵng' and 'Da Nang' share a page, named as the first file spells it."""
+    names: dict[tuple[str, str], Term] = {}
+    for article in sorted(articles, key=lambda a: str(a.source_path)):
+        for kind, terms in (("tag", article.tags), ("author", article.authors),
+                            ("section", (article.section,) if article.section else ())):
+            for term in terms:
+                names.setdefault((kind, term.slug), term)
+    return [
+        replace(
+            a,
+            tags=tuple(dict.fromkeys(names["tag", t.slug] for t in a.tags)),
+            authors=tuple(dict.fromkeys(names["author", t.slug] for t in a.authors)),
+            section=names["section", a.section.slug] if a.section else None,
+        )
+        for a in articles
+    ]
+
+
+def build_site(articles: list[Article], tz: tzinfo, section_order: tuple[str, ...] = ()) -> Site:
+    """Order articles and index them by section, tag, author and month (in the site's time zone)."""
+    ordered = tuple(sorted(_canonical_terms(articles), key=publication_order_key))
+    sections = _group(ordered, lambda a: (a.section,) if a.section else ())
+    rank = {slug: i for i, slug in enumerate(section_order)}
+    sections = dict(sorted(sections.items(), key=lambda kv: (rank.get(kv[0].slug, len(rank)), kv[0].slug)))
+    archives: dict[tuple[int, int] | None, list[Article]] = {}
+    for article in ordered:
+        local = article.published.astimezone(tz) if article.published else None
+        month = (local.year, local.month) if local else None
+        archives.setdefault(month, []).append(article)
+    return Site(
+        articles=ordered,
+        sections=sections,
+        tags=_group(ordered, lambda a: a.tags),
+        authors=_group(ordered, lambda a: a.authors),
+        archives={k: tuple(v) for k, v in archives.items()},
+    )

@@ -1,0 +1,113 @@
+"""Rendering: one Jinja2 environment (autoescape, strict undefined) turns a planned page into text."""
+
+from __future__ import annotations
+
+import traceback
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_timezone_gmt
+from sitegen.config import Config
+from sitegen.errors import TemplateError
+from sitegen.model import Site, text_direction
+from sitegen.plan import Links, Page
+from sitegen.urls import absolute_url, relative_url, rooted_url
+
+
+@lru_cache(maxsize=64)
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+@jinja2.pass_context
+def _url(context: jinja2.runtime.Context, target: str) -> str:
+    """A link to site path `target` from the page being rendered."""
+    page_url: str = context["page_url"]
+    if context.get("rooted_links"):
+        return rooted_url(target, context["config"].base_path)
+    return relative_url(target, page_url)
+
+
+def make_environment(config: Config, template_dirs: list[Path], site: Site) -> jinja2.Environment:
+    """The environment: the site's templates first, then the default theme's."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    tz = config.tz
+
+    def local(moment: datetime) -> datetime:
+        return moment.astimezone(tz)
+
+    def date_filter(moment: datetime, language: str, with_time: bool = False) -> str:
+        """A date (and optionally time and UTC offset) in the page's language and the site's zone."""
+        locale, when = _locale(language), local(moment)
+        text = format_date(when, "long", locale=locale)
+        if with_time:
+            text += f", {format_time(when, 'short', locale=locale)} {get_timezone_gmt(when, 'long', locale=locale)}"
+        return text
+
+    def month_name(key: tuple[int, int], language: str) -> str:
+        return format_date(date(key[0], key[1], 1), "LLLL y", locale=_locale(language))
+
+    env.filters.update(
+        url=_url,
+        absolute=lambda target: absolute_url(target, config.base_url),
+        isoformat=lambda moment: local(moment).isoformat(),
+        date=date_filter,
+        month_name=month_name,
+        direction=text_direction,
+    )
+    env.globals.update(
+        config=config,
+        links=Links(config),
+        nav_sections=tuple(site.sections),
+        section_descriptions={s.url_slug: s.description for s in config.sections if s.description},
+    )
+    return env
+
+
+def render_page(env: jinja2.Environment, page: Page) -> str:
+    """Render one planned page; template mistakes become a TemplateError naming template and line."""
+    try:
+        template = env.get_template(page.template)
+        language = page.language or env.globals["config"].language  # type: ignore[union-attr]
+        context: dict[str, Any] = {
+            **page.context,
+            "page_url": page.url,
+            "page_language": language,
+            "page_direction": text_direction(language),
+            "rooted_links": page.template == "404.html",
+        }
+        return template.render(context)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(error.message or "syntax error", error.filename or error.name or page.template,
+                            error.lineno, "check the tag or expression on that line") from None
+    except jinja2.TemplateNotFound as error:
+        raise TemplateError(f"template {error.name!r} not found", page.template, None,
+                            "add it to the site's templates/ folder or fix the name") from None
+    except Exception as error:  # noqa: BLE001 - any failure inside a template is the template's
+        filename, line = _template_frame(error)
+        raise TemplateError(f"{type(error).__name__}: {error}", filename or page.template, line,
+                            f"while rendering {page.url}") from None
+
+
+def _template_frame(error: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template file and line in a Jinja traceback (Jinja rewrites frames to them)."""
+    found: tuple[str | None, int | None] = (None, None)
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename.endswith((".html", ".xml", ".txt", ".json")):
+            found = (frame.filename, frame.lineno)
+    return found
+

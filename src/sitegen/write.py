@@ -1,0 +1,88 @@
+"""Writing: pages go to a staging folder that is swapped into place whole, never half-written."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+from pathlib import Path
+
+from sitegen.errors import BuildError
+from sitegen.urls import output_path
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+class Staging:
+    """A fresh folder beside the output; `commit` swaps it in, `discard` throws it away."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output.resolve()
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(self.output)
+        self.path = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir()
+
+    def write(self, url: str, content: str | bytes) -> Path:
+        target = self.path / output_path(url)
+        if not target.resolve().is_relative_to(self.path):
+            raise BuildError(f"refusing to write outside the output folder: {url}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return target
+
+    def copy_tree(self, source: Path, prefix: str) -> int:
+        """Copy files under `source` to `prefix` in the output; later copies override earlier ones."""
+        count = 0
+        for path in sorted(source.rglob("*")):
+            relative = path.relative_to(source)
+            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+                target = self.path / prefix / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # copyfile, not copy2: a source file's mtime must not leak into the output.
+                shutil.copyfile(path, target)
+                count += 1
+        return count
+
+    def commit(self) -> None:
+        """Put the staged site in place of the output in one step where the OS allows it."""
+        if self.output.is_dir() and not self.output.is_symlink():
+            if _exchange(self.path, self.output):
+                shutil.rmtree(self.path, ignore_errors=True)
+                return
+            old = self.output.parent / f".{self.output.name}.old-{os.getpid()}"
+            os.rename(self.output, old)
+            os.rename(self.path, self.output)
+            shutil.rmtree(old, ignore_errors=True)
+        elif self.output.exists():
+            raise BuildError(f"{self.output} exists and is not a folder", self.output, None,
+                             "remove it or choose another --output")
+        else:
+            os.rename(self.path, self.output)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def _remove_leftovers(output: Path) -> None:
+    """Staging or old folders left by a build that was killed are removed before the next one."""
+    for leftover in output.parent.glob(f".{output.name}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in output.parent.glob(f".{output.name}.old-*"):
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -1,0 +1,159 @@
+"""Whole builds: bad input reported and isolated, drafts and embargoes, atomic output, determinism."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen.errors import TemplateError
+from sitegen.write import Staging
+from tests.conftest import SITES, build_into, write
+
+GOOD = "---\ntitle: A good story\ndate: 2024-01-02T10:00:00+07:00\nsection: World\n---\nGood body.\n"
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line", "message"),
+    [
+        ("bad-yaml.md", "---\ntitle: [unclosed\n---\nBody", 2, "front matter is not valid YAML"),
+        ("bad-date.md", "---\ntitle: T\ndate: yesterday\n---\nBody", 3, "'date' is not a valid date"),
+        ("latin1.txt", b"Headline\nStandfirst\nCaf\xe9", 3, "is not valid UTF-8"),
+        ("empty.txt", b"", 1, "is empty"),
+        ("no-title.md", "---\nsection: World\n---\nJust text.", 4, "has no title"),
+    ],
+)
+def test_broken_article_is_reported_and_the_rest_builds(
+    make_site: Callable[..., Path], tmp_path: Path, name: str, content: str | bytes, line: int, message: str
+) -> None:
+    site = make_site({"seeds/good.md": GOOD, f"seeds/{name}": content})
+    report = build_into(site, tmp_path / "out")
+    (error,) = report.errors
+    assert str(error).startswith(f"{site / 'seeds' / name}:{line}: ")
+    assert message in error.message and error.hint
+    assert report.written
+    assert "A good story" in (tmp_path / "out/world/a-good-story/index.html").read_text()
+
+
+def test_strict_keeps_the_previous_build(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/good.md": GOOD})
+    out = tmp_path / "out"
+    build_into(site, out)
+    before = tree_digest(out)
+    write(site / "seeds/broken.md", "---\ndate: nonsense\n---\n")
+    write(site / "seeds/good.md", GOOD.replace("A good story", "A changed story"))
+    report = build_into(site, out, strict=True)
+    assert report.errors and not report.written
+    assert tree_digest(out) == before
+    assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_duplicate_slugs_name_both_files(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD, "seeds/b.md": GOOD.replace("Good body", "Other body")})
+    report = build_into(site, tmp_path / "out")
+    (error,) = report.errors
+    assert error.path == site / "seeds/b.md" and str(site / "seeds/a.md") in error.message
+    assert "Good body" in (tmp_path / "out/world/a-good-story/index.html").read_text()
+
+
+def test_drafts_and_embargoed_left_out_unless_asked(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({
+        "seeds/draft.md": "---\ntitle: Draft story\ndraft: true\n---\nx",
+        "seeds/future.md": "---\ntitle: Future story\ndate: 2999-01-01\n---\nx",
+    })
+    report = build_into(site, tmp_path / "a")
+    assert report.articles == 0 and report.skipped == 2
+    assert not (tmp_path / "a/news/draft-story").exists()
+    assert build_into(site, tmp_path / "b", drafts=True).articles == 1
+    assert (tmp_path / "b/news/draft-story/index.html").is_file()
+    assert build_into(site, tmp_path / "c", drafts=True, future=True).articles == 2
+    assert (tmp_path / "c/news/future-story/index.html").is_file()
+
+
+def test_undated_sort_after_dated(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({
+        "seeds/b-undated.txt": "Undated B\nS",
+        "seeds/a-undated.txt": "Undated A\nS",
+        "seeds/old.md": "---\ntitle: Old dated\ndate: 2001-01-01\n---\nx",
+    })
+    build_into(site, tmp_path / "out")
+    front = (tmp_path / "out/index.html").read_text()
+    assert front.index("Old dated") < front.index("Undated A") < front.index("Undated B")
+    page = (tmp_path / "out/news/undated-a/index.html").read_text()
+    assert "<time" not in page.split("<main")[1].split("</article>")[0]
+
+
+def test_template_error_names_template_and_line_and_keeps_build(
+    make_site: Callable[..., Path], tmp_path: Path
+) -> None:
+    site = make_site({"seeds/good.md": GOOD})
+    out = tmp_path / "out"
+    build_into(site, out)
+    before = tree_digest(out)
+    write(site / "templates/article.html", '{% extends "base.html" %}\n{% block main %}\n{{ article.nope }}\n{% endblock %}\n')
+    with pytest.raises(TemplateError) as info:
+        build_into(site, out)
+    assert str(info.value.path).endswith("templates/article.html") and info.value.line == 3
+    assert tree_digest(out) == before
+    write(site / "templates/article.html", "{% if %}\n")
+    with pytest.raises(TemplateError) as info:
+        build_into(site, out)
+    assert info.value.line == 1 and tree_digest(out) == before
+
+
+def test_site_overrides_one_template(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/good.md": GOOD,
+                      "templates/404.html": '{% extends "base.html" %}{% block main %}<h1>Gone fishing</h1>{% endblock %}'})
+    build_into(site, tmp_path / "out")
+    assert "Gone fishing" in (tmp_path / "out/404.html").read_text()
+    assert "A good story" in (tmp_path / "out/world/a-good-story/index.html").read_text()
+
+
+def test_interrupted_build_leaves_previous_site(
+    make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site({"seeds/good.md": GOOD})
+    out = tmp_path / "out"
+    build_into(site, out)
+    before = tree_digest(out)
+    original = Staging.write
+    calls = {"n": 0}
+
+    def explode(self: Staging, url: str, content: str | bytes) -> Path:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, url, content)
+
+    monkeypatch.setattr(Staging, "write", explode)
+    with pytest.raises(KeyboardInterrupt):
+        build_into(site, out)
+    assert tree_digest(out) == before
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_leftover_staging_from_a_killed_build_is_cleaned(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/good.md": GOOD})
+    leftover = tmp_path / ".out.staging-99999999"
+    write(leftover / "index.html", "half")
+    build_into(site, tmp_path / "out")
+    assert not leftover.exists()
+
+
+def test_builds_are_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_into(SITES / "newsroom", tmp_path / "one")
+    # Touch every source and change the machine's zone: neither may leak into the output.
+    for path in (SITES / "newsroom").rglob("*"):
+        os.utime(path, (1, 1))
+    monkeypatch.setenv("TZ", "America/New_York")
+    build_into(SITES / "newsroom", tmp_path / "two")
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+    assert len(tree_digest(tmp_path / "one")) > 20

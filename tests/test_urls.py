@@ -1,0 +1,35 @@
+"""URLs: relative links that work under any base path, and output file names."""
+
+from __future__ import annotations
+
+import pytest
+
+from sitegen.urls import absolute_url, output_path, paginated, relative_url, rooted_url
+
+
+@pytest.mark.parametrize(
+    ("target", "current", "expected"),
+    [
+        ("/world/x/", "/", "world/x/"),
+        ("/", "/world/x/", "../../"),
+        ("/", "/", "./"),
+        ("/static/css/site.css", "/world/x/", "../../static/css/site.css"),
+        ("/tags/a/page/2/", "/tags/a/", "page/2/"),
+        ("https://img.example/a.jpg", "/world/x/", "https://img.example/a.jpg"),
+        ("images/a.jpg", "/world/x/", "../../images/a.jpg"),
+    ],
+)
+def test_relative_url(target: str, current: str, expected: str) -> None:
+    assert relative_url(target, current) == expected
+
+
+def test_absolute_and_rooted() -> None:
+    assert absolute_url("/world/x/", "https://example.org/news/") == "https://example.org/news/world/x/"
+    assert absolute_url("/world/x/", "") == "/world/x/"
+    assert rooted_url("/static/a.css", "/news/") == "/news/static/a.css"
+
+
+def test_paths() -> None:
+    assert paginated("/world/", 1) == "/world/" and paginated("/world/", 3) == "/world/page/3/"
+    assert output_path("/") == "index.html" and output_path("/a/b/") == "a/b/index.html"
+    assert output_path("/404.html") == "404.html"
