@@ -71,4 +71,7 @@ def load_content(content_dir: Path, settings: LoadSettings) -> LoadResult:
             errors.append(error)
         except OSError as error:
             errors.append(ContentError(f"cannot be read: {error.strerror}", path))
+        except Exception as error:  # noqa: BLE001 - one unforeseen input must not sink the whole site
+            errors.append(ContentError(f"could not be read ({type(error).__name__}: {error})", path, None,
+                                       "this is a bug in sitegen; please report it with the file"))
     return LoadResult(tuple(articles), tuple(errors))

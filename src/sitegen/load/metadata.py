@@ -54,6 +54,16 @@ class Metadata:
     image_credit: str | None = None
 
 
+class _TextDates(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so a bad one is our error at its key, not a crash."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class _Where:
     """Finds the line of a key in YAML text, so field errors can point at it."""
 
@@ -73,7 +83,7 @@ class _Where:
 def parse_yaml(text: str, path: Path, first_line: int) -> dict[str, Any]:
     """Parse a YAML mapping; errors point at the file line (`first_line` is YAML line 1)."""
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = yaml.load(text, Loader=_TextDates) if text.strip() else {}  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         # Where the broken construct began (an unclosed '[') is nearer the mistake than where
         # the parser gave up, which is often the end of the front matter.

@@ -1,0 +1,66 @@
+"""The command line: exit codes, `path:line: message` output, and never a traceback for a user's mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+GOOD = "---\ntitle: Fine story\ndate: 2024-01-02\n---\nBody.\n"
+
+
+def sitegen(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sitegen", *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_build_success(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD})
+    result = sitegen("build", "--source", site, "--output", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "built 1 article" in result.stderr
+    assert (tmp_path / "out/news/fine-story/index.html").is_file()
+
+
+def test_quiet_prints_nothing(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD})
+    result = sitegen("build", "-q", "--source", site, "--output", tmp_path / "out")
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_verbose_lists_pages(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD})
+    result = sitegen("build", "-v", "--source", site, "--output", tmp_path / "out")
+    assert "wrote /news/fine-story/" in result.stderr
+
+
+def test_broken_article_exits_nonzero_with_location(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD, "seeds/b.md": "---\ntitle: B\ndate: 2024-13-45\n---\nx"})
+    result = sitegen("build", "--source", site, "--output", tmp_path / "out")
+    assert result.returncode == 1
+    assert f"error: {site / 'seeds/b.md'}:3: 'date' is not a valid date" in result.stderr
+    assert "hint:" in result.stderr and "1 error; the rest of the site was built" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "out/news/fine-story/index.html").is_file()
+
+
+def test_config_error_is_one_line_not_a_traceback(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD}, config='title = "x"\npage_size = "many"\n')
+    result = sitegen("build", "--source", site, "--output", tmp_path / "out")
+    assert result.returncode == 1
+    assert f"error: {site / 'sitegen.toml'}:2: 'page_size' must be a whole number" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_template_error_is_reported(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD, "templates/index.html": "{% for %}"})
+    result = sitegen("build", "--source", site, "--output", tmp_path / "out")
+    assert result.returncode == 1
+    assert "templates/index.html:1:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_lists_options() -> None:
+    result = sitegen("build", "--help")
+    for option in ("--source", "--output", "--base-url", "--drafts", "--future", "--strict", "--quiet", "--verbose"):
+        assert option in result.stdout
