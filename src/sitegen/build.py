@@ -39,6 +39,7 @@ class BuildReport:
     skipped: int = 0
     seconds: float = 0.0
     errors: list[SitegenError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     written: bool = False
 
 
@@ -83,11 +84,12 @@ def plan(config: Config, options: BuildOptions) -> tuple[Site, list[Page], list[
     """Load and plan the site: (site, pages, errors, articles left out as drafts or embargoed)."""
     loaded = load_content(options.source / CONTENT_DIR, load_settings(config))
     errors: list[SitegenError] = list(loaded.errors)
-    chosen = select_articles(loaded.articles, options, build_time())
+    now = build_time()
+    chosen = select_articles(loaded.articles, options, now)
     unique, duplicates = remove_duplicate_slugs(chosen)
     errors += duplicates
     site = build_site(unique, config.tz, tuple(s.url_slug for s in config.sections))
-    return site, plan_site(site, config), errors, len(loaded.articles) - len(chosen)
+    return site, plan_site(site, config, now), errors, len(loaded.articles) - len(chosen)
 
 
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None) -> BuildReport:
@@ -98,6 +100,11 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None) -
     output = options.output or options.source / "build"
     site, pages, errors, skipped = plan(config, options)
     report.errors += errors
+    if not config.base_url:
+        report.warnings.append(
+            "base_url is not set, so sitemap.xml, news-sitemap.xml, canonical links and og:url were left out "
+            "and feeds use relative links; set base_url in sitegen.toml or pass --base-url"
+        )
     report.articles, report.skipped = len(site.articles), skipped
     env = make_environment(config, [options.source / "templates", theme_dir() / "templates"], site)
     staging = Staging(output)

@@ -51,6 +51,9 @@ def run_build(args: argparse.Namespace) -> int:
     report = build(options, on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None)
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
+    if not args.quiet:
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     output = args.output or args.source / "build"
     if report.errors:
         state = "nothing was replaced (--strict)" if not report.written else "the rest of the site was built"

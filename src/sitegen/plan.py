@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sitegen.config import Config
 from sitegen.errors import BuildError
+from sitegen.feeds import FORMATS, MEDIA_TYPES, Feed, feed_entries
 from sitegen.model import Article, Site, Term
-from sitegen.urls import UNDATED, article_url, paginated
+from sitegen.seo import article_jsonld, home_jsonld, jsonld, social_meta
+from sitegen.sitemaps import SitemapEntry, chunk_entries, news_articles
+from sitegen.urls import Links, absolute_url, paginated, relative_url
 
 RELATED_WINDOW = 25
 
@@ -25,6 +29,7 @@ class Page:
     context: Mapping[str, Any]
     inputs: frozenset[Path] = frozenset()
     language: str | None = None
+    lastmod: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -40,37 +45,6 @@ class Pagination:
     @property
     def next(self) -> str | None:
         return self.urls[self.number] if self.number < self.total else None
-
-
-@dataclass(frozen=True)
-class Links:
-    """The one place templates get URLs from; every value is a site path like '/world/'."""
-
-    config: Config
-    home: str = "/"
-    archive: str = "/archive/"
-    tags_index: str = "/tags/"
-    authors_index: str = "/authors/"
-    not_found: str = "/404.html"
-    stylesheet: str = "/static/css/site.css"
-
-    def article(self, article: Article) -> str:
-        return article_url(article, self.config.permalinks.article, self.config.default_section)
-
-    def section(self, term: Term) -> str:
-        return f"/{term.slug}/"
-
-    def tag(self, term: Term) -> str:
-        return f"/tags/{term.slug}/"
-
-    def author(self, term: Term) -> str:
-        return f"/authors/{term.slug}/"
-
-    def month(self, key: tuple[int, int] | None) -> str:
-        return f"/archive/{UNDATED}/" if key is None else f"/archive/{key[0]:04d}/{key[1]:02d}/"
-
-    def static(self, name: str) -> str:
-        return "/static/" + name.lstrip("/")
 
 
 def reading_minutes(article: Article, words_per_minute: int) -> int:
@@ -121,9 +95,8 @@ def _listing(url: str, template: str, articles: tuple[Article, ...], size: int, 
     return pages
 
 
-def plan_site(site: Site, config: Config) -> list[Page]:
-    """Every page of the site: articles, front page, sections, tags, authors, archives, 404."""
-    links = Links(config)
+def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
+    """Articles, front page, sections, tags, authors, archives and the 404 page."""
     size = config.page_size
     related = related_articles(site, config.related_count)
     pages: list[Page] = []
@@ -143,11 +116,10 @@ def plan_site(site: Site, config: Config) -> list[Page]:
     front = _listing(links.home, "index.html", site.articles[1:], size, lead=None)
     if site.articles:
         first = front[0]
-        front[0] = Page(first.url, first.template, {**first.context, "lead": site.articles[0]},
-                        first.inputs | {site.articles[0].source_path})
+        front[0] = replace(first, context={**first.context, "lead": site.articles[0]},
+                           inputs=first.inputs | {site.articles[0].source_path})
     pages += front
-    for kind, groups, url_of in (("section", site.sections, links.section), ("tag", site.tags, links.tag),
-                                 ("author", site.authors, links.author)):
+    for kind, groups, url_of in _term_kinds(site, links):
         for term, articles in groups.items():
             pages += _listing(url_of(term), "list.html", articles, size, kind=kind, title=term.name, term=term)
     pages.append(Page(links.tags_index, "terms.html", {"kind": "tag", "title": "Tags", "terms": _counts(site.tags)},
@@ -160,6 +132,106 @@ def plan_site(site: Site, config: Config) -> list[Page]:
         pages += _listing(links.month(key), "list.html", articles, size, kind="month", title=None, term=None,
                           month=key)
     pages.append(Page(links.not_found, "404.html", {}, frozenset()))
+    return pages
+
+
+def _term_kinds(site: Site, links: Links) -> tuple[tuple[str, dict[Term, tuple[Article, ...]], Any], ...]:
+    return (("section", site.sections, links.section), ("tag", site.tags, links.tag),
+            ("author", site.authors, links.author))
+
+
+def _feeds(site: Site, config: Config, links: Links) -> dict[str, Feed]:
+    """Every feed, keyed by the site path of the listing it mirrors."""
+    limit = config.feeds.limit
+    feeds = {links.home: Feed(config.title, config.description, links.home, links.home,
+                              feed_entries(site.articles, limit))}
+    for kind, groups, url_of in _term_kinds(site, links):
+        for term, articles in groups.items():
+            url = url_of(term)
+            feeds[url] = Feed(f"{config.title}: {term.name}", f"Latest from {term.name}", url, url,
+                              feed_entries(articles, limit))
+    return feeds
+
+
+def _alternates(feed: Feed) -> tuple[tuple[str, str, str], ...]:
+    names = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+    return tuple((f"{feed.title} ({names[kind]})", MEDIA_TYPES[kind], feed.url(kind)) for kind in FORMATS)
+
+
+def _with_metadata(page: Page, config: Config, links: Links, feeds: dict[str, Feed],
+                   by_path: dict[Path, Article]) -> Page:
+    """Add what search engines, social cards and feed readers read: canonical, JSON-LD, OG, feeds, lastmod."""
+    context = page.context
+    article: Article | None = context.get("article")
+    absolute = absolute_url(page.url, config.base_url) if config.base_url else None
+
+    def resolve(target: str) -> str:
+        return absolute_url(target, config.base_url) if config.base_url else relative_url(target, page.url)
+
+    page_feeds = list(_alternates(feeds[links.home]))
+    own = links.section(article.section) if article and article.section else None
+    if context.get("term") is not None:
+        own = {"section": links.section, "tag": links.tag, "author": links.author}[context["kind"]](context["term"])
+    if own in feeds:
+        page_feeds += _alternates(feeds[own])
+    if article:
+        title, description = article.headline, article.standfirst
+        structured = article_jsonld(article, config, links, resolve)
+    else:
+        title, description = context.get("title") or config.title, config.description
+        structured = home_jsonld(config, resolve) if page.url == links.home else []
+    # An article page changes with its own text; a listing with the newest story it lists.
+    shown = [article] if article else [by_path[p] for p in page.inputs if p in by_path]
+    dates = [a.modified for a in shown if a.modified]
+    extra = {
+        "canonical": absolute if page.template != "404.html" else None,
+        "page_feeds": tuple(page_feeds),
+        "structured_data": jsonld(structured) if structured else None,
+        "social": social_meta(config, absolute, title, description, page.language or config.language,
+                              article, resolve),
+    }
+    return replace(page, context={**context, **extra}, lastmod=max(dates) if dates else None)
+
+
+def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str, Feed],
+                       html: list[Page], now: datetime) -> list[Page]:
+    """Feeds in three formats for every listing; sitemaps and robots.txt when there is a base URL."""
+    pages = []
+    for feed in feeds.values():
+        inputs = _inputs(feed.entries)
+        pages += [Page(feed.url(kind), "feed:" + kind, {"feed": feed}, inputs) for kind in FORMATS]
+    if not config.base_url:
+        # The sitemap protocol requires absolute URLs; build.py warns that they were left out.
+        pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}, frozenset()))
+        return pages
+    entries = [SitemapEntry(p.url, p.lastmod) for p in html if p.template != "404.html"]
+    chunks = chunk_entries(entries, config.base_url)
+    sitemaps: list[str] = []
+    if len(chunks) == 1:
+        pages.append(Page("/sitemap.xml", "sitemap:urlset", {"entries": chunks[0]}, _inputs(site.articles)))
+    else:
+        parts = []
+        for number, chunk in enumerate(chunks, start=1):
+            url = f"/sitemaps/sitemap-{number}.xml"
+            lastmod = max((e.lastmod for e in chunk if e.lastmod), default=None)
+            parts.append((url, lastmod))
+            pages.append(Page(url, "sitemap:urlset", {"entries": chunk}, _inputs(site.articles)))
+        pages.append(Page("/sitemap.xml", "sitemap:index", {"parts": tuple(parts)}, _inputs(site.articles)))
+    sitemaps.append("/sitemap.xml")
+    recent = news_articles(site.articles, now)
+    pages.append(Page("/news-sitemap.xml", "sitemap:news", {"articles": recent}, _inputs(recent)))
+    sitemaps.append("/news-sitemap.xml")
+    pages.append(Page("/robots.txt", "robots", {"sitemaps": tuple(sitemaps)}, frozenset()))
+    return pages
+
+
+def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:
+    """Every page of the site; `now` only decides what the Google News sitemap covers."""
+    links = Links(config)
+    feeds = _feeds(site, config, links)
+    by_path = {a.source_path: a for a in site.articles}
+    html = [_with_metadata(p, config, links, feeds, by_path) for p in _html_pages(site, config, links)]
+    pages = html + _syndication_pages(site, config, links, feeds, html, now)
     _check_unique(pages)
     return pages
 

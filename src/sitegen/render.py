@@ -14,8 +14,10 @@ from babel.dates import format_date, format_time, get_timezone_gmt
 from sitegen.config import Config
 from sitegen.errors import TemplateError
 from sitegen.model import Site, text_direction
-from sitegen.plan import Links, Page
-from sitegen.urls import absolute_url, relative_url, rooted_url
+from sitegen.feeds import RENDERERS as FEED_RENDERERS
+from sitegen.plan import Page
+from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
+from sitegen.urls import Links, absolute_url, relative_url, rooted_url
 
 
 @lru_cache(maxsize=64)
@@ -78,8 +80,27 @@ def make_environment(config: Config, template_dirs: list[Path], site: Site) -> j
     return env
 
 
+def _render_data(page: Page, config: Config, links: Links) -> str:
+    """Feeds, sitemaps and robots.txt are serialised by code, not templates, so they are always well-formed."""
+    kind, _, variant = page.template.partition(":")
+    context = page.context
+    if kind == "feed":
+        return FEED_RENDERERS[variant](context["feed"], config, links)
+    if page.template == "sitemap:urlset":
+        return urlset(context["entries"], config)
+    if page.template == "sitemap:index":
+        return sitemap_index(context["parts"], config)
+    if page.template == "sitemap:news":
+        return news_sitemap(context["articles"], config, links)
+    if page.template == "robots":
+        return robots(context["sitemaps"], config)
+    raise TemplateError(f"no renderer for {page.template!r}", page.template)
+
+
 def render_page(env: jinja2.Environment, page: Page) -> str:
     """Render one planned page; template mistakes become a TemplateError naming template and line."""
+    if not page.template.endswith(".html"):
+        return _render_data(page, env.globals["config"], env.globals["links"])  # type: ignore[arg-type]
     try:
         template = env.get_template(page.template)
         language = page.language or env.globals["config"].language  # type: ignore[union-attr]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from sitegen.model import Article
+from sitegen.config import Config
+from sitegen.model import Article, Term
 
 UNDATED = "undated"
 
@@ -59,3 +61,34 @@ def rooted_url(target: str, base_path: str) -> str:
     if urlsplit(target).scheme or target.startswith("//"):
         return target
     return base_path.rstrip("/") + "/" + quote(target.lstrip("/"), safe="/#?=&%.-_~:")
+
+
+@dataclass(frozen=True)
+class Links:
+    """The one place templates get URLs from; every value is a site path like '/world/'."""
+
+    config: Config
+    home: str = "/"
+    archive: str = "/archive/"
+    tags_index: str = "/tags/"
+    authors_index: str = "/authors/"
+    not_found: str = "/404.html"
+    stylesheet: str = "/static/css/site.css"
+
+    def article(self, article: Article) -> str:
+        return article_url(article, self.config.permalinks.article, self.config.default_section)
+
+    def section(self, term: Term) -> str:
+        return f"/{term.slug}/"
+
+    def tag(self, term: Term) -> str:
+        return f"/tags/{term.slug}/"
+
+    def author(self, term: Term) -> str:
+        return f"/authors/{term.slug}/"
+
+    def month(self, key: tuple[int, int] | None) -> str:
+        return f"/archive/{UNDATED}/" if key is None else f"/archive/{key[0]:04d}/{key[1]:02d}/"
+
+    def static(self, name: str) -> str:
+        return "/static/" + name.lstrip("/")

@@ -49,7 +49,8 @@ def read_markdown(path: Path, text: str, meta: Metadata, first_line: int, settin
     words = len(WORD.findall(unescape(_TAG.sub(" ", html))))
     figures: tuple[Figure, ...] = ()
     if meta.image:
-        figures = (Figure(src=meta.image, alt=meta.image_alt, caption=meta.image_caption, credit=meta.image_credit),)
+        figures = (Figure(src=meta.image, alt=meta.image_alt, caption=meta.image_caption, credit=meta.image_credit,
+                          width=meta.image_width, height=meta.image_height),)
         # The lead image opens the body, marked up exactly as a wire-copy figure is.
         html = figure_html(figures[0], meta.language or settings.language) + "\n" + html
     standfirst = meta.standfirst or ""

@@ -30,7 +30,7 @@ ALIASES = {
     "source": "source",
     "corrections": "corrections", "correction": "corrections",
     "image": "image", "image_alt": "image_alt", "image_caption": "image_caption",
-    "image_credit": "image_credit",
+    "image_credit": "image_credit", "image_width": "image_width", "image_height": "image_height",
 }
 
 
@@ -52,6 +52,8 @@ class Metadata:
     image_alt: str = ""
     image_caption: str = ""
     image_credit: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 class _TextDates(yaml.SafeLoader):
@@ -164,6 +166,10 @@ def parse_metadata(data: dict[str, Any], path: Path, text: str, first_line: int,
         elif field == "draft":
             if not isinstance(value, bool):
                 raise where.error(key, "'draft' must be true or false")
+            values[field] = value
+        elif field in ("image_width", "image_height"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise where.error(key, f"'{key}' must be a whole number of pixels")
             values[field] = value
         elif field == "image":
             url = safe_url(_text(where, key, value))

@@ -1,0 +1,122 @@
+"""Metadata for search engines and social cards: JSON-LD, Open Graph and Twitter tags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from markupsafe import Markup
+
+from sitegen.config import Config
+from sitegen.model import Article
+from sitegen.urls import Links
+
+Resolve = Callable[[str], str]
+Meta = tuple[str, str, str]  # (attribute, key, content): ("property", "og:title", "...")
+
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def jsonld(data: Any) -> Markup:
+    """JSON for a <script type="application/ld+json">: '<', '>' and '&' escaped so no text can close it."""
+    return Markup(json.dumps(data, ensure_ascii=False, indent=1).translate(_SCRIPT_SAFE))
+
+
+def _organization(config: Config, resolve: Resolve) -> dict[str, Any]:
+    organization: dict[str, Any] = {"@type": "Organization", "name": config.publisher_name, "url": resolve("/")}
+    if config.publisher.logo:
+        logo: dict[str, Any] = {"@type": "ImageObject", "url": resolve(config.publisher.logo)}
+        if config.publisher.logo_width and config.publisher.logo_height:
+            logo.update(width=config.publisher.logo_width, height=config.publisher.logo_height)
+        organization["logo"] = logo
+    return organization
+
+
+def article_jsonld(article: Article, config: Config, links: Links, resolve: Resolve) -> list[dict[str, Any]]:
+    """NewsArticle and BreadcrumbList for an article page."""
+    url = resolve(links.article(article))
+    news: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.headline,
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "url": url,
+        "inLanguage": article.language,
+        "publisher": _organization(config, resolve),
+    }
+    if article.standfirst:
+        news["description"] = article.standfirst
+    images = [resolve(f.src) for f in article.figures if f.src]
+    if images:
+        news["image"] = images
+    if article.published:
+        news["datePublished"] = article.published.isoformat()
+        news["dateModified"] = (article.modified or article.published).isoformat()
+    if article.authors:
+        news["author"] = [{"@type": "Person", "name": a.name, "url": resolve(links.author(a))} for a in article.authors]
+    if article.section:
+        news["articleSection"] = article.section.name
+    if article.tags:
+        news["keywords"] = [t.name for t in article.tags]
+    crumbs = [("Home", links.home)]
+    if article.section:
+        crumbs.append((article.section.name, links.section(article.section)))
+    crumbs.append((article.headline, links.article(article)))
+    breadcrumbs = {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": i, "name": name, "item": resolve(target)}
+            for i, (name, target) in enumerate(crumbs, start=1)
+        ],
+    }
+    return [news, breadcrumbs]
+
+
+def home_jsonld(config: Config, resolve: Resolve) -> list[dict[str, Any]]:
+    """WebSite and Organization for the front page."""
+    website = {"@context": "https://schema.org", "@type": "WebSite", "name": config.title, "url": resolve("/"),
+               "inLanguage": config.language}
+    if config.description:
+        website["description"] = config.description
+    return [website, {"@context": "https://schema.org", **_organization(config, resolve)}]
+
+
+def _og_locale(language: str) -> str:
+    parts = language.replace("-", "_").split("_")
+    return parts[0].lower() + ("_" + parts[1].upper() if len(parts) > 1 else "")
+
+
+def social_meta(config: Config, absolute: str | None, title: str, description: str, language: str,
+                article: Article | None = None, resolve: Resolve | None = None) -> tuple[Meta, ...]:
+    """Open Graph and Twitter card tags; og:url only when the page has an absolute URL."""
+    tags: list[Meta] = [
+        ("property", "og:site_name", config.title),
+        ("property", "og:type", "article" if article else "website"),
+        ("property", "og:title", title),
+        ("property", "og:locale", _og_locale(language)),
+    ]
+    if absolute:
+        tags.append(("property", "og:url", absolute))
+    if description:
+        tags.append(("property", "og:description", description))
+    image = article.lead_figure if article else None
+    if article:
+        if article.published:
+            tags.append(("property", "article:published_time", article.published.isoformat()))
+            tags.append(("property", "article:modified_time", (article.modified or article.published).isoformat()))
+        if article.section:
+            tags.append(("property", "article:section", article.section.name))
+        tags += [("property", "article:tag", t.name) for t in article.tags]
+    if image and image.src and resolve:
+        tags.append(("property", "og:image", resolve(image.src)))
+        if image.width and image.height:
+            tags += [("property", "og:image:width", str(image.width)), ("property", "og:image:height", str(image.height))]
+        if image.alt:
+            tags.append(("property", "og:image:alt", image.alt))
+    tags.append(("name", "twitter:card", "summary_large_image" if image and image.src else "summary"))
+    tags.append(("name", "twitter:title", title))
+    if description:
+        tags.append(("name", "twitter:description", description))
+    return tuple(tags)
