@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sitegen.config import Config, load_config
 from sitegen.errors import ContentError, SitegenError
-from sitegen.load import LoadSettings, load_content
+from sitegen.load import LoadResult, LoadSettings, load_content
 from sitegen.model import Article, Site, Term, build_site
 from sitegen.plan import Page, plan_site
 from sitegen.render import make_environment, render_page
@@ -80,16 +80,40 @@ def remove_duplicate_slugs(articles: list[Article]) -> tuple[list[Article], list
     return list(kept.values()), errors
 
 
-def plan(config: Config, options: BuildOptions) -> tuple[Site, list[Page], list[SitegenError], int]:
-    """Load and plan the site: (site, pages, errors, articles left out as drafts or embargoed)."""
-    loaded = load_content(options.source / CONTENT_DIR, load_settings(config))
+@dataclass(frozen=True)
+class Plan:
+    site: Site
+    pages: list[Page]
+    errors: list[SitegenError]
+    skipped: int
+    warnings: list[str]
+
+
+def plan(config: Config, options: BuildOptions, loaded: LoadResult) -> Plan:
+    """From loaded articles to every page: drafts, embargoes and duplicate slugs are settled here."""
     errors: list[SitegenError] = list(loaded.errors)
     now = build_time()
     chosen = select_articles(loaded.articles, options, now)
     unique, duplicates = remove_duplicate_slugs(chosen)
     errors += duplicates
     site = build_site(unique, config.tz, tuple(s.url_slug for s in config.sections))
-    return site, plan_site(site, config, now), errors, len(loaded.articles) - len(chosen)
+    warnings = []
+    if not config.base_url:
+        warnings.append(
+            "base_url is not set, so sitemap.xml, news-sitemap.xml, canonical links and og:url were left out "
+            "and feeds use relative links; set base_url in sitegen.toml or pass --base-url"
+        )
+    return Plan(site, plan_site(site, config, now), errors, len(loaded.articles) - len(chosen), warnings)
+
+
+def template_dirs(source: Path) -> list[Path]:
+    """The site's own templates first, then the default theme's."""
+    return [source / "templates", theme_dir() / "templates"]
+
+
+def static_dirs(source: Path) -> list[Path]:
+    """The theme's static files first, so the site's own override them."""
+    return [theme_dir() / "static", source / "static"]
 
 
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None) -> BuildReport:
@@ -98,15 +122,12 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None) -
     report = BuildReport()
     config, _ = load_config(options.source, options.base_url)
     output = options.output or options.source / "build"
-    site, pages, errors, skipped = plan(config, options)
-    report.errors += errors
-    if not config.base_url:
-        report.warnings.append(
-            "base_url is not set, so sitemap.xml, news-sitemap.xml, canonical links and og:url were left out "
-            "and feeds use relative links; set base_url in sitegen.toml or pass --base-url"
-        )
-    report.articles, report.skipped = len(site.articles), skipped
-    env = make_environment(config, [options.source / "templates", theme_dir() / "templates"], site)
+    planned = plan(config, options, load_content(options.source / CONTENT_DIR, load_settings(config)))
+    pages = planned.pages
+    report.errors += planned.errors
+    report.warnings += planned.warnings
+    report.articles, report.skipped = len(planned.site.articles), planned.skipped
+    env = make_environment(config, template_dirs(options.source))
     staging = Staging(output)
     try:
         for page in pages:
@@ -115,7 +136,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None) -
                 on_page(page.url)
         report.pages = len(pages)
         report.files = report.pages
-        for static in (theme_dir() / "static", options.source / "static"):
+        for static in static_dirs(options.source):
             if static.is_dir():
                 report.files += staging.copy_tree(static, "static")
         if options.strict and report.errors:

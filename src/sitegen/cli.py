@@ -9,6 +9,7 @@ from pathlib import Path
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.errors import SitegenError
+from sitegen.serve import ServeOptions, serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--drafts", action="store_true", help="include articles marked draft")
     build_cmd.add_argument("--future", action="store_true", help="include articles dated in the future (embargoed)")
     build_cmd.add_argument("--strict", action="store_true", help="on any error, leave the previous build untouched")
+    serve_cmd = commands.add_parser("serve", help="preview the site locally, rebuilding as files change",
+                                    description="Build the site, serve it on this machine and rebuild on change.")
+    serve_cmd.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="the site folder (default: .)")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port; the next free one if taken, 0 for any")
+    serve_cmd.add_argument("--drafts", action="store_true", help="include articles marked draft")
+    serve_cmd.add_argument("--future", action="store_true", help="include articles dated in the future")
+    serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
     loudness = build_cmd.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     loudness.add_argument("-v", "--verbose", action="store_true", help="print every page written")
@@ -71,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return run_build(args)
+        if args.command == "serve":
+            return serve(ServeOptions(BuildOptions(source=args.source, drafts=args.drafts, future=args.future),
+                                      host=args.host, port=args.port, open_browser=args.open))
     except SitegenError as error:
         if args.debug:
             raise

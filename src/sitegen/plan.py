@@ -159,7 +159,7 @@ def _alternates(feed: Feed) -> tuple[tuple[str, str, str], ...]:
 
 
 def _with_metadata(page: Page, config: Config, links: Links, feeds: dict[str, Feed],
-                   by_path: dict[Path, Article]) -> Page:
+                   by_path: dict[Path, Article], nav_sections: tuple[Term, ...]) -> Page:
     """Add what search engines, social cards and feed readers read: canonical, JSON-LD, OG, feeds, lastmod."""
     context = page.context
     article: Article | None = context.get("article")
@@ -184,6 +184,7 @@ def _with_metadata(page: Page, config: Config, links: Links, feeds: dict[str, Fe
     shown = [article] if article else [by_path[p] for p in page.inputs if p in by_path]
     dates = [a.modified for a in shown if a.modified]
     extra = {
+        "nav_sections": nav_sections,
         "canonical": absolute if page.template != "404.html" else None,
         "page_feeds": tuple(page_feeds),
         "structured_data": jsonld(structured) if structured else None,
@@ -230,7 +231,8 @@ def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:
     links = Links(config)
     feeds = _feeds(site, config, links)
     by_path = {a.source_path: a for a in site.articles}
-    html = [_with_metadata(p, config, links, feeds, by_path) for p in _html_pages(site, config, links)]
+    nav = tuple(site.sections)
+    html = [_with_metadata(p, config, links, feeds, by_path, nav) for p in _html_pages(site, config, links)]
     pages = html + _syndication_pages(site, config, links, feeds, html, now)
     _check_unique(pages)
     return pages

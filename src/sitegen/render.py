@@ -13,7 +13,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
 from sitegen.config import Config
 from sitegen.errors import TemplateError
-from sitegen.model import Site, text_direction
+from sitegen.model import text_direction
 from sitegen.feeds import RENDERERS as FEED_RENDERERS
 from sitegen.plan import Page
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
@@ -37,7 +37,7 @@ def _url(context: jinja2.runtime.Context, target: str) -> str:
     return relative_url(target, page_url)
 
 
-def make_environment(config: Config, template_dirs: list[Path], site: Site) -> jinja2.Environment:
+def make_environment(config: Config, template_dirs: list[Path]) -> jinja2.Environment:
     """The environment: the site's templates first, then the default theme's."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
@@ -74,7 +74,6 @@ def make_environment(config: Config, template_dirs: list[Path], site: Site) -> j
     env.globals.update(
         config=config,
         links=Links(config),
-        nav_sections=tuple(site.sections),
         section_descriptions={s.url_slug: s.description for s in config.sections if s.description},
     )
     return env

@@ -15,37 +15,68 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-class Staging:
+class Output:
+    """A folder that pages are written into, one file at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def target(self, url: str) -> Path:
+        target = self.path / output_path(url)
+        if not target.resolve().is_relative_to(self.path.resolve()):
+            raise BuildError(f"refusing to write outside the output folder: {url}")
+        return target
+
+    def write(self, url: str, content: str | bytes) -> Path:
+        """Write one page; an unchanged file is left alone, a changed one replaced in one step."""
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        target = self.target(url)
+        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+        return target
+
+    def remove(self, url: str) -> None:
+        """Delete one page and any folders it leaves empty."""
+        target = self.target(url)
+        target.unlink(missing_ok=True)
+        folder = target.parent
+        while folder != self.path and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+    def copy_file(self, source: Path, relative: str) -> None:
+        self.write("/" + relative, source.read_bytes())
+
+    def copy_tree(self, source: Path, prefix: str) -> int:
+        """Copy files under `source` to `prefix` in the output; later copies override earlier ones."""
+        count = 0
+        for path in static_files(source):
+            # Bytes, not shutil.copy2: a source file's mtime must not leak into the output.
+            self.copy_file(path, f"{prefix}/{path.relative_to(source).as_posix()}")
+            count += 1
+        return count
+
+
+def static_files(source: Path) -> list[Path]:
+    """The files of a static folder, hidden ones excepted, in a stable order."""
+    return [p for p in sorted(source.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)]
+
+
+class Staging(Output):
     """A fresh folder beside the output; `commit` swaps it in, `discard` throws it away."""
 
     def __init__(self, output: Path) -> None:
         self.output = output.resolve()
         self.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(self.output)
-        self.path = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
+        super().__init__(self.output.parent / f".{self.output.name}.staging-{os.getpid()}")
         shutil.rmtree(self.path, ignore_errors=True)
         self.path.mkdir()
-
-    def write(self, url: str, content: str | bytes) -> Path:
-        target = self.path / output_path(url)
-        if not target.resolve().is_relative_to(self.path):
-            raise BuildError(f"refusing to write outside the output folder: {url}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        return target
-
-    def copy_tree(self, source: Path, prefix: str) -> int:
-        """Copy files under `source` to `prefix` in the output; later copies override earlier ones."""
-        count = 0
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source)
-            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-                target = self.path / prefix / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                # copyfile, not copy2: a source file's mtime must not leak into the output.
-                shutil.copyfile(path, target)
-                count += 1
-        return count
 
     def commit(self) -> None:
         """Put the staged site in place of the output in one step where the OS allows it."""

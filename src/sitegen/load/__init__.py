@@ -60,18 +60,24 @@ def load_article(path: Path, settings: LoadSettings) -> Article:
     return reader(path, body, meta, first_line, settings)
 
 
+def load_or_error(path: Path, settings: LoadSettings) -> Article | SitegenError:
+    """One article, or the error that says why it could not be read; never an exception."""
+    try:
+        return load_article(path, settings)
+    except SitegenError as error:
+        return error
+    except OSError as error:
+        return ContentError(f"cannot be read: {error.strerror}", path)
+    except Exception as error:  # noqa: BLE001 - one unforeseen input must not sink the whole site
+        return ContentError(f"could not be read ({type(error).__name__}: {error})", path, None,
+                            "this is a bug in sitegen; please report it with the file")
+
+
+def collect(results: list[Article | SitegenError]) -> LoadResult:
+    articles = tuple(r for r in results if isinstance(r, Article))
+    return LoadResult(articles, tuple(r for r in results if isinstance(r, SitegenError)))
+
+
 def load_content(content_dir: Path, settings: LoadSettings) -> LoadResult:
     """Load every article; a broken one becomes an error and never stops the others."""
-    articles: list[Article] = []
-    errors: list[SitegenError] = []
-    for path in sources(content_dir):
-        try:
-            articles.append(load_article(path, settings))
-        except SitegenError as error:
-            errors.append(error)
-        except OSError as error:
-            errors.append(ContentError(f"cannot be read: {error.strerror}", path))
-        except Exception as error:  # noqa: BLE001 - one unforeseen input must not sink the whole site
-            errors.append(ContentError(f"could not be read ({type(error).__name__}: {error})", path, None,
-                                       "this is a bug in sitegen; please report it with the file"))
-    return LoadResult(tuple(articles), tuple(errors))
+    return collect([load_or_error(path, settings) for path in sources(content_dir)])

@@ -1,0 +1,190 @@
+"""Incremental rebuilds: given the files that changed, redo only the pages whose result can differ."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import jinja2.meta
+
+from sitegen.build import CONTENT_DIR, BuildOptions, load_settings, plan, static_dirs, template_dirs
+from sitegen.config import CONFIG_NAME, Config, load_config
+from sitegen.errors import SitegenError, TemplateError
+from sitegen.load import LoadResult, collect, load_or_error, sources
+from sitegen.model import Article
+from sitegen.plan import Page
+from sitegen.render import make_environment, render_page
+from sitegen.write import Output, static_files
+
+
+def template_closure(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> frozenset[str]:
+    """`name` and every template it extends, includes or imports, transitively."""
+    seen = set() if seen is None else seen
+    if name in seen:
+        return frozenset(seen)
+    seen.add(name)
+    try:
+        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        referenced = jinja2.meta.find_referenced_templates(env.parse(source))
+    except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+        return frozenset(seen)
+    for other in referenced:
+        if other is not None:
+            template_closure(env, other, seen)
+    return frozenset(seen)
+
+
+def pages_to_render(old: Mapping[str, Page], new: Iterable[Page], changed_templates: frozenset[str],
+                    uses: Mapping[str, frozenset[str]]) -> list[Page]:
+    """Pages that are new, whose context changed, or whose template (or one it uses) changed."""
+    result = []
+    for page in new:
+        before = old.get(page.url)
+        if (before is None or before.template != page.template or before.context != page.context
+                or changed_templates & uses.get(page.template, frozenset({page.template}))):
+            result.append(page)
+    return result
+
+
+def pages_to_remove(old: Mapping[str, Page], new: Iterable[Page]) -> list[str]:
+    """URLs that existed and exist no more (a deleted or renamed article, an emptied tag)."""
+    remaining = {page.url for page in new}
+    return sorted(url for url in old if url not in remaining)
+
+
+@dataclass
+class RebuildResult:
+    rendered: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    static: list[str] = field(default_factory=list)
+    errors: list[SitegenError] = field(default_factory=list)
+    applied: bool = True
+
+    @property
+    def styles_only(self) -> bool:
+        """Only stylesheets changed, so a browser can swap them without reloading the page."""
+        return bool(self.static) and not self.rendered and not self.removed and all(
+            s.endswith(".css") for s in self.static)
+
+
+class Rebuilder:
+    """Keeps the last applied plan and parsed articles, so a change costs only what it touches."""
+
+    def __init__(self, options: BuildOptions, output: Path) -> None:
+        self.options = options
+        self.output = Output(output)
+        self.articles: dict[Path, Article | SitegenError] = {}
+        self.pages: dict[str, Page] = {}
+        self.accepted_errors: set[str] = set()
+        self._configure()
+
+    def _configure(self) -> None:
+        self.config: Config = load_config(self.options.source, self.options.base_url)[0]
+        self._new_environment()
+        self.articles.clear()
+
+    def _new_environment(self) -> None:
+        self.env = make_environment(self.config, template_dirs(self.options.source))
+        self.uses: dict[str, frozenset[str]] = {}
+
+    def _load(self) -> LoadResult:
+        """Every article, parsing only files that are new or changed since the last rebuild."""
+        settings = load_settings(self.config)
+        present = list(sources(self.options.source / CONTENT_DIR))
+        for path in present:
+            if path not in self.articles:
+                self.articles[path] = load_or_error(path, settings)
+        for gone in set(self.articles) - set(present):
+            del self.articles[gone]
+        return collect([self.articles[path] for path in present])
+
+    def full(self) -> RebuildResult:
+        """The first build: every page and static file, written even with content errors."""
+        result = self._apply(force=True, first=True)
+        for folder in static_dirs(self.options.source):
+            if folder.is_dir():
+                for path in static_files(folder):
+                    self.output.copy_file(path, f"static/{path.relative_to(folder).as_posix()}")
+        return result
+
+    def update(self, changed: Iterable[Path]) -> RebuildResult:
+        """Rebuild after `changed` files were created, modified or deleted."""
+        source = self.options.source.resolve()
+        changed_templates: set[str] = set()
+        static: list[Path] = []
+        force = False
+        for path in {Path(p).resolve() for p in changed}:
+            relative = path.relative_to(source) if path.is_relative_to(source) else None
+            if relative is None:
+                continue
+            top = relative.parts[0] if relative.parts else ""
+            if relative == Path(CONFIG_NAME):
+                force = True
+            elif top == "templates":
+                changed_templates.add(Path(*relative.parts[1:]).as_posix())
+            elif top == "static" and not path.is_dir():
+                static.append(path)
+            elif top == CONTENT_DIR:
+                self.articles.pop(path, None)
+                # A sidecar's change is its article's change.
+                self.articles.pop(path.with_suffix(".txt"), None)
+        if force:
+            try:
+                self._configure()
+            except SitegenError as error:
+                return RebuildResult(errors=[error], applied=False)
+        elif changed_templates:
+            self._new_environment()
+        result = self._apply(force=force, changed_templates=frozenset(changed_templates))
+        if result.applied:
+            result.static = self._copy_static(static)
+        return result
+
+    def _copy_static(self, changed: list[Path]) -> list[str]:
+        done = []
+        for path in sorted(changed):
+            relative = path.relative_to(self.options.source.resolve() / "static").as_posix()
+            url = f"/static/{relative}"
+            # The site's file wins; when it is deleted, the theme's file of the same name shows again.
+            candidates = [folder / relative for folder in reversed(static_dirs(self.options.source))]
+            present = next((c for c in candidates if c.is_file()), None)
+            if present is not None:
+                self.output.copy_file(present, url.lstrip("/"))
+            else:
+                self.output.remove(url)
+            done.append(url)
+        return done
+
+    def _apply(self, force: bool = False, first: bool = False,
+               changed_templates: frozenset[str] = frozenset()) -> RebuildResult:
+        planned = plan(self.config, self.options, self._load())
+        errors = list(planned.errors)
+        messages = {str(e) for e in errors}
+        # Errors already there when the site was last applied do not hold back other changes.
+        if errors and not first and not messages <= self.accepted_errors:
+            return RebuildResult(errors=errors, applied=False)
+        for page in planned.pages:
+            if page.template not in self.uses and page.template.endswith(".html"):
+                self.uses[page.template] = template_closure(self.env, page.template)
+        todo = planned.pages if force else pages_to_render(self.pages, planned.pages, changed_templates, self.uses)
+        try:
+            if first:
+                # Nothing is served yet, so pages go out as they render rather than piling up in memory.
+                for page in todo:
+                    self.output.write(page.url, render_page(self.env, page))
+            else:
+                # Render everything before writing anything: a template error keeps the last good site.
+                texts = [render_page(self.env, page) for page in todo]
+                for page, text in zip(todo, texts):
+                    self.output.write(page.url, text)
+        except TemplateError as error:
+            return RebuildResult(errors=[error], applied=False)
+        removed = pages_to_remove(self.pages, planned.pages)
+        for url in removed:
+            self.output.remove(url)
+        self.pages = {page.url: page for page in planned.pages}
+        self.accepted_errors = messages
+        return RebuildResult(rendered=[p.url for p in todo], removed=removed, errors=errors)
+

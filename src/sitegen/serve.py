@@ -1,0 +1,416 @@
+"""`sitegen serve`: a local preview that rebuilds on change and reloads open browser tabs."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import mimetypes
+import posixpath
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from sitegen.build import BuildOptions
+from sitegen.errors import SitegenError
+from sitegen.rebuild import RebuildResult, Rebuilder
+
+EVENTS_PATH = "/__sitegen__/events"
+SETTLE_SECONDS = 0.15
+MAX_BATCH_SECONDS = 1.0
+TYPES = {
+    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8", ".json": "application/json; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".webmanifest": "application/manifest+json",
+}
+
+# Injected into served HTML only; the files in the output folder never contain it.
+RELOAD_SCRIPT = """<script>
+(() => {
+  const epoch = %d;
+  const events = new EventSource("%s");
+  const overlayId = "sitegen-error-overlay";
+  function showErrors(errors) {
+    let box = document.getElementById(overlayId);
+    if (!errors.length) { if (box) box.remove(); return; }
+    if (!box) {
+      box = document.createElement("div");
+      box.id = overlayId;
+      box.setAttribute("role", "alert");
+      box.style.cssText = "position:fixed;inset:auto 0 0 0;max-height:60vh;overflow:auto;z-index:2147483647;" +
+        "background:#2b0b0b;color:#ffe9e9;font:14px/1.5 ui-monospace,monospace;padding:1rem 1.25rem;" +
+        "border-top:4px solid #ff5252;white-space:pre-wrap";
+      document.body.appendChild(box);
+    }
+    box.textContent = "sitegen: the last change did not build, so this is the last good version.\\n\\n" + errors.join("\\n\\n");
+  }
+  events.addEventListener("state", (event) => {
+    const state = JSON.parse(event.data);
+    showErrors(state.errors);
+    if (state.epoch === epoch || !state.applied) return;
+    if (state.styles_only) {
+      for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
+        const url = new URL(link.href);
+        url.searchParams.set("sitegen", String(state.epoch));
+        link.href = url.href;
+      }
+      return;
+    }
+    location.reload();
+  });
+})();
+</script>
+"""
+
+
+@dataclass(frozen=True)
+class State:
+    """What the browser is told after each rebuild; `epoch` counts the builds that were applied."""
+
+    epoch: int
+    errors: tuple[str, ...]
+    applied: bool = True
+    styles_only: bool = False
+    version: int = 0
+
+    def event(self) -> bytes:
+        data = json.dumps({"epoch": self.epoch, "errors": list(self.errors), "applied": self.applied,
+                           "styles_only": self.styles_only})
+        return f"event: state\ndata: {data}\n\n".encode()
+
+
+class Broadcast:
+    """The latest build state, and a way for event streams to wait for the next one."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.state = State(epoch=0, errors=())
+        self.closed = False
+
+    def publish(self, epoch: int, errors: tuple[str, ...], applied: bool, styles_only: bool) -> None:
+        with self.condition:
+            # Every publish is news, even one that keeps the epoch (a failed build's errors).
+            self.state = State(epoch, errors, applied, styles_only, self.state.version + 1)
+            self.condition.notify_all()
+
+    def wait(self, version: int, timeout: float) -> State:
+        with self.condition:
+            self.condition.wait_for(lambda: self.state.version != version or self.closed, timeout)
+            return self.state
+
+    def close(self) -> None:
+        with self.condition:
+            self.closed = True
+            self.condition.notify_all()
+
+
+def resolve_request(root: Path, raw_path: str) -> Path | None:
+    """The file a request path names inside `root`, or None if it is not a file there."""
+    path = unquote(urlsplit(raw_path).path)
+    if "\x00" in path or "\\" in path or not path.startswith("/"):
+        return None
+    normal = posixpath.normpath(path)
+    if normal.startswith("/.."):
+        return None
+    candidate = (root / normal.lstrip("/")).resolve()
+    # resolve() follows symlinks, so a link pointing out of the output folder is refused too.
+    if not candidate.is_relative_to(root):
+        return None
+    if candidate.is_dir():
+        candidate = candidate / "index.html"
+    return candidate if candidate.is_file() else None
+
+
+def make_handler(root: Path, broadcast: Broadcast) -> type[BaseHTTPRequestHandler]:
+    """A request handler serving `root` read-only, with live reload injected into HTML."""
+    root = root.resolve()
+
+    class Handler(BaseHTTPRequestHandler):
+        def version_string(self) -> str:
+            return "sitegen"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+            pass
+
+        def do_HEAD(self) -> None:  # noqa: N802 - the stdlib's name
+            self._serve(body=False)
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            if urlsplit(self.path).path == EVENTS_PATH:
+                self._events()
+            else:
+                self._serve(body=True)
+
+        def _refuse(self) -> None:
+            self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse  # noqa: N815
+
+        def _serve(self, body: bool) -> None:
+            path = urlsplit(self.path).path
+            file = resolve_request(root, self.path)
+            if file is not None and file.name == "index.html" and not path.endswith("/") \
+                    and not unquote(path).endswith("index.html"):
+                # /world -> /world/, so the page's relative links resolve as they will on a host.
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", path + "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            status = HTTPStatus.OK
+            if file is None:
+                status, file = HTTPStatus.NOT_FOUND, root / "404.html"
+                if not file.is_file():
+                    self.send_error(HTTPStatus.NOT_FOUND)
+                    return
+            data = file.read_bytes()
+            content_type = TYPES.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0] \
+                or "application/octet-stream"
+            if file.suffix.lower() == ".html":
+                data = inject(data, broadcast.state.epoch)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            if body:
+                self.wfile.write(data)
+
+        def _events(self) -> None:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            state = broadcast.state
+            try:
+                self.wfile.write(b"retry: 500\n\n" + state.event())
+                self.wfile.flush()
+                while not broadcast.closed:
+                    next_state = broadcast.wait(state.version, timeout=15)
+                    if next_state.version == state.version:
+                        self.wfile.write(b": keep-alive\n\n")
+                    else:
+                        state = next_state
+                        self.wfile.write(state.event())
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
+
+
+def inject(page: bytes, epoch: int) -> bytes:
+    """The page with the live-reload script before </body> (or at the end)."""
+    script = (RELOAD_SCRIPT % (epoch, EVENTS_PATH)).encode()
+    index = page.rfind(b"</body>")
+    return page + script if index < 0 else page[:index] + script + page[index:]
+
+
+class Watcher(FileSystemEventHandler):
+    """Collects file events and hands them over in batches, once the burst has settled."""
+
+    def __init__(self, ignore: list[Path], on_batch: Callable[[set[Path]], None]) -> None:
+        self.ignore = [p.resolve() for p in ignore]
+        self.on_batch = on_batch
+        self.pending: set[Path] = set()
+        self.lock = threading.Condition()
+        self.last_event = 0.0
+        self.first_event = 0.0
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="sitegen-rebuild", daemon=True)
+        self.thread.start()
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [event.src_path, getattr(event, "dest_path", "")]
+        with self.lock:
+            for raw in paths:
+                if not raw:
+                    continue
+                path = Path(raw if isinstance(raw, str) else raw.decode()).resolve()
+                if any(path.is_relative_to(i) for i in self.ignore) or _is_editor_noise(path):
+                    continue
+                if not self.pending:
+                    self.first_event = time.monotonic()
+                self.pending.add(path)
+                self.last_event = time.monotonic()
+            self.lock.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self.lock:
+                self.lock.wait_for(lambda: bool(self.pending) or self.stopped)
+                if self.stopped:
+                    return
+                # Wait for quiet (editors save via temp file + rename; git touches many files), but not forever.
+                while not self.stopped:
+                    now = time.monotonic()
+                    quiet = now - self.last_event >= SETTLE_SECONDS
+                    too_long = now - self.first_event >= MAX_BATCH_SECONDS
+                    if quiet or too_long:
+                        break
+                    self.lock.wait(SETTLE_SECONDS)
+                batch, self.pending = self.pending, set()
+            if batch:
+                self.on_batch(batch)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            self.lock.notify_all()
+
+
+def _is_editor_noise(path: Path) -> bool:
+    name = path.name
+    return (name.endswith(("~", ".swp", ".swx", ".tmp")) or name.startswith(".#") or name == "4913"
+            or "__pycache__" in path.parts or ".git" in path.parts)
+
+
+def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], tries: int = 10) -> ThreadingHTTPServer:
+    """A server on `port`, or the next free one; raises SitegenError if none of `tries` is free."""
+    last: OSError | None = None
+    for candidate in range(port, port + tries) if port else [0]:
+        try:
+            server = ThreadingHTTPServer((host, candidate), handler)
+            server.daemon_threads = True
+            return server
+        except OSError as error:
+            if error.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise SitegenError(f"cannot listen on {host}:{candidate}: {error.strerror}",
+                                   hint="check --host") from None
+            last = error
+    raise SitegenError(f"ports {port} to {port + tries - 1} on {host} are all in use",
+                       hint="pass a free --port, or --port 0 for any free port") from last
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def describe(result: RebuildResult, seconds: float) -> str:
+    if not result.applied:
+        return f"rebuild failed ({len(result.errors)} error(s)); still serving the last good site"
+    parts = [f"{len(result.rendered)} page(s)"]
+    if result.removed:
+        parts.append(f"{len(result.removed)} removed")
+    if result.static:
+        parts.append(f"{len(result.static)} static file(s)")
+    return f"rebuilt {', '.join(parts)} in {seconds * 1000:.0f} ms"
+
+
+@dataclass
+class ServeOptions:
+    build: BuildOptions
+    host: str = "127.0.0.1"
+    port: int = 8000
+    open_browser: bool = False
+
+
+class Server:
+    """Ties the rebuilder, the watcher, the broadcast and the HTTP server together."""
+
+    def __init__(self, options: ServeOptions, log: Callable[[str], None]) -> None:
+        self.options = options
+        self.log = log
+        self.broadcast = Broadcast()
+        self.output = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
+        self.httpd = bind(options.host, options.port, make_handler(self.output, self.broadcast))
+        self.port = self.httpd.server_address[1]
+        build = options.build
+        local = f"http://{'localhost' if is_loopback(options.host) else options.host}:{self.port}/"
+        # Preview links and canonical URLs point at this server, not the production host.
+        self.rebuilder = Rebuilder(BuildOptions(source=build.source, base_url=local, drafts=build.drafts,
+                                                future=build.future), self.output)
+        self.url = local
+        self.observer: Observer | None = None
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        started = time.perf_counter()
+        result = self.rebuilder.full()
+        self._report(result, time.perf_counter() - started)
+        self.observer = Observer()
+        watcher = Watcher([self.output], self.rebuild)
+        self.watcher = watcher
+        self.observer.schedule(watcher, str(self.options.build.source.resolve()), recursive=True)
+        self.observer.start()
+        threading.Thread(target=self.httpd.serve_forever, name="sitegen-http", daemon=True).start()
+
+    def rebuild(self, changed: set[Path]) -> None:
+        with self.lock:
+            started = time.perf_counter()
+            try:
+                result = self.rebuilder.update(changed)
+            except SitegenError as error:
+                result = RebuildResult(errors=[error], applied=False)
+            except Exception as error:  # noqa: BLE001 - the watcher thread must outlive any one rebuild
+                result = RebuildResult(errors=[SitegenError(f"internal error: {type(error).__name__}: {error}",
+                                                            hint="this is a bug in sitegen; please report it")],
+                                       applied=False)
+            self._report(result, time.perf_counter() - started)
+
+    def _report(self, result: RebuildResult, seconds: float) -> None:
+        for error in result.errors:
+            self.log(f"error: {error}")
+        self.log(describe(result, seconds))
+        epoch = self.broadcast.state.epoch + (1 if result.applied else 0)
+        self.broadcast.publish(epoch, tuple(str(e) for e in result.errors), result.applied, result.styles_only)
+
+    def stop(self) -> None:
+        self.broadcast.close()
+        if self.observer is not None:
+            self.watcher.stop()
+            self.observer.stop()
+            self.observer.join(timeout=5)
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        shutil.rmtree(self.output, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(options: ServeOptions, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> int:
+    """Run the preview server until Ctrl-C."""
+    if options.port and options.port < 0:
+        raise SitegenError("--port must be 0 or more")
+    server = Server(options, log)
+    if not is_loopback(options.host):
+        log(f"warning: serving on {options.host} makes drafts and unpublished work reachable from other machines")
+    if options.port and server.port != options.port:
+        log(f"port {options.port} is in use; using {server.port} instead")
+    # A plain `kill` stops the server as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.start()
+        log(f"serving {server.url} (Ctrl-C to stop)")
+        if options.open_browser:
+            import webbrowser
+
+            webbrowser.open(server.url)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        log("stopped")
+        return 0
+    finally:
+        server.stop()
+

@@ -1,0 +1,149 @@
+"""Incremental rebuilds: which pages a change touches, and that the result equals a full build."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen.build import BuildOptions
+from sitegen.plan import Page
+from sitegen.rebuild import Rebuilder, pages_to_remove, pages_to_render, template_closure
+from sitegen.render import make_environment
+from sitegen.config import Config
+from tests.conftest import build_into, write
+
+ARTICLES = {
+    "seeds/one.md": "---\ntitle: First story\ndate: 2024-01-03\nsection: World\ntags: [Alpha]\n---\nOne body.",
+    "seeds/two.md": "---\ntitle: Second story\ndate: 2024-01-02\nsection: Sport\ntags: [Beta]\n---\nTwo body.",
+    "seeds/three.md": "---\ntitle: Third story\ndate: 2024-01-01\nsection: Sport\ntags: [Beta]\n---\nThree body.",
+}
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def rebuilder(make_site: Callable[..., Path], tmp_path: Path) -> Rebuilder:
+    site = make_site(ARTICLES, config='base_url = "https://example.org/"\n')
+    builder = Rebuilder(BuildOptions(source=site), tmp_path / "served")
+    assert builder.full().applied
+    return builder
+
+
+def test_pages_to_render_compares_context_and_templates() -> None:
+    old = {"/a/": Page("/a/", "article.html", {"x": 1}), "/b/": Page("/b/", "list.html", {"x": 1})}
+    new = [Page("/a/", "article.html", {"x": 2}), Page("/b/", "list.html", {"x": 1}), Page("/c/", "list.html", {})]
+    assert [p.url for p in pages_to_render(old, new, frozenset(), {})] == ["/a/", "/c/"]
+    uses = {"list.html": frozenset({"list.html", "base.html"}), "article.html": frozenset({"article.html"})}
+    assert [p.url for p in pages_to_render(old, new, frozenset({"base.html"}), uses)] == ["/a/", "/b/", "/c/"]
+    assert pages_to_remove(old, new[:1]) == ["/b/"]
+
+
+def test_template_closure_follows_extends_and_includes() -> None:
+    from sitegen.theme import theme_dir
+
+    env = make_environment(Config(), [theme_dir() / "templates"])
+    assert template_closure(env, "list.html") >= {"list.html", "base.html", "partials/story_list.html",
+                                                   "partials/card.html", "partials/pagination.html"}
+    assert "partials/story_list.html" not in template_closure(env, "404.html")
+
+
+def test_editing_an_article_touches_only_its_pages(rebuilder: Rebuilder) -> None:
+    source = rebuilder.options.source
+    path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, edited."))
+    result = rebuilder.update({path})
+    assert result.applied
+    rendered = set(result.rendered)
+    assert "/sport/second-story/" in rendered
+    # Its listings and feeds list its full text; other articles' pages and unrelated listings do not change.
+    assert {"/sport/feed.xml", "/tags/beta/feed.xml", "/feed.xml"} <= rendered
+    # A story that shares nothing with it, and the listings it is not on, stay as they are.
+    assert "/world/first-story/" not in rendered and "/tags/alpha/" not in rendered and "/world/" not in rendered
+
+
+def test_new_headline_updates_listings(rebuilder: Rebuilder) -> None:
+    source = rebuilder.options.source
+    path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"])
+    assert rebuilder.update({path}).rendered == []  # saving without a change renders nothing
+    path = write(source / "seeds/three.md", ARTICLES["seeds/three.md"].replace("Third story", "Third, renamed"))
+    result = rebuilder.update({path})
+    assert {"/sport/", "/", "/sport/third-renamed/", "/sport/second-story/"} <= set(result.rendered)
+    assert result.removed == ["/sport/third-story/"]
+    assert (rebuilder.output.path / "sport/third-renamed/index.html").is_file()
+    assert not (rebuilder.output.path / "sport/third-story").exists()
+
+
+def test_deleting_an_article_removes_its_page(rebuilder: Rebuilder) -> None:
+    path = rebuilder.options.source / "seeds/one.md"
+    path.unlink()
+    result = rebuilder.update({path})
+    assert "/world/first-story/" in result.removed and "/world/" in result.removed  # the section emptied
+    assert "/tags/alpha/" in result.removed
+    assert not (rebuilder.output.path / "world").exists()
+
+
+def test_template_change_renders_only_pages_using_it(rebuilder: Rebuilder) -> None:
+    source = rebuilder.options.source
+    from sitegen.theme import theme_dir
+
+    terms = (theme_dir() / "templates/terms.html").read_text().replace("<h1>", '<h1 class="changed">')
+    result = rebuilder.update({write(source / "templates/terms.html", terms)})
+    assert sorted(result.rendered) == ["/authors/", "/tags/"]
+    assert 'class="changed"' in (rebuilder.output.path / "tags/index.html").read_text()
+
+
+def test_static_change_is_copied_and_styles_only(rebuilder: Rebuilder) -> None:
+    path = write(rebuilder.options.source / "static/css/site.css", "body { color: red; }")
+    result = rebuilder.update({path})
+    assert result.static == ["/static/css/site.css"] and result.styles_only and not result.rendered
+    assert (rebuilder.output.path / "static/css/site.css").read_text() == "body { color: red; }"
+    path.unlink()
+    rebuilder.update({path})
+    assert "color: red" not in (rebuilder.output.path / "static/css/site.css").read_text()  # the theme's again
+
+
+def test_broken_article_keeps_last_good_site(rebuilder: Rebuilder) -> None:
+    before = digest(rebuilder.output.path)
+    path = write(rebuilder.options.source / "seeds/two.md", "---\ntitle: [broken\n---\nx")
+    result = rebuilder.update({path})
+    assert not result.applied and "two.md:2" in str(result.errors[0])
+    assert digest(rebuilder.output.path) == before
+    fixed = write(path, ARTICLES["seeds/two.md"].replace("Two body.", "Fixed body."))
+    result = rebuilder.update({fixed})
+    assert result.applied and not result.errors
+    assert "Fixed body." in (rebuilder.output.path / "sport/second-story/index.html").read_text()
+
+
+def test_broken_template_keeps_last_good_site(rebuilder: Rebuilder) -> None:
+    before = digest(rebuilder.output.path)
+    path = write(rebuilder.options.source / "templates/article.html", "{% block %}")
+    result = rebuilder.update({path})
+    assert not result.applied and "article.html:1" in str(result.errors[0])
+    assert digest(rebuilder.output.path) == before
+    path.unlink()
+    assert rebuilder.update({path}).applied
+
+
+def test_config_change_rebuilds_everything(rebuilder: Rebuilder) -> None:
+    path = write(rebuilder.options.source / "sitegen.toml", 'base_url = "https://example.org/"\ntitle = "Renamed"\n')
+    result = rebuilder.update({path})
+    assert "Renamed" in (rebuilder.output.path / "world/first-story/index.html").read_text()
+    assert len(result.rendered) > 20
+
+
+def test_incremental_equals_full_build(rebuilder: Rebuilder, tmp_path: Path) -> None:
+    source = rebuilder.options.source
+    changes = [
+        write(source / "seeds/four.md", "---\ntitle: Fourth\ndate: 2024-01-04\nsection: World\ntags: [Beta]\n---\nx"),
+        write(source / "seeds/one.md", ARTICLES["seeds/one.md"].replace("Alpha", "Gamma")),
+    ]
+    (source / "seeds/three.md").unlink()
+    changes.append(source / "seeds/three.md")
+    rebuilder.update(set(changes))
+    build_into(source, tmp_path / "full")
+    assert digest(rebuilder.output.path) == digest(tmp_path / "full")

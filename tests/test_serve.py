@@ -1,0 +1,184 @@
+"""`sitegen serve` over HTTP: safe file serving, live reload, the port, and a clean stop."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sitegen.build import BuildOptions
+from sitegen.errors import SitegenError
+from sitegen.serve import EVENTS_PATH, Broadcast, ServeOptions, Server, bind, inject, make_handler, resolve_request
+from tests.conftest import write
+
+STORY = "---\ntitle: Served story\ndate: 2024-01-02\nsection: World\n---\nOriginal text.\n"
+
+
+@pytest.fixture
+def server(make_site: Callable[..., Path]) -> Iterator[Server]:
+    site = make_site({"seeds/story.md": STORY})
+    messages: list[str] = []
+    running = Server(ServeOptions(BuildOptions(source=site), port=0), messages.append)
+    running.start()
+    yield running
+    running.stop()
+
+
+def request(server: Server, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.putrequest(method, path, skip_accept_encoding=True)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+
+
+def test_serves_pages_with_reload_script_but_files_stay_clean(server: Server) -> None:
+    status, headers, body = request(server, "/world/served-story/")
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    assert b"Original text." in body and EVENTS_PATH.encode() in body
+    on_disk = (server.output / "world/served-story/index.html").read_bytes()
+    assert EVENTS_PATH.encode() not in on_disk
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "/..%2f..%2fetc/passwd",
+     "//etc/passwd", "/%00", "/world/%00index.html", "/..\\..\\etc\\passwd", "/static/../../outside.txt"],
+)
+def test_traversal_is_refused(server: Server, path: str) -> None:
+    write(server.output.parent / "outside.txt", "secret")
+    status, _, body = request(server, path)
+    assert status == 404 and b"root:" not in body and b"secret" not in body
+
+
+def test_symlink_out_of_the_output_is_refused(server: Server, tmp_path: Path) -> None:
+    secret = write(tmp_path / "secret.txt", "top secret")
+    os.symlink(secret, server.output / "link.txt")
+    os.symlink(tmp_path, server.output / "linked-dir")
+    assert request(server, "/link.txt")[0] == 404
+    assert request(server, "/linked-dir/secret.txt")[0] == 404
+
+
+def test_not_found_uses_the_site_404_page(server: Server) -> None:
+    status, headers, body = request(server, "/no/such/page/")
+    assert status == 404 and b"Page not found" in body and headers["content-type"].startswith("text/html")
+
+
+def test_no_directory_listing(server: Server) -> None:
+    (server.output / "empty-dir").mkdir()
+    write(server.output / "empty-dir/file.bin", b"x")
+    status, _, body = request(server, "/empty-dir/")
+    assert status == 404 and b"file.bin" not in body
+
+
+def test_folder_without_slash_redirects(server: Server) -> None:
+    status, headers, _ = request(server, "/world")
+    assert status == 301 and headers["location"] == "/world/"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/static/css/site.css", "text/css; charset=utf-8"), ("/feed.xml", "application/xml; charset=utf-8"),
+     ("/feed.json", "application/json; charset=utf-8"), ("/robots.txt", "text/plain; charset=utf-8"),
+     ("/static/favicon.svg", "image/svg+xml")],
+)
+def test_content_types_and_headers(server: Server, path: str, content_type: str) -> None:
+    status, headers, _ = request(server, path)
+    assert status == 200 and headers["content-type"] == content_type
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "access-control-allow-origin" not in headers
+
+
+def test_head_and_other_methods(server: Server) -> None:
+    status, headers, body = request(server, "/", "HEAD")
+    assert status == 200 and body == b"" and int(headers["content-length"]) > 0
+    assert request(server, "/", "POST")[0] == 405
+    assert request(server, "/", "DELETE")[0] == 405
+
+
+def test_events_stream_sends_state() -> None:
+    broadcast = Broadcast()
+    broadcast.publish(3, ("x.md:1: bad",), False, False)
+    assert b'"epoch": 3' in broadcast.state.event() and b"x.md:1: bad" in broadcast.state.event()
+
+
+def test_inject_before_body_end() -> None:
+    page = inject(b"<html><body><p>x</p></body></html>", 7)
+    assert page.index(b"const epoch = 7") < page.index(b"</body>")
+    assert inject(b"no body", 1).startswith(b"no body<script>")
+
+
+def test_resolve_request_stays_inside(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    write(root / "a/index.html", "x")
+    assert resolve_request(root, "/a/") == root / "a/index.html"
+    assert resolve_request(root, "/a/?q=1#x") == root / "a/index.html"
+    assert resolve_request(root, "/../root/a/") is None
+    assert resolve_request(root, "/b/") is None
+
+
+def test_busy_port_moves_to_the_next_one() -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        server = bind("127.0.0.1", busy, make_handler(Path("."), Broadcast()), tries=5)
+        try:
+            assert server.server_address[1] != busy
+        finally:
+            server.server_close()
+        with pytest.raises(SitegenError, match="all in use"):
+            bind("127.0.0.1", busy, make_handler(Path("."), Broadcast()), tries=1)
+
+
+def test_rebuild_on_change(server: Server) -> None:
+    write(server.options.build.source / "seeds/story.md", STORY.replace("Original text.", "Edited text."))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if b"Edited text." in request(server, "/world/served-story/")[2]:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the page was not rebuilt within 10 s")
+    assert server.broadcast.state.epoch >= 2
+
+
+def test_ctrl_c_stops_cleanly(make_site: Callable[..., Path]) -> None:
+    site = make_site({"seeds/story.md": STORY})
+    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0"],
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if line.startswith("serving"):
+            break
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(timeout=10) == 0
+    assert "stopped" in rest and "Traceback" not in "".join(lines) + rest
+
+
+def test_non_loopback_host_warns(make_site: Callable[..., Path]) -> None:
+    site = make_site({"seeds/story.md": STORY})
+    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0",
+                                "--host", "0.0.0.0"], stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if line.startswith("serving"):
+            break
+    process.terminate()
+    process.wait(timeout=10)
+    assert any("warning: serving on 0.0.0.0" in line for line in lines)
