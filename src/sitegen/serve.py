@@ -28,7 +28,7 @@ from sitegen.errors import SitegenError
 from sitegen.rebuild import RebuildResult, Rebuilder
 
 EVENTS_PATH = "/__sitegen__/events"
-SETTLE_SECONDS = 0.15
+SETTLE_SECONDS = 0.08
 MAX_BATCH_SECONDS = 1.0
 TYPES = {
     ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
