@@ -162,7 +162,7 @@ def test_front_page_is_paginated_with_a_lead(newsroom: Path) -> None:
     assert front.find(".//article[@class='lead-story']//h2/a").text == "Đà Nẵng mở cửa cầu mới qua sông Hàn"
     assert front.find(".//a[@rel='next']").get("href") == "page/2/"
     last = lxml.html.fromstring((newsroom / "page/3/index.html").read_bytes())
-    assert last.find(".//a[@rel='next']") is None and last.find(".//a[@rel='prev']").get("href") == "../2/"
+    assert last.find(".//a[@rel='next']") is None and last.find(".//a[@rel='prev']").get("href") == "../../page/2/"
     # 6 articles: 1 lead + 5 more at 2 a page; the undated story comes last.
     assert last.findtext(".//ol[@class='story-list']//h2/a") == "Undated wire story about a harbour"
 

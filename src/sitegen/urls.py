@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import posixpath
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -35,16 +35,22 @@ def output_path(url: str) -> str:
     return relative + "index.html" if relative == "" or relative.endswith("/") else relative
 
 
+_SAFE_PATH = re.compile(r"[A-Za-z0-9/._~%#?=&:-]*")
+
+
+def _quote(path: str) -> str:
+    # Site paths are almost always plain ASCII slugs; quoting only the rest keeps big builds fast.
+    return path if _SAFE_PATH.fullmatch(path) else quote(path, safe="/#?=&%.-_~:")
+
+
 def relative_url(target: str, current: str) -> str:
     """A link from page `current` to site path `target` that works under any base path."""
-    if urlsplit(target).scheme or target.startswith("//"):
+    if "://" in target or target.startswith(("//", "mailto:", "tel:")) or urlsplit(target).scheme:
         return target
-    target = "/" + target.lstrip("/")
-    start = current if current.endswith("/") else posixpath.dirname(current) + "/"
-    link = posixpath.relpath(target, start)
-    if target.endswith("/") and not link.endswith("/"):
-        link = "./" if link == "." else link + "/"
-    return quote(link, safe="/#?=&%.-_~:")
+    if current.endswith("/") and target.startswith(current):
+        return _quote(target[len(current):] or "./")
+    # Up to the root, then down: never the shortest path, but right and cheap at archive scale.
+    return _quote("../" * (current.count("/") - 1) + target.lstrip("/") or "./")
 
 
 def absolute_url(target: str, base_url: str) -> str:
