@@ -134,8 +134,9 @@ def test_interrupted_build_leaves_previous_site(
         return original(self, url, content)
 
     monkeypatch.setattr(Staging, "write", explode)
+    write(site / "seeds/good.md", GOOD.replace("Good body", "Changed body"))
     with pytest.raises(KeyboardInterrupt):
-        build_into(site, out)
+        build_into(site, out, workers=1)
     assert tree_digest(out) == before
     assert not list(tmp_path.glob(".out.*"))
 

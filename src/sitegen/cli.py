@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from concurrent.futures import Executor
+from typing import TextIO
 from pathlib import Path
 
 from sitegen import __version__
@@ -36,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--drafts", action="store_true", help="include articles marked draft")
     serve_cmd.add_argument("--future", action="store_true", help="include articles dated in the future")
     serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
+    build_cmd.add_argument("--workers", type=int, default=0, metavar="N",
+                           help="processes for reading and rendering (default: one per core; 1: no subprocesses)")
+    build_cmd.add_argument("--no-cache", action="store_true", help="ignore and do not update .sitegen-cache/")
+    build_cmd.add_argument("--dask", metavar="ADDRESS",
+                           help="run per-article work on a Dask cluster (scheduler address, or 'local' for a "
+                                "LocalCluster); needs the 'dask' extra")
     loudness = build_cmd.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     loudness.add_argument("-v", "--verbose", action="store_true", help="print every page written")
@@ -47,17 +56,53 @@ def _plural(count: int, word: str) -> str:
 
 
 def _summary(report: BuildReport, output: Path) -> str:
+    if report.unchanged:
+        return (f"nothing changed: {_plural(report.articles, 'article')}, {_plural(report.pages, 'page')} "
+                f"in {output} are up to date ({report.seconds:.2f}s)")
     text = (f"built {_plural(report.articles, 'article')}, {_plural(report.pages, 'page')} "
-            f"({_plural(report.files, 'file')}) into {output} in {report.seconds:.2f}s")
+            f"({report.pages - report.reused} rendered, {report.reused} unchanged) into {output} "
+            f"in {report.seconds:.2f}s; cache hits {report.cache_hits}/{report.articles + report.skipped}")
     if report.skipped:
         text += f"; {report.skipped} draft or embargoed left out"
     return text
 
 
+class ProgressBar:
+    """One self-rewriting line on a terminal, at most ten updates a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = width * done // total if total else width
+        self.stream.write(f"\r{phase:<9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}\033[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
 def run_build(args: argparse.Namespace) -> int:
-    options = BuildOptions(source=args.source, output=args.output, base_url=args.base_url,
-                           drafts=args.drafts, future=args.future, strict=args.strict)
-    report = build(options, on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None)
+    options = BuildOptions(source=args.source, output=args.output, base_url=args.base_url, drafts=args.drafts,
+                           future=args.future, strict=args.strict, workers=args.workers, cache=not args.no_cache)
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet and not args.verbose else None
+    executor = _dask_executor(args.dask) if args.dask else None
+    try:
+        report = build(options, on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None,
+                       progress=bar, executor=executor)
+    finally:
+        if bar:
+            bar.clear()
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
     if not args.quiet:
@@ -73,6 +118,16 @@ def run_build(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_summary(report, output), file=sys.stderr)
     return 0
+
+
+def _dask_executor(address: str) -> Executor:
+    """An executor on a Dask cluster: `distributed.Client(...).get_executor()`."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SitegenError("--dask needs the 'distributed' package", hint="pip install 'sitegen[dask]'") from None
+    client = Client(LocalCluster(processes=True, dashboard_address=None)) if address == "local" else Client(address)
+    return client.get_executor()
 
 
 def main(argv: list[str] | None = None) -> int:

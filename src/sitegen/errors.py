@@ -21,6 +21,10 @@ class SitegenError(Exception):
         self.line = line
         self.hint = hint
 
+    def __reduce__(self) -> tuple[type[SitegenError], tuple[str, Path | None, int | None, str | None]]:
+        # Errors cross process boundaries from build workers; keep where they happened.
+        return (type(self), (self.message, self.path, self.line, self.hint))
+
     @property
     def location(self) -> str:
         if self.path is None:

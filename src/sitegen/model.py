@@ -55,6 +55,8 @@ class Article:
     draft: bool = False
     source: str | None = None
     corrections: tuple[str, ...] = ()
+    # A hash of the source bytes, sidecar and load settings: the article's identity for caching.
+    digest: str = ""
 
     @property
     def direction(self) -> str:

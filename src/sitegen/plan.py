@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from sitegen.seo import article_jsonld, home_jsonld, jsonld, social_meta
 from sitegen.sitemaps import SitemapEntry, chunk_entries, news_articles
 from sitegen.urls import Links, absolute_url, paginated, relative_url
 
-RELATED_WINDOW = 25
+RELATED_WINDOW = 12
 
 
 @dataclass(frozen=True)
@@ -51,30 +52,29 @@ def reading_minutes(article: Article, words_per_minute: int) -> int:
     return max(1, math.ceil(article.word_count / words_per_minute))
 
 
-def related_articles(site: Site, count: int) -> dict[Path, tuple[Article, ...]]:
-    """For each article, up to `count` others sharing its tags (weighted) or section, nearest in time."""
-    position: dict[Term, dict[Path, int]] = {}
+def related_articles(site: Site, count: int) -> list[tuple[Article, ...]]:
+    """For each article (in site order), up to `count` others sharing its tags (weighted) or section."""
+    index = {id(a): i for i, a in enumerate(site.articles)}
+    members: dict[Term, list[int]] = {}
+    position: dict[Term, dict[int, int]] = {}
     for groups in (site.tags, site.sections):
         for term, items in groups.items():
-            position[term] = {a.source_path: i for i, a in enumerate(items)}
-    order = {a.source_path: i for i, a in enumerate(site.articles)}
-    result: dict[Path, tuple[Article, ...]] = {}
-    for article in site.articles:
-        scores: dict[Path, int] = {}
-        by_path: dict[Path, Article] = {}
-        lists = [(site.tags[t], t, 2) for t in article.tags if t in site.tags]
-        if article.section in site.sections:
-            lists.append((site.sections[article.section], article.section, 1))
-        for items, term, weight in lists:
+            members[term] = [index[id(a)] for a in items]
+            position[term] = {g: i for i, g in enumerate(members[term])}
+    result: list[tuple[Article, ...]] = []
+    for here, article in enumerate(site.articles):
+        scores: dict[int, int] = {}
+        lists = [(t, 2) for t in article.tags if t in members]
+        if article.section in members:
+            lists.append((article.section, 1))  # type: ignore[arg-type]
+        for term, weight in lists:
             # A window around the article keeps this linear in archive size, not quadratic.
-            here = position[term][article.source_path]
-            for other in items[max(0, here - RELATED_WINDOW) : here + RELATED_WINDOW + 1]:
-                if other.source_path != article.source_path:
-                    scores[other.source_path] = scores.get(other.source_path, 0) + weight
-                    by_path[other.source_path] = other
-        here = order[article.source_path]
-        ranked = sorted(scores, key=lambda p: (-scores[p], abs(order[p] - here), order[p]))
-        result[article.source_path] = tuple(by_path[p] for p in ranked[:count])
+            local = position[term][here]
+            for other in members[term][max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1]:
+                if other != here:
+                    scores[other] = scores.get(other, 0) + weight
+        best = heapq.nsmallest(count, [(-score, abs(i - here), i) for i, score in scores.items()])
+        result.append(tuple(site.articles[i] for _, _, i in best))
     return result
 
 
@@ -100,16 +100,16 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
     size = config.page_size
     related = related_articles(site, config.related_count)
     pages: list[Page] = []
-    for article in site.articles:
+    for article, similar in zip(site.articles, related):
         crumbs = [("Home", links.home)]
         if article.section:
             crumbs.append((article.section.name, links.section(article.section)))
         pages.append(Page(
             links.article(article), "article.html",
-            {"article": article, "related": related[article.source_path],
+            {"article": article, "related": similar,
              "reading_minutes": reading_minutes(article, config.words_per_minute),
              "breadcrumbs": tuple(crumbs)},
-            frozenset({article.source_path, *(a.source_path for a in related[article.source_path])}),
+            frozenset({article.source_path, *(a.source_path for a in similar)}),
             language=article.language,
         ))
     # The lead story sits above the first page's list; later pages continue after it.

@@ -6,34 +6,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-import jinja2.meta
-
 from sitegen.build import CONTENT_DIR, BuildOptions, load_settings, plan, static_dirs, template_dirs
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import SitegenError, TemplateError
 from sitegen.load import LoadResult, collect, load_or_error, sources
 from sitegen.model import Article
 from sitegen.plan import Page
-from sitegen.render import make_environment, render_page
+from sitegen.render import make_environment, render_page, template_closure
 from sitegen.write import Output, static_files
-
-
-def template_closure(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> frozenset[str]:
-    """`name` and every template it extends, includes or imports, transitively."""
-    seen = set() if seen is None else seen
-    if name in seen:
-        return frozenset(seen)
-    seen.add(name)
-    try:
-        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
-        referenced = jinja2.meta.find_referenced_templates(env.parse(source))
-    except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
-        return frozenset(seen)
-    for other in referenced:
-        if other is not None:
-            template_closure(env, other, seen)
-    return frozenset(seen)
 
 
 def pages_to_render(old: Mapping[str, Page], new: Iterable[Page], changed_templates: frozenset[str],

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
 from sitegen.config import Config
@@ -121,6 +122,23 @@ def render_page(env: jinja2.Environment, page: Page) -> str:
         filename, line = _template_frame(error)
         raise TemplateError(f"{type(error).__name__}: {error}", filename or page.template, line,
                             f"while rendering {page.url}") from None
+
+
+def template_closure(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> frozenset[str]:
+    """`name` and every template it extends, includes or imports, transitively."""
+    seen = set() if seen is None else seen
+    if name in seen:
+        return frozenset(seen)
+    seen.add(name)
+    try:
+        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        referenced = jinja2.meta.find_referenced_templates(env.parse(source))
+    except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+        return frozenset(seen)
+    for other in referenced:
+        if other is not None:
+            template_closure(env, other, seen)
+    return frozenset(seen)
 
 
 def _template_frame(error: BaseException) -> tuple[str | None, int | None]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sitegen.config import Config
-from sitegen.feeds import xml_document
 from sitegen.model import Article
-from sitegen.sanitize import clean_text
 from sitegen.urls import Links, absolute_url
+from sitegen.xmlwriter import DECLARATION, XmlWriter
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -21,9 +19,6 @@ NEWS_MAX = 1000
 # What one <url> costs beyond its address and date, with room for indentation.
 _ENTRY_OVERHEAD = 96
 _HEAD_OVERHEAD = 256
-
-ET.register_namespace("news", NEWS_NS)
-
 
 @dataclass(frozen=True)
 class SitemapEntry:
@@ -50,30 +45,32 @@ def chunk_entries(entries: list[SitemapEntry], base_url: str,
     return chunks
 
 
-def _lastmod(moment: datetime) -> str:
-    return moment.isoformat()
-
-
 def urlset(entries: tuple[SitemapEntry, ...], config: Config) -> str:
     """One sitemap file listing `entries` with their last modification."""
-    root = ET.Element("urlset", {"xmlns": SITEMAP_NS})
+    xml = XmlWriter()
+    xml.open("urlset", {"xmlns": SITEMAP_NS})
     for entry in entries:
-        element = ET.SubElement(root, "url")
-        ET.SubElement(element, "loc").text = absolute_url(entry.url, config.base_url)
+        xml.open("url")
+        xml.leaf("loc", absolute_url(entry.url, config.base_url))
         if entry.lastmod:
-            ET.SubElement(element, "lastmod").text = _lastmod(entry.lastmod)
-    return xml_document(root)
+            xml.leaf("lastmod", entry.lastmod.isoformat())
+        xml.close("url")
+    xml.close("urlset")
+    return DECLARATION + xml.getvalue()
 
 
 def sitemap_index(parts: tuple[tuple[str, datetime | None], ...], config: Config) -> str:
     """A sitemap index pointing at each part file."""
-    root = ET.Element("sitemapindex", {"xmlns": SITEMAP_NS})
+    xml = XmlWriter()
+    xml.open("sitemapindex", {"xmlns": SITEMAP_NS})
     for url, lastmod in parts:
-        element = ET.SubElement(root, "sitemap")
-        ET.SubElement(element, "loc").text = absolute_url(url, config.base_url)
+        xml.open("sitemap")
+        xml.leaf("loc", absolute_url(url, config.base_url))
         if lastmod:
-            ET.SubElement(element, "lastmod").text = _lastmod(lastmod)
-    return xml_document(root)
+            xml.leaf("lastmod", lastmod.isoformat())
+        xml.close("sitemap")
+    xml.close("sitemapindex")
+    return DECLARATION + xml.getvalue()
 
 
 def news_articles(articles: tuple[Article, ...], now: datetime) -> tuple[Article, ...]:
@@ -90,18 +87,23 @@ def news_language(tag: str) -> str:
 
 def news_sitemap(articles: tuple[Article, ...], config: Config, links: Links) -> str:
     """A Google News sitemap: publication name and language, date and title for each article."""
-    root = ET.Element("urlset", {"xmlns": SITEMAP_NS})
+    xml = XmlWriter()
+    xml.open("urlset", {"xmlns": SITEMAP_NS, "xmlns:news": NEWS_NS})
     for article in articles:
         assert article.published is not None
-        element = ET.SubElement(root, "url")
-        ET.SubElement(element, "loc").text = absolute_url(links.article(article), config.base_url)
-        news = ET.SubElement(element, f"{{{NEWS_NS}}}news")
-        publication = ET.SubElement(news, f"{{{NEWS_NS}}}publication")
-        ET.SubElement(publication, f"{{{NEWS_NS}}}name").text = clean_text(config.publisher_name)
-        ET.SubElement(publication, f"{{{NEWS_NS}}}language").text = news_language(article.language)
-        ET.SubElement(news, f"{{{NEWS_NS}}}publication_date").text = article.published.isoformat()
-        ET.SubElement(news, f"{{{NEWS_NS}}}title").text = clean_text(article.headline)
-    return xml_document(root)
+        xml.open("url")
+        xml.leaf("loc", absolute_url(links.article(article), config.base_url))
+        xml.open("news:news")
+        xml.open("news:publication")
+        xml.leaf("news:name", config.publisher_name)
+        xml.leaf("news:language", news_language(article.language))
+        xml.close("news:publication")
+        xml.leaf("news:publication_date", article.published.isoformat())
+        xml.leaf("news:title", article.headline)
+        xml.close("news:news")
+        xml.close("url")
+    xml.close("urlset")
+    return DECLARATION + xml.getvalue()
 
 
 def robots(sitemap_urls: tuple[str, ...], config: Config) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sitegen import __version__
 from sitegen.errors import ContentError, SitegenError
 from sitegen.load.article import LoadSettings
 from sitegen.load.markdown import read_markdown
@@ -27,12 +30,14 @@ class LoadResult:
 
 def sources(content_dir: Path) -> Iterator[Path]:
     """Article files under `content_dir` in a stable order; hidden files and folders are skipped."""
-    for path in sorted(content_dir.rglob("*")):
-        relative = path.relative_to(content_dir)
-        if any(part.startswith((".", "_")) for part in relative.parts):
-            continue
-        if path.suffix.lower() in READERS and path.is_file():
-            yield path
+    found = []
+    # os.walk rather than Path.rglob: several times faster over an archive of 100,000 files.
+    for folder, subfolders, files in os.walk(content_dir):
+        subfolders[:] = [name for name in subfolders if not name.startswith((".", "_"))]
+        found += [os.path.join(folder, name) for name in files
+                  if not name.startswith((".", "_")) and os.path.splitext(name)[1].lower() in READERS]
+    for name in sorted(found):
+        yield Path(name)
 
 
 def _sidecar(path: Path) -> Path | None:
@@ -60,10 +65,21 @@ def load_article(path: Path, settings: LoadSettings) -> Article:
     return reader(path, body, meta, first_line, settings)
 
 
-def load_or_error(path: Path, settings: LoadSettings) -> Article | SitegenError:
+def source_digest(path: Path, settings: LoadSettings) -> str:
+    """A hash of everything an article is made from: its bytes, its sidecar, the settings, sitegen."""
+    digest = hashlib.sha256(f"{__version__}\0{settings!r}\0{path}\0".encode())
+    digest.update(path.read_bytes())
+    sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
+    if sidecar is not None:
+        digest.update(b"\0sidecar\0" + sidecar.read_bytes())
+    return digest.hexdigest()
+
+
+def load_or_error(path: Path, settings: LoadSettings, digest: str | None = None) -> Article | SitegenError:
     """One article, or the error that says why it could not be read; never an exception."""
     try:
-        return load_article(path, settings)
+        article = load_article(path, settings)
+        return replace(article, digest=digest or source_digest(path, settings))
     except SitegenError as error:
         return error
     except OSError as error:
