@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from typing import TextIO
 from pathlib import Path
 
@@ -96,10 +98,10 @@ def run_build(args: argparse.Namespace) -> int:
     options = BuildOptions(source=args.source, output=args.output, base_url=args.base_url, drafts=args.drafts,
                            future=args.future, strict=args.strict, workers=args.workers, cache=not args.no_cache)
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet and not args.verbose else None
-    executor = _dask_executor(args.dask) if args.dask else None
     try:
-        report = build(options, on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None,
-                       progress=bar, executor=executor)
+        with _dask_executor(args.dask) as executor:
+            report = build(options, progress=bar, executor=executor,
+                           on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None)
     finally:
         if bar:
             bar.clear()
@@ -120,14 +122,24 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dask_executor(address: str) -> Executor:
-    """An executor on a Dask cluster: `distributed.Client(...).get_executor()`."""
+@contextmanager
+def _dask_executor(address: str | None) -> Iterator[Executor | None]:
+    """An executor on a Dask cluster (`distributed.Client(...).get_executor()`), or None without one."""
+    if not address:
+        yield None
+        return
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise SitegenError("--dask needs the 'distributed' package", hint="pip install 'sitegen[dask]'") from None
-    client = Client(LocalCluster(processes=True, dashboard_address=None)) if address == "local" else Client(address)
-    return client.get_executor()
+    cluster = LocalCluster(processes=True, dashboard_address=None) if address == "local" else None
+    client = Client(cluster) if cluster else Client(address)
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+        if cluster:
+            cluster.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,9 +61,10 @@ def _remote_environment(config: Config, template_dirs: tuple[Path, ...]) -> jinj
     return make_environment(config, list(template_dirs))
 
 
-def render_chunk(config: Config, template_dirs: tuple[Path, ...], pages: Sequence[Page]) -> list[tuple[str, bytes]]:
+def render_chunk(pages: Sequence[Page], config: Config, template_dirs: tuple[Path, ...]) -> list[tuple[str, bytes]]:
     """Render a chunk of self-contained pages; runs on any executor, local or remote."""
-    env = _remote_environment(config, template_dirs)
+    # Dask may hand a tuple argument over as a list; the environment cache needs it hashable.
+    env = _remote_environment(config, tuple(template_dirs))
     return [(page.url, render_page(env, page).encode("utf-8")) for page in pages]
 
 

@@ -1,0 +1,134 @@
+"""The persistent cache and parallel build: same bytes whatever runs it, and a cache never trusted blindly."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen.cache import CACHE_DIR, Cache
+from sitegen.errors import ContentError, TemplateError
+from tests.conftest import SITES, build_into, write
+from tests.test_build import tree_digest
+
+STORY = "---\ntitle: Cached story\ndate: 2024-01-02\nsection: World\ntags: [A]\n---\nFirst text.\n"
+
+
+@pytest.fixture
+def newsroom(tmp_path: Path) -> Path:
+    site = tmp_path / "newsroom"
+    shutil.copytree(SITES / "newsroom", site, ignore=shutil.ignore_patterns(CACHE_DIR))
+    return site
+
+
+def test_output_is_identical_across_workers_and_cache(newsroom: Path, tmp_path: Path) -> None:
+    build_into(newsroom, tmp_path / "serial", workers=1, cache=False)
+    build_into(newsroom, tmp_path / "parallel", workers=2, cache=False)
+    build_into(newsroom, tmp_path / "cold", workers=2)
+    build_into(newsroom, tmp_path / "warm", workers=3)
+    reference = tree_digest(tmp_path / "serial")
+    assert len(reference) > 50
+    for other in ("parallel", "cold", "warm"):
+        assert tree_digest(tmp_path / other) == reference, other
+
+
+def test_second_build_uses_the_cache(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": STORY, "seeds/b.md": STORY.replace("Cached story", "Other story")})
+    first = build_into(site, tmp_path / "out")
+    assert first.cache_hits == 0 and first.reused == 0
+    again = build_into(site, tmp_path / "out")
+    assert again.unchanged and again.pages == first.pages
+    write(site / "seeds/b.md", STORY.replace("Cached story", "Other story").replace("First", "Second"))
+    edited = build_into(site, tmp_path / "out")
+    assert not edited.unchanged and edited.cache_hits == 1
+    assert 0 < edited.pages - edited.reused < edited.pages
+    assert "Second text." in (tmp_path / "out/world/other-story/index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "expected"),
+    [
+        ("seeds/a.md", "world/cached-story/index.html", "Edited text."),
+        ("templates/article.html", "world/cached-story/index.html", "TEMPLATE MARK"),
+        ("templates/partials/card.html", "index.html", "CARD MARK"),
+        ("sitegen.toml", "world/cached-story/index.html", "Renamed Site"),
+        ("static/css/site.css", "static/css/site.css", "STATIC MARK"),
+    ],
+)
+def test_cache_invalidates_on_change(make_site: Callable[..., Path], tmp_path: Path, change: str, path: str,
+                                     expected: str) -> None:
+    site = make_site({"seeds/a.md": STORY, "seeds/b.md": STORY.replace("Cached story", "Second story")})
+    build_into(site, tmp_path / "out")
+    from sitegen.theme import theme_dir
+
+    if change == "seeds/a.md":
+        write(site / change, STORY.replace("First text.", "Edited text."))
+    elif change == "sitegen.toml":
+        write(site / change, 'title = "Renamed Site"\n')
+    elif change.startswith("templates/"):
+        original = (theme_dir() / change).read_text()
+        mark = "TEMPLATE MARK" if "article" in change else "CARD MARK"
+        write(site / change, original.replace("{% endblock %}", f"{mark}{{% endblock %}}", 1)
+              if "article" in change else original.replace("</article>", f"{mark}</article>"))
+    else:
+        write(site / change, "/* STATIC MARK */")
+    report = build_into(site, tmp_path / "out")
+    assert not report.unchanged
+    assert expected in (tmp_path / "out" / path).read_text()
+    build_into(site, tmp_path / "fresh", cache=False)
+    assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "fresh")
+
+
+def test_time_passing_invalidates(make_site: Callable[..., Path], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site({"seeds/a.md": STORY, "seeds/later.md": "---\ntitle: Embargoed\ndate: 2024-12-01\n---\nx"})
+    build_into(site, tmp_path / "out")
+    assert build_into(site, tmp_path / "out").unchanged
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")  # 2025-01-01: the embargo has lifted
+    report = build_into(site, tmp_path / "out")
+    assert not report.unchanged and (tmp_path / "out/news/embargoed/index.html").is_file()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "blob", "foreign"])
+def test_damaged_cache_is_ignored(make_site: Callable[..., Path], tmp_path: Path, damage: str) -> None:
+    site = make_site({"seeds/a.md": STORY})
+    build_into(site, tmp_path / "out")
+    database = site / CACHE_DIR / "cache.sqlite3"
+    if damage == "truncate":
+        data = database.read_bytes()
+        database.write_bytes(data[: len(data) // 3])
+    elif damage == "garbage":
+        database.write_bytes(b"this is not a database" * 100)
+    elif damage == "blob":
+        with sqlite3.connect(database) as db:
+            db.execute("UPDATE articles SET value = x'80049500'")
+            db.execute("DELETE FROM meta WHERE key = 'last_build'")
+    else:
+        with sqlite3.connect(database) as db:
+            fake = pickle.dumps(ContentError("not an article"))
+            db.execute("UPDATE articles SET value = ?", (fake,))
+            db.execute("DELETE FROM meta WHERE key = 'last_build'")
+    for wal in database.parent.glob("cache.sqlite3-*"):
+        wal.unlink()
+    write(site / "seeds/a.md", STORY.replace("First text.", "After damage."))
+    report = build_into(site, tmp_path / "out")
+    assert not report.errors
+    assert "After damage." in (tmp_path / "out/world/cached-story/index.html").read_text()
+    assert Cache(site / CACHE_DIR).articles(["nope"]) == {}
+
+
+def test_template_error_from_a_worker_keeps_its_location(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    files = {f"seeds/s{i}.md": STORY.replace("Cached story", f"Story {i}") for i in range(6)}
+    site = make_site({**files, "templates/article.html": '{% extends "base.html" %}\n{% block main %}\n{{ 1 // 0 }}\n{% endblock %}\n'})
+    with pytest.raises(TemplateError) as info:
+        build_into(site, tmp_path / "out", workers=2)
+    assert str(info.value.path).endswith("article.html") and info.value.line == 3
+
+
+def test_errors_survive_pickling() -> None:
+    error = pickle.loads(pickle.dumps(ContentError("bad", Path("a.md"), 3, "fix it")))
+    assert (error.message, error.path, error.line, error.hint) == ("bad", Path("a.md"), 3, "fix it")
