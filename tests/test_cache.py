@@ -123,7 +123,8 @@ def test_damaged_cache_is_ignored(make_site: Callable[..., Path], tmp_path: Path
 
 def test_template_error_from_a_worker_keeps_its_location(make_site: Callable[..., Path], tmp_path: Path) -> None:
     files = {f"seeds/s{i}.md": STORY.replace("Cached story", f"Story {i}") for i in range(6)}
-    site = make_site({**files, "templates/article.html": '{% extends "base.html" %}\n{% block main %}\n{{ 1 // 0 }}\n{% endblock %}\n'})
+    broken = '{% extends "base.html" %}\n{% block main %}\n{{ 1 // 0 }}\n{% endblock %}\n'
+    site = make_site({**files, "templates/article.html": broken})
     with pytest.raises(TemplateError) as info:
         build_into(site, tmp_path / "out", workers=2)
     assert str(info.value.path).endswith("article.html") and info.value.line == 3

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from sitegen.build import BuildOptions
+from sitegen.config import Config
 from sitegen.plan import Page
 from sitegen.rebuild import Rebuilder, pages_to_remove, pages_to_render, template_closure
 from sitegen.render import make_environment
-from sitegen.config import Config
 from tests.conftest import build_into, write
 
 ARTICLES = {

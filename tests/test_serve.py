@@ -153,9 +153,9 @@ def test_rebuild_on_change(server: Server) -> None:
     assert server.broadcast.state.epoch >= 2
 
 
-def test_ctrl_c_stops_cleanly(make_site: Callable[..., Path]) -> None:
-    site = make_site({"seeds/story.md": STORY})
-    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0"],
+def start_serving(site: Path, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `sitegen serve` and read its output up to the 'serving' line."""
+    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0", *extra],
                                stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     lines = []
@@ -163,22 +163,19 @@ def test_ctrl_c_stops_cleanly(make_site: Callable[..., Path]) -> None:
         lines.append(line)
         if line.startswith("serving"):
             break
+    return process, lines
+
+
+def test_ctrl_c_stops_cleanly(make_site: Callable[..., Path]) -> None:
+    process, lines = start_serving(make_site({"seeds/story.md": STORY}))
     process.send_signal(signal.SIGINT)
-    rest = process.stderr.read()
+    rest = process.stderr.read()  # type: ignore[union-attr]
     assert process.wait(timeout=10) == 0
     assert "stopped" in rest and "Traceback" not in "".join(lines) + rest
 
 
 def test_non_loopback_host_warns(make_site: Callable[..., Path]) -> None:
-    site = make_site({"seeds/story.md": STORY})
-    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0",
-                                "--host", "0.0.0.0"], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    lines = []
-    for line in process.stderr:
-        lines.append(line)
-        if line.startswith("serving"):
-            break
+    process, lines = start_serving(make_site({"seeds/story.md": STORY}), "--host", "0.0.0.0")
     process.terminate()
     process.wait(timeout=10)
     assert any("warning: serving on 0.0.0.0" in line for line in lines)

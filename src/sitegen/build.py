@@ -22,8 +22,8 @@ from sitegen.load import LoadResult, LoadSettings, collect, source_digest, sourc
 from sitegen.model import Article, Site, Term, build_site
 from sitegen.parallel import Progress, Workers
 from sitegen.plan import Page, plan_site
-from sitegen.sitemaps import NEWS_WINDOW
 from sitegen.render import make_environment, template_closure
+from sitegen.sitemaps import NEWS_WINDOW
 from sitegen.theme import theme_dir
 from sitegen.urls import output_path
 from sitegen.write import Staging
@@ -178,7 +178,7 @@ def _load(source: Path, settings: LoadSettings, cache: Cache | None, workers: Wo
     if progress:
         progress(report.cache_hits)
     fresh = workers.load(misses, settings, progress)
-    for (path, _), loaded in zip(misses, fresh):
+    for (path, _), loaded in zip(misses, fresh, strict=True):
         results[path] = loaded
     if cache:
         cache.store_articles(a for a in fresh if isinstance(a, Article))

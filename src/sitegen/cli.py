@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
-from typing import TextIO
 from pathlib import Path
+from typing import TextIO
 
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build

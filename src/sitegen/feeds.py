@@ -103,7 +103,7 @@ def _atom_entry(article: Article, config: Config, links: Links) -> str:
     xml.leaf("id", entry.id)
     xml.leaf("published", article.published.isoformat())
     xml.leaf("updated", (article.modified or article.published).isoformat())
-    for author, url in zip(article.authors, entry.author_urls):
+    for author, url in zip(article.authors, entry.author_urls, strict=True):
         xml.open("author")
         xml.leaf("name", author.name)
         if config.base_url:
@@ -199,7 +199,7 @@ def _json_item(article: Article, config: Config, links: Links) -> dict[str, obje
     if article.is_updated and article.updated:
         item["date_modified"] = article.updated.isoformat()
     if article.authors:
-        item["authors"] = [{"name": a.name, "url": u} for a, u in zip(article.authors, entry.author_urls)]
+        item["authors"] = [{"name": a.name, "url": u} for a, u in zip(article.authors, entry.author_urls, strict=True)]
     if entry.categories:
         item["tags"] = [t.name for t in entry.categories]
     item["language"] = article.language

@@ -85,7 +85,7 @@ class Workers:
     def _map(self, executor: Executor, function: Callable[..., T], chunks: list[Any], *extra: Any,
              progress: Progress | None = None) -> Iterator[T]:
         futures = [executor.submit(function, chunk, *extra) for chunk in chunks]
-        for future, chunk in zip(futures, chunks):
+        for future, chunk in zip(futures, chunks, strict=True):
             yield future.result()
             if progress:
                 progress(len(chunk))

@@ -100,7 +100,7 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
     size = config.page_size
     related = related_articles(site, config.related_count)
     pages: list[Page] = []
-    for article, similar in zip(site.articles, related):
+    for article, similar in zip(site.articles, related, strict=True):
         crumbs = [("Home", links.home)]
         if article.section:
             crumbs.append((article.section.name, links.section(article.section)))
@@ -145,7 +145,7 @@ def _feeds(site: Site, config: Config, links: Links) -> dict[str, Feed]:
     limit = config.feeds.limit
     feeds = {links.home: Feed(config.title, config.description, links.home, links.home,
                               feed_entries(site.articles, limit))}
-    for kind, groups, url_of in _term_kinds(site, links):
+    for _kind, groups, url_of in _term_kinds(site, links):
         for term, articles in groups.items():
             url = url_of(term)
             feeds[url] = Feed(f"{config.title}: {term.name}", f"Latest from {term.name}", url, url,

@@ -9,8 +9,9 @@ from pathlib import Path
 from sitegen.build import CONTENT_DIR, BuildOptions, load_settings, plan, static_dirs, template_dirs
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import SitegenError, TemplateError
-from sitegen.load import LoadResult, collect, load_or_error, sources
+from sitegen.load import LoadResult, collect, load_or_error, source_digest, sources
 from sitegen.model import Article
+from sitegen.parallel import Workers
 from sitegen.plan import Page
 from sitegen.render import make_environment, render_page, template_closure
 from sitegen.write import Output, static_files
@@ -69,11 +70,15 @@ class Rebuilder:
         self.env = make_environment(self.config, template_dirs(self.options.source))
         self.uses: dict[str, frozenset[str]] = {}
 
-    def _load(self) -> LoadResult:
+    def _load(self, workers: Workers | None = None) -> LoadResult:
         """Every article, parsing only files that are new or changed since the last rebuild."""
         settings = load_settings(self.config)
         present = list(sources(self.options.source / CONTENT_DIR))
-        for path in present:
+        missing = [path for path in present if path not in self.articles]
+        if workers is not None:
+            loaded = workers.load([(path, source_digest(path, settings)) for path in missing], settings)
+            self.articles.update(zip(missing, loaded, strict=True))
+        for path in missing:
             if path not in self.articles:
                 self.articles[path] = load_or_error(path, settings)
         for gone in set(self.articles) - set(present):
@@ -139,7 +144,9 @@ class Rebuilder:
 
     def _apply(self, force: bool = False, first: bool = False,
                changed_templates: frozenset[str] = frozenset()) -> RebuildResult:
-        planned = plan(self.config, self.options, self._load())
+        # Only the first build forks workers: later ones run beside the server's threads.
+        workers = Workers() if first else None
+        planned = plan(self.config, self.options, self._load(workers))
         errors = list(planned.errors)
         messages = {str(e) for e in errors}
         # Errors already there when the site was last applied do not hold back other changes.
@@ -150,14 +157,13 @@ class Rebuilder:
                 self.uses[page.template] = template_closure(self.env, page.template)
         todo = planned.pages if force else pages_to_render(self.pages, planned.pages, changed_templates, self.uses)
         try:
-            if first:
+            if workers is not None:
                 # Nothing is served yet, so pages go out as they render rather than piling up in memory.
-                for page in todo:
-                    self.output.write(page.url, render_page(self.env, page))
+                workers.render(self.env, self.config, template_dirs(self.options.source), todo, self.output)
             else:
                 # Render everything before writing anything: a template error keeps the last good site.
                 texts = [render_page(self.env, page) for page in todo]
-                for page, text in zip(todo, texts):
+                for page, text in zip(todo, texts, strict=True):
                     self.output.write(page.url, text)
         except TemplateError as error:
             return RebuildResult(errors=[error], applied=False)

