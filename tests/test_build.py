@@ -158,3 +158,28 @@ def test_builds_are_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     build_into(SITES / "newsroom", tmp_path / "two")
     assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
     assert len(tree_digest(tmp_path / "one")) > 20
+
+
+@pytest.mark.parametrize("section", ["Tags", "Archive", "Static", "Authors", "Page"])
+def test_section_named_like_a_site_path_does_not_collide(
+    make_site: Callable[..., Path], tmp_path: Path, section: str
+) -> None:
+    site = make_site({"seeds/a.md": GOOD.replace("section: World", f"section: {section}"),
+                      "seeds/b.md": GOOD.replace("A good story", "Tagged").replace("World", "World\ntags: [x]")})
+    report = build_into(site, tmp_path / "out")
+    assert not report.errors
+    slug = section.lower() + "-section"
+    assert "A good story" in (tmp_path / f"out/{slug}/a-good-story/index.html").read_text()
+    assert (tmp_path / "out/tags/index.html").is_file() and (tmp_path / "out/archive/index.html").is_file()
+
+
+def test_bad_language_tag_is_an_error(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD, "seeds/b.md": "---\ntitle: B\nlanguage: 'en\" onload=x'\n---\nx"})
+    (error,) = build_into(site, tmp_path / "out").errors
+    assert error.line == 3 and "not a language tag" in error.message
+
+
+def test_empty_sidecar_is_no_metadata(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.txt": "Headline here\nStandfirst", "seeds/a.yaml": "  \n"})
+    assert not build_into(site, tmp_path / "out").errors
+    assert (tmp_path / "out/news/headline-here/index.html").is_file()

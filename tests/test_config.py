@@ -42,6 +42,7 @@ def test_base_url_flag_overrides_file(tmp_path: Path) -> None:
         ('timezone = "Mars/Olympus"\n', "not a known time zone", 1),
         ('language = "xx-notalang"\n', "not a known language", 1),
         ('base_url = "example.org"\n', "absolute http(s) URL", 1),
+        ('base_url = "https://example.org/?utm=1"\n', "absolute http(s) URL", 1),
         ('[permalinks]\narticle = "/{section}/"\n', "not a usable scheme", 2),
         ("title = \n", "not valid TOML", 1),
         ("sections = 3\n", "must be a list of tables", 1),

@@ -18,6 +18,7 @@ from sitegen.errors import ConfigError
 from sitegen.slugs import slug_or_hash, slugify
 
 CONFIG_NAME = "sitegen.toml"
+RESERVED_PATHS = frozenset({"tags", "authors", "archive", "static", "page", "sitemaps"})
 PERMALINK_TOKENS = frozenset({"section", "slug", "year", "month", "day"})
 
 
@@ -29,7 +30,9 @@ class SectionConfig:
 
     @property
     def url_slug(self) -> str:
-        return slugify(self.slug) if self.slug else slug_or_hash(self.name, "section")
+        slug = slugify(self.slug) if self.slug else slug_or_hash(self.name, "section")
+        # Sections live at the top level, beside /tags/, /authors/ and /archive/.
+        return f"{slug}-section" if slug in RESERVED_PATHS else slug
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def _check(config: Config, path: Path, text: str) -> None:
         fail("language", f"is not a known language tag: {config.language!r}", "use a BCP 47 tag such as 'en' or 'vi'")
     if config.base_url:
         parts = urlsplit(config.base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             fail("base_url", f"must be an absolute http(s) URL, not {config.base_url!r}",
                  "for example 'https://example.org/news/'")
     if config.page_size < 1:

@@ -58,7 +58,7 @@ def load_article(path: Path, settings: LoadSettings) -> Article:
         if front is not None:
             raise ContentError(f"has front matter and a sidecar {sidecar.name}", path, 1,
                                "keep the metadata in one place")
-        meta_path, meta_text, meta_line = sidecar, read_source(sidecar) if sidecar.stat().st_size else "", 1
+        meta_path, meta_text, meta_line = sidecar, read_source(sidecar, allow_empty=True), 1
     data = parse_yaml(meta_text, meta_path, meta_line)
     meta = parse_metadata(data, meta_path, meta_text, meta_line, settings.tz)
     reader = READERS[path.suffix.lower()]

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from sitegen.config import RESERVED_PATHS
 from sitegen.errors import ContentError
 from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Figure, Term
 from sitegen.slugs import slug_or_hash, slugify
 
 WORD = re.compile(r"\w+")
+
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class LoadSettings:
         for term in self.sections:
             if term.slug == slug or term.name.casefold() == name.casefold():
                 return term
-        return Term(name, slug)
+        # Sections live at the top level, beside /tags/ and /archive/: a clashing one moves aside.
+        return Term(name, f"{slug}-section" if slug in RESERVED_PATHS else slug)
 
 
 def _slug(path: Path, meta: Metadata, headline: str, metadata_line: int) -> str:

@@ -15,6 +15,9 @@ import yaml
 from sitegen.errors import ContentError
 from sitegen.sanitize import clean_text, safe_url
 
+# BCP 47 in the shape pages need for `lang`: a primary language, then subtags (vi, en-GB, zh-Hant-TW).
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
 # Aliases a newsroom's other tools commonly write, mapped onto one canonical field.
 ALIASES = {
     "title": "title", "headline": "title",
@@ -167,6 +170,11 @@ def parse_metadata(data: dict[str, Any], path: Path, text: str, first_line: int,
                 values[field] = (_text(where, key, value),)
             else:
                 values[field] = _text_list(where, key, value)
+        elif field == "language":
+            tag = _text(where, key, value)
+            if not LANGUAGE_TAG.fullmatch(tag):
+                raise where.error(key, f"'{key}' is not a language tag: {tag!r}", "use a BCP 47 tag such as en, vi or ar")
+            values[field] = tag
         elif field == "draft":
             if not isinstance(value, bool):
                 raise where.error(key, "'draft' must be true or false")

@@ -12,7 +12,7 @@ from sitegen.sanitize import clean_text
 _YAML = frontmatter.YAMLHandler()
 
 
-def read_source(path: Path) -> str:
+def read_source(path: Path, allow_empty: bool = False) -> str:
     """Decode `path` as UTF-8, drop a BOM, turn CRLF/CR into LF; undecodable bytes name their line."""
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
@@ -28,7 +28,7 @@ def read_source(path: Path) -> str:
             "save the file as UTF-8; wire copy in Windows-1258 or Latin-1 must be converted first",
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise ContentError("is empty", path, 1, "line 1 must be the headline")
     return clean_text(text)
 
