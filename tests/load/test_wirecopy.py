@@ -112,7 +112,7 @@ plain_line = st.text(
 
 
 @given(st.lists(plain_line, min_size=3, max_size=12))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_paragraphs_round_trip(lines: list[str]) -> None:
     wire = parse_wire_copy("\n".join(lines))
     assert wire.headline == lines[0]
@@ -121,7 +121,7 @@ def test_paragraphs_round_trip(lines: list[str]) -> None:
 
 
 @given(st.text(max_size=400))
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 def test_never_crashes(text: str) -> None:
     try:
         wire = parse_wire_copy(text)
