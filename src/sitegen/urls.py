@@ -55,11 +55,10 @@ def relative_url(target: str, current: str) -> str:
 
 def absolute_url(target: str, base_url: str) -> str:
     """`target` under the configured base URL; the site path alone when there is none."""
-    if urlsplit(target).scheme or target.startswith("//"):
+    # Site paths (the common case) start with one '/'; only anything else needs parsing.
+    if not base_url or target.startswith("//") or (not target.startswith("/") and urlsplit(target).scheme):
         return target
-    if not base_url:
-        return target
-    return base_url.rstrip("/") + "/" + quote(target.lstrip("/"), safe="/#?=&%.-_~:")
+    return base_url.rstrip("/") + "/" + _quote(target.lstrip("/"))
 
 
 def rooted_url(target: str, base_path: str) -> str:
