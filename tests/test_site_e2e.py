@@ -128,16 +128,29 @@ def test_article_page_content(newsroom: Path) -> None:
     assert page.findtext(".//h1") == "Đà Nẵng mở cửa cầu mới qua sông Hàn"
     times = page.findall(".//p[@class='dateline']//time")
     assert [t.get("datetime") for t in times] == ["2024-03-02T09:15:00+07:00", "2024-03-02T17:40:00+07:00"]
-    assert "Updated" in page.find(".//p[@class='dateline']").text_content()
+    # The theme's words follow the article's language.
+    assert "Cập nhật" in page.find(".//p[@class='dateline']").text_content()
     byline = page.find(".//p[@class='byline']")
-    assert byline.text_content() == "By Nguyễn Văn An and Trần Thị Bình"
+    assert byline.text_content() == "Tác giả: Nguyễn Văn An và Trần Thị Bình"
     assert [a.get("href") for a in byline.iter("a")] == ["../../authors/nguyen-van-an/", "../../authors/tran-thi-binh/"]
     assert "600 metres" in page.find(".//aside[@class='correction']").text_content()
     figure = page.find(".//figure")
     assert figure.find("img").get("alt") == "Cầu mới nhìn từ bờ đông"
     assert figure.find(".//span[@class='figure-credit']").text == "Ảnh: TTXVN"
-    assert page.find(".//p[@class='reading-time']").text == "1 min read"
+    assert page.find(".//p[@class='reading-time']").text == "1 phút đọc"
     assert [a.text for a in page.findall(".//ul[@class='tags']//a")] == ["Đà Nẵng", "Giao thông"]
+
+
+def test_untranslated_words_are_marked_english(tmp_path: Path) -> None:
+    from tests.conftest import write
+
+    site = tmp_path / "site"
+    write(site / "seeds/a.md", "---\ntitle: Hallo Welt\ndate: 2024-01-01\nlanguage: de\nauthor: Anna\n---\nText.")
+    assert not build_into(site, tmp_path / "out").errors
+    page = lxml.html.fromstring((tmp_path / "out/news/hallo-welt/index.html").read_bytes())
+    assert page.get("lang") == "de"
+    marked = page.find(".//p[@class='byline']/span")
+    assert (marked.get("lang"), marked.text) == ("en", "By")
 
 
 def test_wire_copy_figure_and_source(newsroom: Path) -> None:

@@ -282,6 +282,6 @@ def test_without_base_url_build_still_works(make_site: Callable[..., Path], tmp_
 def test_correction_is_visible_and_dated(newsroom: Path) -> None:
     page = lxml.etree.HTML((newsroom / "vietnam/da-nang-mo-cua-cau-moi-qua-song-han/index.html").read_bytes())
     dateline = "".join(next(p for p in page.iter("p") if p.get("class") == "dateline").itertext())
-    assert "Updated 2 tháng 3, 2024, 17:40" in dateline
+    assert "Cập nhật 2 tháng 3, 2024, 17:40" in dateline
     notice = "".join(next(a for a in page.iter("aside") if a.get("class") == "correction").itertext())
-    assert "Correction: An earlier version misstated the bridge's length" in notice
+    assert "Đính chính: An earlier version misstated the bridge's length" in notice

@@ -16,6 +16,7 @@ from babel.dates import format_date, format_time, get_timezone_gmt
 from sitegen.config import Config
 from sitegen.errors import TemplateError
 from sitegen.feeds import RENDERERS as FEED_RENDERERS
+from sitegen.labels import label
 from sitegen.model import text_direction
 from sitegen.plan import Page
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
@@ -76,6 +77,7 @@ def make_environment(config: Config, template_dirs: list[Path]) -> jinja2.Enviro
     env.globals.update(
         config=config,
         links=Links(config),
+        label=label,
         section_descriptions={s.url_slug: s.description for s in config.sections if s.description},
     )
     return env
