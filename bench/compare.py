@@ -5,7 +5,7 @@
 
 Each tool gets the same articles (bench/corpus.py; wire copy converted to Markdown for the
 others) and minimal templates of equal scope: article pages, a paginated front page, section,
-tag and author pages, and feeds. Reported: wall time, peak memory of the whole process tree,
+tag and author pages, and feeds. Reported: wall time, peak memory of the whole process tree (PSS),
 files written, and each as a ratio to Hugo in the same run. sitegen is measured cold (no
 cache), with nothing changed, and after editing one article.
 """
@@ -41,8 +41,12 @@ class Result:
     files: int
 
 
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def tree_pss_kb(root: int) -> int:
+    """Proportional set size of a process and all its descendants, from /proc.
+
+    PSS splits pages shared between processes (forked workers share most of theirs) among them,
+    so the sum is the tree's real footprint; summing RSS would count shared pages again and again.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -51,8 +55,8 @@ def tree_rss_kb(root: int) -> int:
         try:
             with open(f"/proc/{entry}/stat") as stat:
                 parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/status") as status:
-                rss[int(entry)] = next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{entry}/smaps_rollup") as rollup:
+                rss[int(entry)] = next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(parent, []).append(int(entry))
@@ -74,7 +78,7 @@ def measure(tool: str, command: list[str], cwd: Path, output: Path) -> Result:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, tree_rss_kb(process.pid))
+            peak = max(peak, tree_pss_kb(process.pid))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)

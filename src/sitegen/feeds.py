@@ -54,6 +54,18 @@ class FeedEntry:
     image: str | None
 
 
+def feed_title(config: Config, term: Term | None) -> str:
+    """The site's feed is named after the site; a section's, tag's or author's after both."""
+    return config.title if term is None else f"{config.title}: {term.name}"
+
+
+def alternates(config: Config, prefix: str, term: Term | None) -> tuple[tuple[str, str, str], ...]:
+    """(title, media type, URL) of the three feeds at `prefix`, for <link rel="alternate">."""
+    names = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+    title = feed_title(config, term)
+    return tuple((f"{title} ({names[kind]})", MEDIA_TYPES[kind], prefix + FORMATS[kind]) for kind in FORMATS)
+
+
 def feed_entries(articles: tuple[Article, ...], limit: int) -> tuple[Article, ...]:
     """The newest `limit` dated articles (an entry without a date has no place in a feed)."""
     return tuple(a for a in articles if a.published is not None)[:limit]

@@ -12,11 +12,10 @@ from typing import Any
 
 from sitegen.config import Config
 from sitegen.errors import BuildError
-from sitegen.feeds import FORMATS, MEDIA_TYPES, Feed, feed_entries
+from sitegen.feeds import FORMATS, Feed, feed_entries, feed_title
 from sitegen.model import Article, Site, Term
-from sitegen.seo import article_jsonld, home_jsonld, jsonld, social_meta
 from sitegen.sitemaps import SitemapEntry, chunk_entries, news_articles
-from sitegen.urls import Links, absolute_url, paginated, relative_url
+from sitegen.urls import Links, paginated
 
 RELATED_WINDOW = 12
 
@@ -148,50 +147,23 @@ def _feeds(site: Site, config: Config, links: Links) -> dict[str, Feed]:
     for _kind, groups, url_of in _term_kinds(site, links):
         for term, articles in groups.items():
             url = url_of(term)
-            feeds[url] = Feed(f"{config.title}: {term.name}", f"Latest from {term.name}", url, url,
+            feeds[url] = Feed(feed_title(config, term), f"Latest from {term.name}", url, url,
                               feed_entries(articles, limit))
     return feeds
 
 
-def _alternates(feed: Feed) -> tuple[tuple[str, str, str], ...]:
-    names = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
-    return tuple((f"{feed.title} ({names[kind]})", MEDIA_TYPES[kind], feed.url(kind)) for kind in FORMATS)
+def _with_dates(page: Page, by_path: dict[Path, Article], nav_sections: tuple[Term, ...]) -> Page:
+    """Add the section navigation and the page's last modification (for the sitemap).
 
-
-def _with_metadata(page: Page, config: Config, links: Links, feeds: dict[str, Feed],
-                   by_path: dict[Path, Article], nav_sections: tuple[Term, ...]) -> Page:
-    """Add what search engines, social cards and feed readers read: canonical, JSON-LD, OG, feeds, lastmod."""
-    context = page.context
-    article: Article | None = context.get("article")
-    absolute = absolute_url(page.url, config.base_url) if config.base_url else None
-
-    def resolve(target: str) -> str:
-        return absolute_url(target, config.base_url) if config.base_url else relative_url(target, page.url)
-
-    page_feeds = list(_alternates(feeds[links.home]))
-    own = links.section(article.section) if article and article.section else None
-    if context.get("term") is not None:
-        own = {"section": links.section, "tag": links.tag, "author": links.author}[context["kind"]](context["term"])
-    if own in feeds:
-        page_feeds += _alternates(feeds[own])
-    if article:
-        title, description = article.headline, article.standfirst
-        structured = article_jsonld(article, config, links, resolve)
-    else:
-        title, description = context.get("title") or config.title, config.description
-        structured = home_jsonld(config, resolve) if page.url == links.home else []
+    Canonical links, JSON-LD, Open Graph and feed links are derived from the context at render
+    time (seo.page_metadata), in the workers, and so need no place in the plan or fingerprints.
+    """
+    article: Article | None = page.context.get("article")
     # An article page changes with its own text; a listing with the newest story it lists.
     shown = [article] if article else [by_path[p] for p in page.inputs if p in by_path]
     dates = [a.modified for a in shown if a.modified]
-    extra = {
-        "nav_sections": nav_sections,
-        "canonical": absolute if page.template != "404.html" else None,
-        "page_feeds": tuple(page_feeds),
-        "structured_data": jsonld(structured) if structured else None,
-        "social": social_meta(config, absolute, title, description, page.language or config.language,
-                              article, resolve),
-    }
-    return replace(page, context={**context, **extra}, lastmod=max(dates) if dates else None)
+    return replace(page, context={**page.context, "nav_sections": nav_sections},
+                   lastmod=max(dates) if dates else None)
 
 
 def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str, Feed],
@@ -232,7 +204,7 @@ def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:
     feeds = _feeds(site, config, links)
     by_path = {a.source_path: a for a in site.articles}
     nav = tuple(site.sections)
-    html = [_with_metadata(p, config, links, feeds, by_path, nav) for p in _html_pages(site, config, links)]
+    html = [_with_dates(p, by_path, nav) for p in _html_pages(site, config, links)]
     pages = html + _syndication_pages(site, config, links, feeds, html, now)
     _check_unique(pages)
     return pages

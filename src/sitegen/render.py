@@ -19,6 +19,7 @@ from sitegen.feeds import RENDERERS as FEED_RENDERERS
 from sitegen.labels import label
 from sitegen.model import text_direction
 from sitegen.plan import Page
+from sitegen.seo import page_metadata
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
 from sitegen.urls import Links, absolute_url, relative_url, rooted_url
 
@@ -106,9 +107,11 @@ def render_page(env: jinja2.Environment, page: Page) -> str:
         return _render_data(page, env.globals["config"], env.globals["links"])  # type: ignore[arg-type]
     try:
         template = env.get_template(page.template)
-        language = page.language or env.globals["config"].language  # type: ignore[union-attr]
+        config: Config = env.globals["config"]  # type: ignore[assignment]
+        language = page.language or config.language
         context: dict[str, Any] = {
             **page.context,
+            **page_metadata(page.url, page.template, page.context, language, config, env.globals["links"]),  # type: ignore[arg-type]
             "page_url": page.url,
             "page_language": language,
             "page_direction": text_direction(language),

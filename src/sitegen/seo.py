@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup
 
 from sitegen.config import Config
-from sitegen.model import Article
-from sitegen.urls import Links
+from sitegen.feeds import alternates
+from sitegen.model import Article, Term
+from sitegen.urls import Links, absolute_url, relative_url
 
 Resolve = Callable[[str], str]
 Meta = tuple[str, str, str]  # (attribute, key, content): ("property", "og:title", "...")
@@ -119,3 +120,31 @@ def social_meta(config: Config, absolute: str | None, title: str, description: s
     if description:
         tags.append(("name", "twitter:description", description))
     return tuple(tags)
+
+
+def page_metadata(url: str, template: str, context: Mapping[str, Any], language: str, config: Config,
+                  links: Links) -> dict[str, Any]:
+    """What search engines, social cards and feed readers read on a page, derived from its context."""
+    article: Article | None = context.get("article")
+    absolute = absolute_url(url, config.base_url) if config.base_url else None
+
+    def resolve(target: str) -> str:
+        return absolute_url(target, config.base_url) if config.base_url else relative_url(target, url)
+
+    feeds = list(alternates(config, links.home, None))
+    own: Term | None = article.section if article else context.get("term")
+    kind = "section" if article else context.get("kind")
+    if own is not None and kind in ("section", "tag", "author"):
+        feeds += alternates(config, {"section": links.section, "tag": links.tag, "author": links.author}[kind](own), own)
+    if article:
+        title, description = article.headline, article.standfirst
+        structured = article_jsonld(article, config, links, resolve)
+    else:
+        title, description = context.get("title") or config.title, config.description
+        structured = home_jsonld(config, resolve) if url == links.home else []
+    return {
+        "canonical": absolute if template != "404.html" else None,
+        "page_feeds": tuple(feeds),
+        "structured_data": jsonld(structured) if structured else None,
+        "social": social_meta(config, absolute, title, description, language, article, resolve),
+    }
