@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -64,3 +65,36 @@ def test_help_lists_options() -> None:
     result = sitegen("build", "--help")
     for option in ("--source", "--output", "--base-url", "--drafts", "--future", "--strict", "--quiet", "--verbose"):
         assert option in result.stdout
+
+
+def test_summary_line_and_no_progress_bar_when_piped(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": GOOD})
+    result = sitegen("build", "--source", site, "--output", tmp_path / "out")
+    assert "\r" not in result.stderr
+    assert re.search(r"built 1 article, (\d+) pages \(\1 rendered, 0 unchanged\)", result.stderr)
+    assert "cache hits 0/1" in result.stderr
+    again = sitegen("build", "--source", site, "--output", tmp_path / "out")
+    assert "nothing changed: 1 article" in again.stderr
+
+
+def test_progress_bar_on_a_terminal(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    import os
+    import pty
+
+    site = make_site({f"seeds/a{i}.md": GOOD.replace("Fine story", f"Story {i}") for i in range(40)})
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "sitegen", "build", "--source", str(site), "--output",
+                                str(tmp_path / "out")], stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=60) == 0
+    text = output.decode()
+    assert "rendering [" in text and "\r" in text and "built 40 articles" in text
