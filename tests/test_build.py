@@ -29,6 +29,10 @@ def tree_digest(folder: Path) -> dict[str, str]:
         ("latin1.txt", b"Headline\nStandfirst\nCaf\xe9", 3, "is not valid UTF-8"),
         ("empty.txt", b"", 1, "is empty"),
         ("no-title.md", "---\nsection: World\n---\nJust text.", 4, "has no title"),
+        ("unclosed.md", "---\ntitle: T\ndate: 2024-01-01\nBody", 1, "never closed"),
+        ("far-future.md", "---\ntitle: T\ndate: 9999-12-31T23:00:00-12:00\n---\nx", 3, "out of range"),
+        ("list.md", "---\n- a\n- b\n---\nx", 2, "must be a mapping"),
+        ("nul.txt", b"\x00\x00\n\x00", 1, "is empty"),
     ],
 )
 def test_broken_article_is_reported_and_the_rest_builds(

@@ -51,7 +51,7 @@ def _sidecar(path: Path) -> Path | None:
 def load_article(path: Path, settings: LoadSettings) -> Article:
     """Read one source file, its front matter and, for wire copy, a sidecar `.yaml` beside it."""
     text = read_source(path)
-    front, body, first_line = split_front_matter(text)
+    front, body, first_line = split_front_matter(text, path)
     meta_path, meta_text, meta_line = path, front or "", 2
     sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
     if sidecar is not None:

@@ -104,7 +104,8 @@ def parse_yaml(text: str, path: Path, first_line: int) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ContentError("front matter must be a mapping of 'key: value' lines", path, first_line)
+        raise ContentError("front matter must be a mapping of 'key: value' lines", path, first_line,
+                           "write one 'key: value' per line, e.g. title: My headline")
     return data
 
 
@@ -144,6 +145,9 @@ def _datetime(where: _Where, key: str, value: Any, tz: ZoneInfo) -> datetime:
     else:
         raise where.error(key, f"'{key}' is not a valid date: {value!r}",
                           "write ISO 8601, e.g. 2022-05-27T14:30:00+07:00")
+    if not 1000 <= result.year <= 9000:
+        # Such dates are typos, and near year 1 or 9999 converting time zones overflows.
+        raise where.error(key, f"'{key}' is out of range: {value!r}", "use a year between 1000 and 9000")
     # A time without a zone is read in the site's time zone, never the build machine's.
     return result.replace(tzinfo=tz) if result.tzinfo is None else result
 

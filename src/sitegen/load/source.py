@@ -27,17 +27,21 @@ def read_source(path: Path, allow_empty: bool = False) -> str:
             line,
             "save the file as UTF-8; wire copy in Windows-1258 or Latin-1 must be converted first",
         ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = clean_text(text.replace("\r\n", "\n").replace("\r", "\n"))
     if not text.strip() and not allow_empty:
         raise ContentError("is empty", path, 1, "line 1 must be the headline")
-    return clean_text(text)
+    return text
 
 
-def split_front_matter(text: str) -> tuple[str | None, str, int]:
+def split_front_matter(text: str, path: Path | None = None) -> tuple[str | None, str, int]:
     """Split YAML front matter off `text` with python-frontmatter: (yaml or None, body, body's first line)."""
     if not _YAML.detect(text):
         return None, text, 1
-    front, body = _YAML.split(text)
+    try:
+        front, body = _YAML.split(text)
+    except ValueError:
+        raise ContentError("front matter opened with '---' on line 1 is never closed", path, 1,
+                           "end the front matter with a line of '---' before the text") from None
     # The body starts after the opening '---' line, the front matter lines and the closing '---'.
     front = front.removeprefix("\n")
     return front, body.removeprefix("\n"), front.count("\n") + 3
