@@ -46,6 +46,7 @@ def test_base_url_flag_overrides_file(tmp_path: Path) -> None:
         ('[permalinks]\narticle = "/{section}/"\n', "not a usable scheme", 2),
         ("title = \n", "not valid TOML", 1),
         ("sections = 3\n", "must be a list of tables", 1),
+        ('[publisher]\nlogo = "javascript:alert(1)"\n', "not a safe URL", 2),
     ],
 )
 def test_config_errors(tmp_path: Path, text: str, message: str, line: int) -> None:

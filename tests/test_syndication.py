@@ -237,7 +237,9 @@ def test_article_structured_data(newsroom: Path) -> None:
     assert article["dateModified"] == "2024-03-02T17:40:00+07:00"
     assert article["author"][0] == {"@type": "Person", "name": "Nguyễn Văn An",
                                     "url": "https://example.org/news/authors/nguyen-van-an/"}
-    assert article["publisher"]["@type"] == "Organization" and article["publisher"]["name"] == "Fixture Media"
+    assert article["publisher"] == {"@type": "Organization", "name": "Fixture Media", "url": "https://example.org/news/",
+                                    "logo": {"@type": "ImageObject", "url": "https://example.org/logo.png",
+                                             "width": 600, "height": 60}}
     assert article["mainEntityOfPage"] == {"@type": "WebPage", "@id": url}
     assert article["articleSection"] == "Vietnam" and article["keywords"] == ["Đà Nẵng", "Giao thông"]
     assert article["inLanguage"] == "vi"

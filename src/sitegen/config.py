@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 
 from sitegen.errors import ConfigError
+from sitegen.sanitize import safe_url
 from sitegen.slugs import slug_or_hash, slugify
 
 CONFIG_NAME = "sitegen.toml"
@@ -163,6 +164,8 @@ def _check(config: Config, path: Path, text: str) -> None:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             fail("base_url", f"must be an absolute http(s) URL, not {config.base_url!r}",
                  "for example 'https://example.org/news/'")
+    if config.publisher.logo and safe_url(config.publisher.logo) is None:
+        fail("publisher.logo", f"is not a safe URL: {config.publisher.logo!r}", "use an http(s) URL or a site path")
     if config.page_size < 1:
         fail("page_size", "must be at least 1")
     if config.feeds.limit < 1:
