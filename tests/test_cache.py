@@ -133,3 +133,15 @@ def test_template_error_from_a_worker_keeps_its_location(make_site: Callable[...
 def test_errors_survive_pickling() -> None:
     error = pickle.loads(pickle.dumps(ContentError("bad", Path("a.md"), 3, "fix it")))
     assert (error.message, error.path, error.line, error.hint) == ("bad", Path("a.md"), 3, "fix it")
+
+
+def test_another_sitegen_version_drops_the_cache(make_site: Callable[..., Path], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitegen.cache
+
+    site = make_site({"seeds/a.md": STORY})
+    build_into(site, tmp_path / "out")
+    assert build_into(site, tmp_path / "out").unchanged
+    monkeypatch.setattr(sitegen.cache, "code_identity", lambda: "0.0.0+other")
+    report = build_into(site, tmp_path / "out")
+    assert not report.unchanged and report.cache_hits == 0

@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from sitegen import __version__
+from sitegen import code_identity
 from sitegen.cache import CACHE_DIR, Cache, Fingerprinter
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import ContentError, SitegenError
@@ -133,7 +133,7 @@ def input_signature(source: Path, options: BuildOptions, output: Path) -> str:
 
     ctime is in it because no tool can set it back, so a rewrite that keeps mtime still shows.
     """
-    digest = hashlib.sha256(f"{__version__}\0{options!r}\0{output}\0".encode())
+    digest = hashlib.sha256(f"{code_identity()}\0{options!r}\0{output}\0".encode())
     roots = [source / CONFIG_NAME, source / CONTENT_DIR, *template_dirs(source), *static_dirs(source)]
     for root in roots:
         digest.update(f"root\0{root}\n".encode())
@@ -190,7 +190,7 @@ def _fingerprints(pages: list[Page], config: Config, env: jinja2.Environment) ->
     """Each page's fingerprint: what it renders from, so an unchanged page need not be rendered."""
     templates: dict[str, str] = {}
     for name in {p.template for p in pages}:
-        sources_hash = hashlib.sha256(__version__.encode())
+        sources_hash = hashlib.sha256(code_identity().encode())
         if name.endswith(".html"):
             for used in sorted(template_closure(env, name)):
                 try:

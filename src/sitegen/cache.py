@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sitegen import __version__
+from sitegen import code_identity
 from sitegen.model import Article
 
 CACHE_DIR = ".sitegen-cache"
-SCHEMA = f"sitegen {__version__} cache 1"
+SCHEMA = "sitegen cache 1"
 
 
 class Cache:
@@ -41,10 +41,12 @@ class Cache:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != SCHEMA:
-            # Another sitegen version wrote this cache: its entries may not match today's model.
+        schema = f"{SCHEMA} {code_identity()}"
+        if row is None or row[0] != schema:
+            # Another sitegen version (or its code changed) wrote this cache: nothing in it is trusted.
             db.executescript("DROP TABLE IF EXISTS articles; DROP TABLE IF EXISTS pages;")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
+            db.execute("DELETE FROM meta")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (schema,))
         db.execute("CREATE TABLE IF NOT EXISTS articles (digest TEXT PRIMARY KEY, value BLOB)")
         db.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT)")
         return db

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sitegen import __version__
+from sitegen import code_identity
 from sitegen.errors import ContentError, SitegenError
 from sitegen.load.article import LoadSettings
 from sitegen.load.markdown import read_markdown
@@ -67,7 +67,7 @@ def load_article(path: Path, settings: LoadSettings) -> Article:
 
 def source_digest(path: Path, settings: LoadSettings) -> str:
     """A hash of everything an article is made from: its bytes, its sidecar, the settings, sitegen."""
-    digest = hashlib.sha256(f"{__version__}\0{settings!r}\0{path}\0".encode())
+    digest = hashlib.sha256(f"{code_identity()}\0{settings!r}\0{path}\0".encode())
     digest.update(path.read_bytes())
     sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
     if sidecar is not None:
