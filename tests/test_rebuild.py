@@ -147,3 +147,14 @@ def test_incremental_equals_full_build(rebuilder: Rebuilder, tmp_path: Path) -> 
     rebuilder.update(set(changes))
     build_into(source, tmp_path / "full")
     assert digest(rebuilder.output.path) == digest(tmp_path / "full")
+
+
+def test_relative_source_sees_absolute_event_paths(make_site: Callable[..., Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site(ARTICLES)
+    monkeypatch.chdir(site)
+    builder = Rebuilder(BuildOptions(source=Path(".")), tmp_path / "served")
+    builder.full()
+    path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Edited from a watcher."))
+    assert "/world/first-story/" in builder.update({path.resolve()}).rendered
+    assert "Edited from a watcher." in (tmp_path / "served/world/first-story/index.html").read_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sitegen.build import CONTENT_DIR, BuildOptions, load_settings, plan, static_dirs, template_dirs
@@ -54,7 +54,8 @@ class Rebuilder:
     """Keeps the last applied plan and parsed articles, so a change costs only what it touches."""
 
     def __init__(self, options: BuildOptions, output: Path) -> None:
-        self.options = options
+        # Watchers report absolute paths; with `--source .` the cache keys must be absolute too.
+        self.options = replace(options, source=options.source.resolve())
         self.output = Output(output)
         self.articles: dict[Path, Article | SitegenError] = {}
         self.pages: dict[str, Page] = {}
