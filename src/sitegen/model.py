@@ -112,15 +112,15 @@ def _canonical_terms(articles: list[Article]) -> list[Article]:
                             ("section", (article.section,) if article.section else ())):
             for term in terms:
                 names.setdefault((kind, term.slug), term)
-    return [
-        replace(
-            a,
-            tags=tuple(dict.fromkeys(names["tag", t.slug] for t in a.tags)),
-            authors=tuple(dict.fromkeys(names["author", t.slug] for t in a.authors)),
-            section=names["section", a.section.slug] if a.section else None,
-        )
-        for a in articles
-    ]
+    result = []
+    for a in articles:
+        tags = tuple(dict.fromkeys(names["tag", t.slug] for t in a.tags))
+        authors = tuple(dict.fromkeys(names["author", t.slug] for t in a.authors))
+        section = names["section", a.section.slug] if a.section else None
+        # Keep the very object when nothing changes: rebuilds compare contexts, and identity is fastest.
+        unchanged = tags == a.tags and authors == a.authors and section == a.section
+        result.append(a if unchanged else replace(a, tags=tags, authors=authors, section=section))
+    return result
 
 
 def build_site(articles: list[Article], tz: tzinfo, section_order: tuple[str, ...] = ()) -> Site:
