@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -62,16 +63,17 @@ def related_articles(site: Site, count: int) -> list[tuple[Article, ...]]:
             position[term] = {g: i for i, g in enumerate(members[term])}
     result: list[tuple[Article, ...]] = []
     for here, article in enumerate(site.articles):
-        scores: dict[int, int] = {}
+        scores: Counter[int] = Counter()
         lists = [(t, 2) for t in article.tags if t in members]
         if article.section in members:
             lists.append((article.section, 1))  # type: ignore[arg-type]
         for term, weight in lists:
             # A window around the article keeps this linear in archive size, not quadratic.
             local = position[term][here]
-            for other in members[term][max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1]:
-                if other != here:
-                    scores[other] = scores.get(other, 0) + weight
+            window = members[term][max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1]
+            for _ in range(weight):
+                scores.update(window)  # counted in C: this loop runs for every article of the archive
+        scores.pop(here, None)
         best = heapq.nsmallest(count, [(-score, abs(i - here), i) for i, score in scores.items()])
         result.append(tuple(site.articles[i] for _, _, i in best))
     return result
