@@ -158,3 +158,16 @@ def test_relative_source_sees_absolute_event_paths(make_site: Callable[..., Path
     path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Edited from a watcher."))
     assert "/world/first-story/" in builder.update({path.resolve()}).rendered
     assert "Edited from a watcher." in (tmp_path / "served/world/first-story/index.html").read_text()
+
+
+def test_errors_present_at_start_do_not_block_other_changes(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({**ARTICLES, "seeds/broken.md": "---\ntitle: [x\n---\n"})
+    builder = Rebuilder(BuildOptions(source=site), tmp_path / "served")
+    assert builder.full().errors
+    path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Still updates."))
+    result = builder.update({path})
+    assert result.applied and len(result.errors) == 1
+    assert "Still updates." in (tmp_path / "served/world/first-story/index.html").read_text()
+    # A new error, though, keeps the last good site.
+    path = write(site / "seeds/two.md", "---\ndate: nope\n---\n")
+    assert not builder.update({path}).applied

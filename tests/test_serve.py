@@ -153,10 +153,10 @@ def test_rebuild_on_change(server: Server) -> None:
         pytest.fail("the page was not rebuilt and announced within 10 s")
 
 
-def start_serving(site: Path, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+def start_serving(site: Path, *extra: str, port: int = 0) -> tuple[subprocess.Popen[str], list[str]]:
     """Start `sitegen serve` and read its output up to the 'serving' line."""
-    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0", *extra],
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", str(port),
+                                *extra], stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     lines = []
     for line in process.stderr:
@@ -179,3 +179,14 @@ def test_non_loopback_host_warns(make_site: Callable[..., Path]) -> None:
     process.terminate()
     process.wait(timeout=10)
     assert any("warning: serving on 0.0.0.0" in line for line in lines)
+
+
+def test_busy_port_is_said_plainly(make_site: Callable[..., Path]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        process, lines = start_serving(make_site({"seeds/story.md": STORY}), port=busy)
+        process.terminate()
+        process.wait(timeout=10)
+    assert any(line.startswith(f"port {busy} is in use; using ") for line in lines)

@@ -14,7 +14,7 @@ from sitegen.model import Article
 from sitegen.parallel import Workers
 from sitegen.plan import Page
 from sitegen.render import make_environment, render_page, template_closure
-from sitegen.write import Output, static_files
+from sitegen.write import Output
 
 
 def pages_to_render(old: Mapping[str, Page], new: Iterable[Page], changed_templates: frozenset[str],
@@ -78,10 +78,9 @@ class Rebuilder:
         missing = [path for path in present if path not in self.articles]
         if workers is not None:
             loaded = workers.load([(path, source_digest(path, settings)) for path in missing], settings)
-            self.articles.update(zip(missing, loaded, strict=True))
-        for path in missing:
-            if path not in self.articles:
-                self.articles[path] = load_or_error(path, settings)
+        else:
+            loaded = [load_or_error(path, settings) for path in missing]
+        self.articles.update(zip(missing, loaded, strict=True))
         for gone in set(self.articles) - set(present):
             del self.articles[gone]
         return collect([self.articles[path] for path in present])
@@ -91,8 +90,7 @@ class Rebuilder:
         result = self._apply(force=True, first=True)
         for folder in static_dirs(self.options.source):
             if folder.is_dir():
-                for path in static_files(folder):
-                    self.output.copy_file(path, f"static/{path.relative_to(folder).as_posix()}")
+                self.output.copy_tree(folder, "static")
         return result
 
     def update(self, changed: Iterable[Path]) -> RebuildResult:
