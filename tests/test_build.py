@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sitegen.errors import TemplateError
-from sitegen.write import Staging
+from sitegen.write import Output
 from tests.conftest import SITES, build_into, write
 
 GOOD = "---\ntitle: A good story\ndate: 2024-01-02T10:00:00+07:00\nsection: World\n---\nGood body.\n"
@@ -121,28 +121,58 @@ def test_site_overrides_one_template(make_site: Callable[..., Path], tmp_path: P
     assert "A good story" in (tmp_path / "out/world/a-good-story/index.html").read_text()
 
 
+@pytest.mark.parametrize("edit", [("Good body", "Changed body"), ("A good story", "A changed story")],
+                         ids=["body, patched in", "headline, whole site"])
 def test_interrupted_build_leaves_previous_site(
-    make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: tuple[str, str]
 ) -> None:
-    site = make_site({"seeds/good.md": GOOD})
+    site = make_site({"seeds/good.md": GOOD, "seeds/other.md": GOOD.replace("A good story", "Other")})
     out = tmp_path / "out"
     build_into(site, out)
     before = tree_digest(out)
-    original = Staging.write
+    original = Output.write
     calls = {"n": 0}
 
-    def explode(self: Staging, url: str, content: str | bytes) -> Path:
+    def explode(self: Output, url: str, content: str | bytes) -> Path:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
         return original(self, url, content)
 
-    monkeypatch.setattr(Staging, "write", explode)
-    write(site / "seeds/good.md", GOOD.replace("Good body", "Changed body"))
+    monkeypatch.setattr(Output, "write", explode)
+    write(site / "seeds/good.md", GOOD.replace(*edit))
     with pytest.raises(KeyboardInterrupt):
         build_into(site, out, workers=1)
     assert tree_digest(out) == before
     assert not list(tmp_path.glob(".out.*"))
+
+
+def test_interrupted_patch_is_finished_by_the_next_build(make_site: Callable[..., Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site({"seeds/good.md": GOOD, "seeds/other.md": GOOD.replace("A good story", "Other")})
+    out = tmp_path / "out"
+    build_into(site, out)
+    write(site / "seeds/good.md", GOOD.replace("Good body", "Changed body"))
+    moves = {"n": 0}
+    original = os.replace
+
+    def crash(source: str, target: str) -> None:
+        if str(target).startswith(str(out)) and not str(target).endswith(".tmp"):
+            moves["n"] += 1
+            if moves["n"] == 2:
+                raise OSError("power cut")
+        original(source, target)
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="power cut"):
+        build_into(site, out, workers=1)
+    monkeypatch.setattr(os, "replace", original)
+    assert (tmp_path / ".out.patch-journal").is_file()
+    build_into(site, out, workers=1)
+    assert not (tmp_path / ".out.patch-journal").exists()
+    fresh = build_into(site, tmp_path / "fresh", workers=1, cache=False)
+    assert fresh.written and tree_digest(out) == tree_digest(tmp_path / "fresh")
+    assert "Changed body" in (out / "world/a-good-story/index.html").read_text()
 
 
 def test_leftover_staging_from_a_killed_build_is_cleaned(make_site: Callable[..., Path], tmp_path: Path) -> None:

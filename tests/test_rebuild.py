@@ -47,7 +47,7 @@ def test_pages_to_render_compares_context_and_templates() -> None:
 def test_template_closure_follows_extends_and_includes() -> None:
     from sitegen.theme import theme_dir
 
-    env = make_environment(Config(), [theme_dir() / "templates"])
+    env = make_environment(Config(), [theme_dir() / "templates"], {})
     assert template_closure(env, "list.html") >= {"list.html", "base.html", "partials/story_list.html",
                                                    "partials/card.html", "partials/pagination.html"}
     assert "partials/story_list.html" not in template_closure(env, "404.html")

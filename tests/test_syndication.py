@@ -186,8 +186,8 @@ def test_chunking_by_size() -> None:
 def test_news_sitemap_covers_two_days_and_at_most_1000() -> None:
     now = datetime(2024, 3, 3, 12, tzinfo=timezone.utc)
     articles = tuple(
-        Article(source_path=Path(f"{i}.md"), slug=f"s{i}", headline="h", standfirst="", body_html="",  # type: ignore[arg-type]
-                word_count=0, published=now - timedelta(minutes=3 * i))
+        Article(source_path=Path(f"{i}.md"), slug=f"s{i}", headline="h", standfirst="",
+                published=now - timedelta(minutes=3 * i))
         for i in range(1500)
     )
     recent = news_articles(articles, now)

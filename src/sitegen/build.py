@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -15,20 +16,23 @@ from typing import Any
 import jinja2
 
 from sitegen import code_identity
-from sitegen.cache import CACHE_DIR, Cache, Fingerprinter
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, PageRecord, card_key, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
-from sitegen.errors import ContentError, SitegenError
-from sitegen.load import LoadResult, LoadSettings, collect, source_digest, sources
-from sitegen.model import Article, Site, Term, build_site
+from sitegen.errors import BuildError, ContentError, SitegenError
+from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, sources
+from sitegen.model import Article, Body, Site, Term, build_site
 from sitegen.parallel import Progress, Workers
 from sitegen.plan import Page, plan_site
-from sitegen.render import make_environment, template_closure
+from sitegen.render import make_environment, render_noting_bodies, template_closure
 from sitegen.sitemaps import NEWS_WINDOW
 from sitegen.theme import theme_dir
 from sitegen.urls import output_path
-from sitegen.write import Staging
+from sitegen.write import Patch, Staging, static_files
 
 CONTENT_DIR = "seeds"
+# A build that changes at most this many pages (or a tenth of the site) patches them into the
+# output instead of assembling a whole new copy of it.
+PATCH_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -128,23 +132,35 @@ def plan(config: Config, options: BuildOptions, loaded: LoadResult) -> Plan:
                 valid_until)
 
 
-def input_signature(source: Path, options: BuildOptions, output: Path) -> str:
-    """A hash of every input's name and file status: equal signatures mean nothing was touched.
+def _status_lines(roots: list[Path]) -> Iterator[str]:
+    """Name and file status of everything under `roots`, in a stable order.
 
     ctime is in it because no tool can set it back, so a rewrite that keeps mtime still shows.
     """
-    digest = hashlib.sha256(f"{code_identity()}\0{options!r}\0{output}\0".encode())
-    roots = [source / CONFIG_NAME, source / CONTENT_DIR, *template_dirs(source), *static_dirs(source)]
     for root in roots:
-        digest.update(f"root\0{root}\n".encode())
+        yield f"root\0{root}\n"
         if root.is_file():
             found = [str(root)]
         else:
             found = [os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names]
         for name in sorted(found):
             status = os.stat(name)
-            digest.update(f"{name}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0"
-                          f"{status.st_ino}\n".encode())
+            yield f"{name}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{status.st_ino}\n"
+
+
+def theme_signature(source: Path, options: BuildOptions, output: Path) -> str:
+    """A hash of everything but the articles: sitegen itself, options, config, templates and static files."""
+    digest = hashlib.sha256(f"{code_identity()}\0{options!r}\0{output}\0".encode())
+    for line in _status_lines([source / CONFIG_NAME, *template_dirs(source), *static_dirs(source)]):
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+def input_signature(source: Path, options: BuildOptions, output: Path) -> str:
+    """A hash of every input's name and file status: equal signatures mean nothing was touched."""
+    digest = hashlib.sha256(theme_signature(source, options, output).encode())
+    for line in _status_lines([source / CONTENT_DIR]):
+        digest.update(line.encode())
     return digest.hexdigest()
 
 
@@ -158,56 +174,114 @@ def static_dirs(source: Path) -> list[Path]:
     return [theme_dir() / "static", source / "static"]
 
 
+def file_status(path: Path, settings_key: str) -> str:
+    """What must stay the same for a file's digest to be reused: settings, size, times, inode, sidecar."""
+    parts = [settings_key]
+    for candidate in (path, *((path.with_suffix(s) for s in SIDECAR_SUFFIXES) if path.suffix.lower() == ".txt" else ())):
+        try:
+            status = os.stat(candidate)
+        except FileNotFoundError:
+            parts.append("-")
+            continue
+        parts.append(f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:{status.st_ino}")
+    return "|".join(parts)
+
+
+@dataclass
+class LoadedSite:
+    """The articles of a build, with each one's card key and the status and digest of every file read."""
+
+    result: LoadResult
+    cards: dict[str, str]
+    files: dict[str, tuple[str, str]]
+
+
 def _load(source: Path, settings: LoadSettings, cache: Cache | None, workers: Workers,
-          report: BuildReport, progress: Progress | None) -> LoadResult:
-    """Every article: from the cache when its digest is known, parsed (in parallel) when not."""
+          report: BuildReport, progress: Progress | None) -> LoadedSite:
+    """Every article: from the cache when its digest is known, parsed (in parallel) when not.
+
+    A file whose status is as the last build saw it keeps its digest unread. Bodies of newly parsed
+    articles go to the cache as they arrive, so they never all sit in memory.
+    """
     paths = list(sources(source / CONTENT_DIR))
+    known = cache.file_digests() if cache else {}
+    settings_key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
     results: dict[Path, Article | SitegenError] = {}
-    digests: dict[Path, str] = {}
+    files: dict[str, tuple[str, str]] = {}
     for path in paths:
         try:
-            digests[path] = source_digest(path, settings)
+            status = file_status(path, settings_key)
+            before = known.get(str(path))
+            digest = before[1] if before and before[0] == status else source_digest(path, settings)
+            files[str(path)] = (status, digest)
         except OSError as error:
             results[path] = ContentError(f"cannot be read: {error.strerror}", path)
-    cached = cache.articles(digests.values()) if cache else {}
-    misses = [(path, digest) for path, digest in digests.items() if digest not in cached]
-    for path, digest in digests.items():
-        if digest in cached:
-            results[path] = replace(cached[digest], source_path=path)
-    report.cache_hits = len(digests) - len(misses)
+    cached = cache.articles(digest for _, digest in files.values()) if cache else {}
+    cards = {digest: card for digest, (_, card) in cached.items()}
+    misses = []
+    for path in paths:
+        if str(path) in files:
+            digest = files[str(path)][1]
+            if digest in cached:
+                results[path] = cached[digest][0]
+            else:
+                misses.append((path, digest))
+    report.cache_hits = len(files) - len(misses)
     if progress:
         progress(report.cache_hits)
-    fresh = workers.load(misses, settings, progress)
-    for (path, _), loaded in zip(misses, fresh, strict=True):
-        results[path] = loaded
+    bodies: dict[str, Body] = {}
+    done = 0
+    for chunk in workers.load(misses, settings, progress):
+        fresh = [r for r in chunk if not isinstance(r, SitegenError)]
+        if cache:
+            cards.update(cache.store_articles(fresh))
+        else:
+            bodies.update((article.digest, body) for article, body in fresh)
+        for loaded in chunk:
+            results[misses[done][0]] = loaded if isinstance(loaded, SitegenError) else loaded[0]
+            done += 1
     if cache:
-        cache.store_articles(a for a in fresh if isinstance(a, Article))
-        cache.prune_articles(set(digests.values()))
-    return collect([results[path] for path in paths])
+        cache.prune_articles({digest for _, digest in files.values()})
+    result = collect([results[path] for path in paths])
+    return LoadedSite(replace(result, bodies=bodies), cards, files)
 
 
-def _fingerprints(pages: list[Page], config: Config, env: jinja2.Environment) -> dict[str, str]:
-    """Each page's fingerprint: what it renders from, so an unchanged page need not be rendered."""
-    templates: dict[str, str] = {}
+def _template_hashes(pages: list[Page], config: Config, env: jinja2.Environment) -> dict[str, str]:
+    """For each template in use: a hash of sitegen, the config and every template file it uses."""
+    hashes: dict[str, str] = {}
     for name in {p.template for p in pages}:
-        sources_hash = hashlib.sha256(code_identity().encode())
+        sources_hash = hashlib.sha256(code_identity().encode() + pickle.dumps(config))
         if name.endswith(".html"):
             for used in sorted(template_closure(env, name)):
                 try:
                     sources_hash.update(used.encode() + b"\0" + env.loader.get_source(env, used)[0].encode())  # type: ignore[union-attr]
                 except jinja2.TemplateNotFound:
                     sources_hash.update(used.encode() + b"\0missing")
-        templates[name] = sources_hash.hexdigest()
-    fingerprint = Fingerprinter()
-    return {p.url: fingerprint((config, templates[p.template], p.url, p.template, p.language, p.context))
-            for p in pages}
+        hashes[name] = sources_hash.hexdigest()
+    return hashes
+
+
+def _fingerprints(pages: list[Page], config: Config, env: jinja2.Environment,
+                  cards: dict[str, str]) -> dict[str, tuple[str, bytes]]:
+    """Each page's fingerprint, and the page pickled with articles as references to re-render it later.
+
+    A page is not rendered again while its fingerprint and the bodies it showed are unchanged.
+    """
+    templates = _template_hashes(pages, config, env)
+    pickler = Fingerprinter(cards)
+    result = {}
+    for page in pages:
+        data = pickler.dumps(replace(page, inputs=frozenset()))
+        result[page.url] = (fingerprint(templates[page.template], data), data)
+    return result
 
 
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
           progress: Callable[[str, int, int], None] | None = None, executor: Executor | None = None) -> BuildReport:
-    """Build the whole site into a staging folder and swap it in; `--strict` keeps the old site on error.
+    """Build the whole site and put it in place of the output in one step; `--strict` keeps the old site on error.
 
-    Pages whose fingerprint matches the last build's are linked from it instead of rendered.
+    Pages whose fingerprint and bodies match the last build's are kept from it instead of rendered.
+    When only article bodies changed, only the pages that show them are rendered, and patched in.
     """
     started = time.perf_counter()
     report = BuildReport()
@@ -217,62 +291,165 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
     workers = Workers(options.workers, executor)
     cache = Cache(options.source / CACHE_DIR) if options.cache else None
     signature = input_signature(options.source, options, output) if cache else ""
-    if cache and output.is_dir():
-        last = cache.last_build()
-        until = last.get("valid_until") if last else None
-        if last and last.get("signature") == signature and (until is None or build_time().isoformat() < until):
-            cache.close()
-            return _unchanged(last, started)
+    theme = theme_signature(options.source, options, output) if cache else ""
     try:
+        if cache and output.is_dir() and (last := cache.last_build()):
+            until = last.get("valid_until")
+            if last.get("signature") == signature and (until is None or build_time().isoformat() < until):
+                return _unchanged(last, started)
+            if last.get("theme") == theme and (until is None or build_time().isoformat() < until):
+                edited = _update_bodies(options, config, settings, cache, output, last, on_page)
+                if edited is not None:
+                    edited.seconds = time.perf_counter() - started
+                    cache.store_last_build({**last, "signature": signature})
+                    return edited
         count = sum(1 for _ in sources(options.source / CONTENT_DIR))
-        tick = _ticker(progress, "reading", count)
-        planned = plan(config, options, _load(options.source, settings, cache, workers, report, tick))
+        loaded = _load(options.source, settings, cache, workers, report, _ticker(progress, "reading", count))
+        planned = plan(config, options, loaded.result)
         pages = planned.pages
         report.errors += planned.errors
         report.warnings += planned.warnings
         report.articles, report.skipped = len(planned.site.articles), planned.skipped
         dirs = template_dirs(options.source)
-        env = make_environment(config, dirs)
-        prints = _fingerprints(pages, config, env) if cache else {}
-        previous = cache.fingerprints(output) if cache else {}
-        staging = Staging(output)
+        bodies = CachedBodies(cache.path) if cache else loaded.result.bodies
+        env = make_environment(config, dirs, bodies)
+        prints = _fingerprints(pages, config, env, loaded.cards) if cache else {}
+        records = cache.pages(output) if cache else {}
+        digests = {article.digest for article in planned.site.articles}
+        kept = {page.url for page in pages if _still_good(page.url, prints, records, digests, output)}
+        todo = [page for page in pages if page.url not in kept]
+        removed = sorted(set(records) - {page.url for page in pages})
+        patching = bool(kept) and len(todo) + len(removed) <= max(PATCH_LIMIT, len(pages) // 10)
+        writer: Staging | Patch = Patch(output) if patching else Staging(output)
         try:
-            todo = []
-            for page in pages:
-                old = output / output_path(page.url)
-                if previous.get(page.url) == prints.get(page.url) and page.url in previous and old.is_file():
-                    staging.link(page.url, old)
-                    report.reused += 1
-                else:
-                    todo.append(page)
-            workers.render(env, config, dirs, todo, staging, _ticker(progress, "rendering", len(todo)))
+            if isinstance(writer, Staging):
+                for url in sorted(kept):
+                    writer.link(url, output / output_path(url))
+            report.reused = len(kept)
+            used = workers.render(env, config, dirs, todo, writer, _ticker(progress, "rendering", len(todo)))
             if on_page:
                 for page in todo:
                     on_page(page.url)
             report.pages = len(pages)
-            report.files = report.pages
-            for static in static_dirs(options.source):
-                if static.is_dir():
-                    report.files += staging.copy_tree(static, "static")
+            report.files = report.pages + _copy_static(options.source, writer)
+            if isinstance(writer, Patch):
+                for url in removed:
+                    writer.remove(url)
             if options.strict and report.errors:
-                staging.discard()
+                writer.discard()
             else:
-                staging.commit()
+                writer.commit()
                 report.written = True
                 if cache:
-                    cache.store_fingerprints(output, prints)
+                    changed = {url: (prints[url][0], prints[url][1] if used[url] else None, used[url]) for url in used}
+                    cache.store_pages(output, changed, removed, replace_all=not records)
+                    cache.store_file_digests(loaded.files, replace_all=True)
                     if not report.errors:
                         until = planned.valid_until.astimezone(timezone.utc).isoformat() if planned.valid_until else None
-                        cache.store_last_build({"signature": signature, "valid_until": until,
+                        cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until,
                                                 **_counts(report)})
         except BaseException:
             # A template error or Ctrl-C leaves the previous site exactly as it was.
-            staging.discard()
+            writer.discard()
             raise
     finally:
         if cache:
             cache.close()
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _still_good(url: str, prints: dict[str, tuple[str, bytes]], records: dict[str, PageRecord], digests: set[str],
+                output: Path) -> bool:
+    """The last build's file for `url` can stand: same fingerprint, same bodies shown, file present."""
+    record = records.get(url)
+    return (record is not None and url in prints and prints[url][0] == record.fingerprint
+            and record.bodies <= digests and os.path.isfile(os.path.join(output, output_path(url))))
+
+
+def _copy_static(source: Path, writer: Staging | Patch) -> int:
+    """Static files into the output; when patching, files no longer in any static folder go."""
+    count = 0
+    wanted: set[str] = set()
+    for folder in static_dirs(source):
+        if folder.is_dir():
+            for path in static_files(folder):
+                wanted.add("static/" + path.relative_to(folder).as_posix())
+            count += writer.copy_tree(folder, "static")
+    if isinstance(writer, Patch) and (writer.output / "static").is_dir():
+        for path in static_files(writer.output / "static"):
+            relative = "static/" + path.relative_to(writer.output / "static").as_posix()
+            if relative not in wanted:
+                writer.remove("/" + relative)
+    return count
+
+
+def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings, cache: Cache, output: Path,
+                   last: dict[str, Any], on_page: Callable[[str], None] | None) -> BuildReport | None:
+    """The build after only article bodies changed: the pages that show them, rendered and patched in.
+
+    None when anything else may have changed (a file added or removed, a headline, tag or date
+    edited, an error): then the full build decides.
+    """
+    settings_key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    known = cache.file_digests()
+    present = {str(path): path for path in sources(options.source / CONTENT_DIR)}
+    if set(present) != set(known):
+        return None
+    files = dict(known)
+    edited: dict[str, tuple[Article, Body]] = {}
+    for name, path in present.items():
+        status = file_status(path, settings_key)
+        if status == known[name][0]:
+            continue
+        digest = source_digest(path, settings)
+        files[name] = (status, digest)
+        if digest == known[name][1]:
+            continue
+        loaded = load_or_error(path, settings, digest)
+        before = cache.articles([known[name][1]]).get(known[name][1])
+        if isinstance(loaded, SitegenError) or before is None or card_key(loaded[0]) != before[1]:
+            return None
+        edited[name] = loaded
+    report = BuildReport(articles=last["articles"], pages=last["pages"], files=last["files"],
+                         skipped=last["skipped"], warnings=list(last["warnings"]), written=True)
+    stored = cache.pages_showing(known[name][1] for name in edited)
+    if any(data is None for _, data in stored.values()):
+        return None
+    cache.store_articles(edited.values())
+    current = {name: article for name, (article, _) in edited.items()}
+
+    def article(path: str, card: str) -> Article:
+        if path not in current:
+            found = cache.articles([files[path][1]]).get(files[path][1]) if path in files else None
+            if found is None or found[1] != card:
+                raise BuildError(f"the cached article {path} is stale", path, None, "delete .sitegen-cache/")
+            current[path] = found[0]
+        return current[path]
+
+    try:
+        pages = {url: Fingerprinter.load(data, article) for url, (_, data) in stored.items() if data is not None}
+    except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
+        return None
+    env = make_environment(config, template_dirs(options.source), CachedBodies(cache.path))
+    patch = Patch(output)
+    try:
+        used = {}
+        for url in sorted(pages):
+            text, used[url] = render_noting_bodies(env, pages[url])
+            patch.write(url, text)
+        patch.commit()
+    except BaseException:
+        patch.discard()
+        raise
+    cache.store_pages(output, {url: (stored[url][0], stored[url][1], used[url]) for url in pages}, [])
+    cache.store_file_digests(files, replace_all=False)
+    cache.prune_articles({digest for _, digest in files.values()})
+    if on_page:
+        for url in sorted(pages):
+            on_page(url)
+    report.cache_hits = len(files) - len(edited)
+    report.reused = report.pages - len(pages)
     return report
 
 

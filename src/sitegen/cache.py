@@ -1,4 +1,4 @@
-"""The build cache: parsed articles by content hash and page fingerprints, in one SQLite file.
+"""The build cache: articles and bodies by content hash, file status, and the last build's pages, in SQLite.
 
 It lives in `.sitegen-cache/` beside the site, is safe to delete, and is never trusted blindly:
 an unreadable file is replaced, an undecodable entry is a miss.
@@ -10,21 +10,34 @@ import copyreg
 import hashlib
 import io
 import json
+import os
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
-from sitegen.model import Article
+from sitegen.model import Article, Body, Term
 
 CACHE_DIR = ".sitegen-cache"
-SCHEMA = "sitegen cache 1"
+SCHEMA = "sitegen cache 2"
+_CHUNK = 500
+_TABLES = ("articles", "bodies", "files", "pages", "page_bodies")
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """What the last build knew of one page: its fingerprint and the article bodies it showed."""
+
+    fingerprint: str
+    bodies: frozenset[str]
 
 
 class Cache:
-    """Articles by digest, and the fingerprint of every page of the last build."""
+    """Articles, bodies and file digests by key, and a record of every page of the last build."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -33,47 +46,63 @@ class Cache:
             self.db = self._open()
         except sqlite3.DatabaseError:
             # A truncated or foreign file: start afresh rather than trust any of it.
-            self.path.unlink(missing_ok=True)
+            for stale in folder.glob("cache.sqlite3*"):
+                stale.unlink(missing_ok=True)
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         schema = f"{SCHEMA} {code_identity()}"
         if row is None or row[0] != schema:
             # Another sitegen version (or its code changed) wrote this cache: nothing in it is trusted.
-            db.executescript("DROP TABLE IF EXISTS articles; DROP TABLE IF EXISTS pages;")
+            db.executescript("".join(f"DROP TABLE IF EXISTS {table};" for table in _TABLES))
             db.execute("DELETE FROM meta")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (schema,))
-        db.execute("CREATE TABLE IF NOT EXISTS articles (digest TEXT PRIMARY KEY, value BLOB)")
-        db.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT)")
+        db.executescript("""
+            CREATE TABLE IF NOT EXISTS articles (digest TEXT PRIMARY KEY, card TEXT, value BLOB);
+            CREATE TABLE IF NOT EXISTS bodies (digest TEXT PRIMARY KEY, value BLOB);
+            CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, status TEXT, digest TEXT);
+            CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT, page BLOB);
+            CREATE TABLE IF NOT EXISTS page_bodies (digest TEXT, url TEXT);
+            CREATE INDEX IF NOT EXISTS page_bodies_digest ON page_bodies (digest);
+            CREATE INDEX IF NOT EXISTS page_bodies_url ON page_bodies (url);
+        """)
         return db
 
-    def articles(self, digests: Iterable[str]) -> dict[str, Article]:
-        """The cached articles among `digests`; a damaged entry is simply absent."""
-        found: dict[str, Article] = {}
-        wanted = list(digests)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            try:
-                rows = self.db.execute(f"SELECT digest, value FROM articles WHERE digest IN ({marks})", chunk)
-                for digest, value in rows:
-                    try:
-                        article = pickle.loads(value)
-                    except Exception:  # noqa: BLE001 - a corrupt entry is a miss, whatever the error
-                        continue
-                    if isinstance(article, Article) and article.digest == digest:
-                        found[digest] = article
-            except sqlite3.DatabaseError:
-                return found
+    def _select(self, sql: str, keys: list[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of `sql` (with one `{marks}` IN-list) for every key, a chunk of keys at a time."""
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            yield from self.db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+    def articles(self, digests: Iterable[str]) -> dict[str, tuple[Article, str]]:
+        """The cached articles (with their card keys) among `digests`; a damaged entry is simply absent."""
+        found: dict[str, tuple[Article, str]] = {}
+        try:
+            for digest, card, value in self._select("SELECT digest, card, value FROM articles WHERE digest IN ({marks})",
+                                                    list(digests)):
+                article = _unpickle(value)
+                if isinstance(article, Article) and article.digest == digest and isinstance(card, str):
+                    found[digest] = (article, card)
+        except sqlite3.DatabaseError:
+            pass
         return found
 
-    def store_articles(self, articles: Iterable[Article]) -> None:
-        rows = [(a.digest, pickle.dumps(a, protocol=pickle.HIGHEST_PROTOCOL)) for a in articles]
-        self._write("INSERT OR REPLACE INTO articles VALUES (?, ?)", rows)
+    def store_articles(self, loaded: Iterable[tuple[Article, Body]]) -> dict[str, str]:
+        """Keep articles and their bodies; returns each article's card key by digest."""
+        cards: dict[str, str] = {}
+        articles, bodies = [], []
+        for article, body in loaded:
+            cards[article.digest] = card_key(article)
+            articles.append((article.digest, cards[article.digest], _pickle(article)))
+            bodies.append((article.digest, _pickle(body)))
+        self._write("INSERT OR REPLACE INTO articles VALUES (?, ?, ?)", articles)
+        self._write("INSERT OR REPLACE INTO bodies VALUES (?, ?)", bodies)
+        return cards
 
     def prune_articles(self, keep: set[str]) -> None:
         """Forget articles no longer in the site, so the cache does not grow without end."""
@@ -81,24 +110,63 @@ class Cache:
             stored = {row[0] for row in self.db.execute("SELECT digest FROM articles")}
         except sqlite3.DatabaseError:
             return
-        self._write("DELETE FROM articles WHERE digest = ?", [(d,) for d in stored - keep])
+        gone = [(d,) for d in stored - keep]
+        self._write("DELETE FROM articles WHERE digest = ?", gone)
+        self._write("DELETE FROM bodies WHERE digest = ?", gone)
 
-    def fingerprints(self, output: Path) -> dict[str, str]:
-        """Page fingerprints of the last build, if it was written to `output`."""
+    def file_digests(self) -> dict[str, tuple[str, str]]:
+        """(status, digest) of every source file the last build read, by path."""
+        try:
+            return {path: (status, digest) for path, status, digest in self.db.execute("SELECT * FROM files")}
+        except sqlite3.DatabaseError:
+            return {}
+
+    def store_file_digests(self, files: Mapping[str, tuple[str, str]], replace_all: bool) -> None:
+        if replace_all:
+            self._write("DELETE FROM files", [()])
+        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
+                    [(path, status, digest) for path, (status, digest) in files.items()])
+
+    def pages(self, output: Path) -> dict[str, PageRecord]:
+        """What the last build recorded of each page, if it was written to `output`."""
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'output'").fetchone()
             if row is None or row[0] != str(output.resolve()):
                 return {}
-            return dict(self.db.execute("SELECT url, fingerprint FROM pages"))
+            uses: dict[str, set[str]] = {}
+            for digest, url in self.db.execute("SELECT digest, url FROM page_bodies"):
+                uses.setdefault(url, set()).add(digest)
+            return {url: PageRecord(fingerprint, frozenset(uses.get(url, ())))
+                    for url, fingerprint in self.db.execute("SELECT url, fingerprint FROM pages")}
         except sqlite3.DatabaseError:
             return {}
 
-    def store_fingerprints(self, output: Path, fingerprints: dict[str, str]) -> None:
+    def pages_showing(self, digests: Iterable[str]) -> dict[str, tuple[str, bytes | None]]:
+        """Fingerprint and stored page (as `Fingerprinter` pickled it) of every page that showed one of these bodies."""
+        try:
+            urls = sorted({url for (url,) in self._select("SELECT url FROM page_bodies WHERE digest IN ({marks})",
+                                                          list(digests))})
+            return {url: (fp, page) for url, fp, page in
+                    self._select("SELECT url, fingerprint, page FROM pages WHERE url IN ({marks})", urls)}
+        except sqlite3.DatabaseError:
+            return {}
+
+    def store_pages(self, output: Path, changed: Mapping[str, tuple[str, bytes | None, frozenset[str]]],
+                    removed: Iterable[str], replace_all: bool = False) -> None:
+        """Record pages (url -> fingerprint, pickled page, bodies shown) and forget removed ones, in one step."""
         try:
             self.db.execute("DELETE FROM meta WHERE key = 'last_build'")
             self.db.execute("BEGIN")
-            self.db.execute("DELETE FROM pages")
-            self.db.executemany("INSERT INTO pages VALUES (?, ?)", fingerprints.items())
+            if replace_all:
+                self.db.execute("DELETE FROM pages")
+                self.db.execute("DELETE FROM page_bodies")
+            gone = [(url,) for url in removed] + [(url,) for url in changed]
+            self.db.executemany("DELETE FROM pages WHERE url = ?", gone)
+            self.db.executemany("DELETE FROM page_bodies WHERE url = ?", gone)
+            self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)",
+                                [(url, fp, page) for url, (fp, page, _) in changed.items()])
+            self.db.executemany("INSERT INTO page_bodies VALUES (?, ?)",
+                                [(digest, url) for url, (_, _, used) in changed.items() for digest in sorted(used)])
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('output', ?)", (str(output.resolve()),))
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError:
@@ -132,29 +200,123 @@ class Cache:
         self.db.close()
 
 
+class CachedBodies(Mapping[str, Body]):
+    """Article bodies read from the cache on demand, so the build never holds them all in memory.
+
+    Each process (forked render workers included) opens its own read-only connection.
+    """
+
+    def __init__(self, path: Path, extra: Mapping[str, Body] | None = None) -> None:
+        self.path = path
+        self.extra = dict(extra or {})
+        self._db: tuple[int, sqlite3.Connection] | None = None
+        # A feed page and its two siblings show the same bodies: a few recent ones are worth keeping.
+        self._recent: OrderedDict[str, Body] = OrderedDict()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None or self._db[0] != os.getpid():
+            self._db = (os.getpid(), sqlite3.connect(f"file:{self.path}?mode=ro", uri=True))
+        return self._db[1]
+
+    def __getitem__(self, digest: str) -> Body:
+        if digest in self.extra:
+            return self.extra[digest]
+        if digest in self._recent:
+            self._recent.move_to_end(digest)
+            return self._recent[digest]
+        row = self._connection().execute("SELECT value FROM bodies WHERE digest = ?", (digest,)).fetchone()
+        body = _unpickle(row[0]) if row else None
+        if not isinstance(body, Body):
+            raise KeyError(digest)
+        self._recent[digest] = body
+        if len(self._recent) > 256:
+            self._recent.popitem(last=False)
+        return body
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(row[0] for row in self._connection().execute("SELECT digest FROM bodies"))
+
+    def __len__(self) -> int:
+        return int(self._connection().execute("SELECT count(*) FROM bodies").fetchone()[0])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "extra": self.extra, "_db": None, "_recent": OrderedDict()}
+
+
+def card_key(article: Article) -> str:
+    """A hash of what listings show of an article: all of it but the digest (and so the body)."""
+    return hashlib.sha256(_pickle(replace(article, digest=""))).hexdigest()
+
+
+def _pickle(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpickle(value: object) -> object:
+    try:
+        return pickle.loads(value)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a corrupt entry is a miss, whatever the error
+        return None
+
+
+def _article_ref(path: str, card: str, section: Term | None, tags: tuple[Term, ...],
+                 authors: tuple[Term, ...]) -> Article:
+    raise pickle.UnpicklingError("a stored page names articles; read it with Fingerprinter.load")
+
+
 class Fingerprinter:
-    """Hashes pages' template, context and surroundings, with each article reduced to a short token."""
+    """Pickles pages with each article reduced to a reference (path, card key, filed terms), and hashes them.
 
-    def __init__(self) -> None:
-        self._tokens: dict[int, tuple[Any, ...]] = {}
-        self._keep: list[Article] = []  # keeps ids stable while tokens are cached by id
-        self.dispatch = {**copyreg.dispatch_table, Article: self._token}
+    A body edit leaves the card key alone, so listings that do not show bodies keep their fingerprint.
+    """
 
-    def _token(self, article: Article) -> tuple[Any, ...]:
-        token = self._tokens.get(id(article))
-        if token is None:
-            # The digest covers the source; the terms are filed site-wide and can change without it.
-            terms = [t.slug + "=" + t.name for t in (*((article.section,) if article.section else ()),
-                                                     *article.tags, *article.authors)]
-            token = (str, (article.digest + "|" + "|".join(terms),))
-            self._tokens[id(article)] = token
+    def __init__(self, cards: Mapping[str, str]) -> None:
+        self.cards = cards
+        self._refs: dict[int, tuple[Any, ...]] = {}
+        self._keep: list[Article] = []  # keeps ids stable while references are cached by id
+        self.dispatch = {**copyreg.dispatch_table, Article: self._reference}
+
+    def _reference(self, article: Article) -> tuple[Any, ...]:
+        ref = self._refs.get(id(article))
+        if ref is None:
+            # The terms are filed site-wide (one spelling per slug) and can change without the file.
+            ref = (_article_ref, (str(article.source_path), self.cards[article.digest], article.section,
+                                  article.tags, article.authors))
+            self._refs[id(article)] = ref
             self._keep.append(article)
-        return token
+        return ref
 
-    def __call__(self, parts: tuple[Any, ...]) -> str:
+    def dumps(self, value: object) -> bytes:
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         # A dispatch entry for Article alone keeps everything else in the C pickler: fast at 15,000 pages.
         pickler.dispatch_table = self.dispatch
-        pickler.dump(parts)
-        return hashlib.sha256(buffer.getvalue()).hexdigest()
+        pickler.dump(value)
+        return buffer.getvalue()
+
+    @staticmethod
+    def load(data: bytes, article: Callable[[str, str], Article]) -> Any:
+        """Unpickle a stored page, asking `article(path, card key)` for each article it names."""
+        resolved: dict[tuple[Any, ...], Article] = {}
+
+        def resolve(path: str, card: str, section: Term | None, tags: tuple[Term, ...],
+                    authors: tuple[Term, ...]) -> Article:
+            key = (path, card, section, tags, authors)
+            if key not in resolved:
+                found = article(path, card)
+                if (found.section, found.tags, found.authors) != (section, tags, authors):
+                    found = replace(found, section=section, tags=tags, authors=authors)
+                resolved[key] = found
+            return resolved[key]
+
+        class Loader(pickle.Unpickler):
+            def find_class(self, module: str, name: str) -> Any:
+                if (module, name) == (__name__, "_article_ref"):
+                    return resolve
+                return super().find_class(module, name)
+
+        return Loader(io.BytesIO(data)).load()
+
+
+def fingerprint(salt: str, data: bytes) -> str:
+    return hashlib.sha256(salt.encode() + b"\0" + data).hexdigest()

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from functools import lru_cache
 
+from sitegen.bodies import BodyLookup
 from sitegen.config import Config
 from sitegen.model import Article, Term
 from sitegen.sanitize import clean_text
@@ -76,8 +77,18 @@ def _id(url: str, key: str, config: Config) -> str:
     return url if config.base_url else f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, key)}"
 
 
-@lru_cache(maxsize=8192)
-def _entry(article: Article, config: Config, links: Links) -> FeedEntry:
+def _content(article: Article, config: Config, bodies: BodyLookup) -> str:
+    """The article's body for feeds that carry it in full; looked up here so the page notes its use."""
+    return _clean_body(bodies(article).html) if config.feeds.content == "full" else ""
+
+
+@lru_cache(maxsize=1024)
+def _clean_body(html: str) -> str:
+    return clean_text(str(html))
+
+
+@lru_cache(maxsize=2048)
+def _entry(article: Article, content_html: str, config: Config, links: Links) -> FeedEntry:
     """An article's feed fields; one article sits in several feeds, so this is computed once."""
     url = absolute_url(links.article(article), config.base_url)
     lead = article.lead_figure
@@ -86,7 +97,7 @@ def _entry(article: Article, config: Config, links: Links) -> FeedEntry:
         id=_id(url, "article:" + article.slug, config),
         author_urls=tuple(absolute_url(links.author(a), config.base_url) for a in article.authors),
         categories=(*((article.section,) if article.section else ()), *article.tags),
-        content_html=clean_text(str(article.body_html)) if config.feeds.content == "full" else "",
+        content_html=content_html,
         image=absolute_url(lead.src, config.base_url) if lead and lead.src else None,
     )
 
@@ -104,9 +115,9 @@ def image_type(url: str) -> str:
     return "image/jpeg"
 
 
-@lru_cache(maxsize=8192)
-def _atom_entry(article: Article, config: Config, links: Links) -> str:
-    entry = _entry(article, config, links)
+@lru_cache(maxsize=2048)
+def _atom_entry(article: Article, content_html: str, config: Config, links: Links) -> str:
+    entry = _entry(article, content_html, config, links)
     assert article.published is not None
     xml = XmlWriter(depth=1)
     xml.open("entry")
@@ -133,7 +144,7 @@ def _atom_entry(article: Article, config: Config, links: Links) -> str:
     return xml.getvalue()
 
 
-def atom(feed: Feed, config: Config, links: Links) -> str:
+def atom(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
     """An Atom 1.0 (RFC 4287) document."""
     xml = XmlWriter()
     xml.open("feed", {"xmlns": ATOM, "xml:lang": config.language})
@@ -147,14 +158,14 @@ def atom(feed: Feed, config: Config, links: Links) -> str:
     xml.leaf("updated", _latest(feed).isoformat())
     xml.leaf("generator", "sitegen")
     for article in feed.entries:
-        xml.raw(_atom_entry(article, config, links))
+        xml.raw(_atom_entry(article, _content(article, config, bodies), config, links))
     xml.close("feed")
     return DECLARATION + xml.getvalue()
 
 
-@lru_cache(maxsize=8192)
-def _rss_item(article: Article, config: Config, links: Links) -> str:
-    entry = _entry(article, config, links)
+@lru_cache(maxsize=2048)
+def _rss_item(article: Article, content_html: str, config: Config, links: Links) -> str:
+    entry = _entry(article, content_html, config, links)
     assert article.published is not None
     xml = XmlWriter(depth=2)
     xml.open("item")
@@ -175,7 +186,7 @@ def _rss_item(article: Article, config: Config, links: Links) -> str:
     return xml.getvalue()
 
 
-def rss(feed: Feed, config: Config, links: Links) -> str:
+def rss(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
     """An RSS 2.0 document with dc:creator, content:encoded and media:content."""
     xml = XmlWriter()
     xml.open("rss", {"version": "2.0", **RSS_NAMESPACES})
@@ -189,14 +200,14 @@ def rss(feed: Feed, config: Config, links: Links) -> str:
     xml.leaf("atom:link", None, {"rel": "self", "type": MEDIA_TYPES["rss"],
                                  "href": absolute_url(feed.url("rss"), config.base_url)})
     for article in feed.entries:
-        xml.raw(_rss_item(article, config, links))
+        xml.raw(_rss_item(article, _content(article, config, bodies), config, links))
     xml.close("channel")
     xml.close("rss")
     return DECLARATION + xml.getvalue()
 
 
-def _json_item(article: Article, config: Config, links: Links) -> dict[str, object]:
-    entry = _entry(article, config, links)
+def _json_item(article: Article, content_html: str, config: Config, links: Links) -> dict[str, object]:
+    entry = _entry(article, content_html, config, links)
     assert article.published is not None
     item: dict[str, object] = {"id": entry.id, "url": entry.url, "title": article.headline}
     if entry.content_html:
@@ -218,7 +229,7 @@ def _json_item(article: Article, config: Config, links: Links) -> dict[str, obje
     return item
 
 
-def json_feed(feed: Feed, config: Config, links: Links) -> str:
+def json_feed(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
     """A JSON Feed 1.1 document."""
     document: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
@@ -229,7 +240,8 @@ def json_feed(feed: Feed, config: Config, links: Links) -> str:
     }
     if feed.description:
         document["description"] = feed.description
-    document["items"] = [_json_item(article, config, links) for article in feed.entries]
+    document["items"] = [_json_item(article, _content(article, config, bodies), config, links)
+                         for article in feed.entries]
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 

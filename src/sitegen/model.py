@@ -38,13 +38,21 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Body:
+    """An article's text, kept apart from its metadata so that an archive's bodies need not stay in memory."""
+
+    html: Markup
+    word_count: int
+
+
+@dataclass(frozen=True)
 class Article:
+    """Everything about an article but its body: what listings, feeds and planning work from."""
+
     source_path: Path
     slug: str
     headline: str
     standfirst: str
-    body_html: Markup
-    word_count: int
     figures: tuple[Figure, ...] = ()
     published: datetime | None = None
     updated: datetime | None = None

@@ -7,10 +7,14 @@ and sends rendered bytes back. Output is byte-identical whatever runs it.
 
 from __future__ import annotations
 
+import copyreg
+import io
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,10 +23,10 @@ import jinja2
 
 from sitegen.config import Config
 from sitegen.errors import SitegenError
-from sitegen.load import LoadSettings, load_or_error
-from sitegen.model import Article
+from sitegen.load import Loaded, LoadSettings, load_or_error
+from sitegen.model import Article, Body
 from sitegen.plan import Page
-from sitegen.render import make_environment, render_page
+from sitegen.render import make_environment, render_noting_bodies
 from sitegen.write import Output
 
 T = TypeVar("T")
@@ -42,30 +46,54 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def load_chunk(items: Sequence[tuple[Path, str]], settings: LoadSettings) -> list[Article | SitegenError]:
+def load_chunk(items: Sequence[tuple[Path, str]], settings: LoadSettings) -> list[Loaded | SitegenError]:
     """Read a chunk of articles; runs in a worker."""
     return [load_or_error(path, settings, digest) for path, digest in items]
 
 
-def _render_forked(indices: Sequence[int]) -> int:
+def _render_forked(indices: Sequence[int]) -> list[tuple[str, frozenset[str]]]:
     assert _RENDER_JOB is not None, "render workers must be forked after the job is set"
     env, pages, folder = _RENDER_JOB
     output = Output(folder)
+    used = []
     for index in indices:
-        output.write(pages[index].url, render_page(env, pages[index]))
-    return len(indices)
+        text, bodies = render_noting_bodies(env, pages[index])
+        output.write(pages[index].url, text)
+        used.append((pages[index].url, bodies))
+    return used
 
 
 @lru_cache(maxsize=4)
 def _remote_environment(config: Config, template_dirs: tuple[Path, ...]) -> jinja2.Environment:
-    return make_environment(config, list(template_dirs))
+    return make_environment(config, list(template_dirs), {})
 
 
-def render_chunk(pages: Sequence[Page], config: Config, template_dirs: tuple[Path, ...]) -> list[tuple[str, bytes]]:
-    """Render a chunk of self-contained pages; runs on any executor, local or remote."""
+def render_chunk(pages: Sequence[Page], config: Config, template_dirs: tuple[Path, ...],
+                 bodies: dict[str, Body]) -> list[tuple[str, bytes, frozenset[str]]]:
+    """Render a chunk of self-contained pages (`bodies` holds every body they may show); runs anywhere."""
     # Dask may hand a tuple argument over as a list; the environment cache needs it hashable.
     env = _remote_environment(config, tuple(template_dirs))
-    return [(page.url, render_page(env, page).encode("utf-8")) for page in pages]
+    env.globals["body"].store = bodies  # type: ignore[union-attr]
+    rendered = []
+    for page in pages:
+        text, used = render_noting_bodies(env, page)
+        rendered.append((page.url, text.encode("utf-8"), used))
+    return rendered
+
+
+def articles_in(pages: Iterable[Page]) -> set[str]:
+    """Digests of every article the pages' contexts refer to, however deeply."""
+    found: set[str] = set()
+
+    def note(article: Article) -> tuple[Any, ...]:
+        found.add(article.digest)
+        return (str, ("",))
+
+    pickler = pickle.Pickler(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Article: note}
+    for page in pages:
+        pickler.dump(page.context)
+    return found
 
 
 class Workers:
@@ -91,41 +119,64 @@ class Workers:
                 progress(len(chunk))
 
     def load(self, items: list[tuple[Path, str]], settings: LoadSettings,
-             progress: Progress | None = None) -> list[Article | SitegenError]:
-        """Load articles (path, digest) in order."""
+             progress: Progress | None = None) -> Iterator[list[Loaded | SitegenError]]:
+        """Load articles (path, digest) in order, a chunk at a time, so that bodies can be put away as they come."""
         if not items:
-            return []
-        if self.executor is None and self.count <= 1:
-            results = load_chunk(items, settings)
-            if progress:
-                progress(len(items))
-            return results
+            return
         chunks = chunked(items, LOAD_CHUNK)
+        if self.executor is None and self.count <= 1:
+            for chunk in chunks:
+                yield load_chunk(chunk, settings)
+                if progress:
+                    progress(len(chunk))
+            return
         if self.executor is not None:
-            return [r for part in self._map(self.executor, load_chunk, chunks, settings, progress=progress)
-                    for r in part]
+            yield from self._map(self.executor, load_chunk, chunks, settings, progress=progress)
+            return
         with self._pool() as pool:
-            return [r for part in self._map(pool, load_chunk, chunks, settings, progress=progress) for r in part]
+            yield from self._map(pool, load_chunk, chunks, settings, progress=progress)
+
+    @staticmethod
+    def _collect(item: tuple[Sequence[Page], Future[list[tuple[str, bytes, frozenset[str]]]]], output: Output,
+                 used: dict[str, frozenset[str]], progress: Progress | None) -> None:
+        chunk, future = item
+        for url, data, shown in future.result():
+            output.write(url, data)
+            used[url] = shown
+        if progress:
+            progress(len(chunk))
 
     def render(self, env: jinja2.Environment, config: Config, template_dirs: list[Path], pages: Sequence[Page],
-               output: Output, progress: Progress | None = None) -> None:
-        """Render `pages` into `output`; a TemplateError from any worker is raised here."""
+               output: Output, progress: Progress | None = None) -> dict[str, frozenset[str]]:
+        """Render `pages` into `output`; returns the bodies each page showed. A worker's TemplateError is raised here."""
         global _RENDER_JOB
+        used: dict[str, frozenset[str]] = {}
         if not pages:
-            return
+            return used
         if self.executor is not None:
-            chunks = chunked(pages, RENDER_CHUNK)
-            for rendered in self._map(self.executor, render_chunk, chunks, config, tuple(template_dirs),
-                                      progress=progress):
-                for url, data in rendered:
-                    output.write(url, data)
-            return
+            bodies: Mapping[str, Body] = env.globals["body"].store  # type: ignore[union-attr]
+            executor = self.executor
+
+            def submit(chunk: Sequence[Page]) -> Future[list[tuple[str, bytes, frozenset[str]]]]:
+                wanted = {digest: bodies[digest] for digest in sorted(articles_in(chunk))}
+                return executor.submit(render_chunk, chunk, config, tuple(template_dirs), wanted)
+
+            # A bounded window of chunks in flight: the cluster stays busy, the bodies sent stay few.
+            waiting: deque[tuple[Sequence[Page], Future[list[tuple[str, bytes, frozenset[str]]]]]] = deque()
+            for chunk in chunked(pages, RENDER_CHUNK):
+                waiting.append((chunk, submit(chunk)))
+                if len(waiting) >= 4 * self.count:
+                    self._collect(waiting.popleft(), output, used, progress)
+            while waiting:
+                self._collect(waiting.popleft(), output, used, progress)
+            return used
         if self.count <= 1:
             for page in pages:
-                output.write(page.url, render_page(env, page))
+                text, used[page.url] = render_noting_bodies(env, page)
+                output.write(page.url, text)
                 if progress:
                     progress(1)
-            return
+            return used
         # Compile every template once here, so forked workers inherit them instead of each compiling.
         for name in sorted({p.template for p in pages if p.template.endswith(".html")}):
             try:
@@ -136,7 +187,8 @@ class Workers:
         try:
             indices = list(range(len(pages)))
             with self._pool() as pool:
-                for _ in self._map(pool, _render_forked, chunked(indices, RENDER_CHUNK), progress=progress):
-                    pass
+                for part in self._map(pool, _render_forked, chunked(indices, RENDER_CHUNK), progress=progress):
+                    used.update(part)
         finally:
             _RENDER_JOB = None
+        return used

@@ -48,10 +48,6 @@ class Pagination:
         return self.urls[self.number] if self.number < self.total else None
 
 
-def reading_minutes(article: Article, words_per_minute: int) -> int:
-    return max(1, math.ceil(article.word_count / words_per_minute))
-
-
 def related_articles(site: Site, count: int) -> list[tuple[Article, ...]]:
     """For each article (in site order), up to `count` others sharing its tags (weighted) or section."""
     index = {id(a): i for i, a in enumerate(site.articles)}
@@ -108,7 +104,6 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
         pages.append(Page(
             links.article(article), "article.html",
             {"article": article, "related": similar,
-             "reading_minutes": reading_minutes(article, config.words_per_minute),
              "breadcrumbs": tuple(crumbs)},
             frozenset({article.source_path, *(a.source_path for a in similar)}),
             language=article.language,

@@ -10,7 +10,7 @@ from sitegen.build import CONTENT_DIR, BuildOptions, load_settings, plan, static
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import SitegenError, TemplateError
 from sitegen.load import LoadResult, collect, load_or_error, source_digest, sources
-from sitegen.model import Article
+from sitegen.model import Article, Body
 from sitegen.parallel import Workers
 from sitegen.plan import Page
 from sitegen.render import make_environment, render_page, template_closure
@@ -58,6 +58,8 @@ class Rebuilder:
         self.options = replace(options, source=options.source.resolve())
         self.output = Output(output)
         self.articles: dict[Path, Article | SitegenError] = {}
+        # Served sites are previews: their bodies stay in memory, found by digest.
+        self.bodies: dict[str, Body] = {}
         self.pages: dict[str, Page] = {}
         self.accepted_errors: set[str] = set()
         self._configure()
@@ -68,7 +70,7 @@ class Rebuilder:
         self.articles.clear()
 
     def _new_environment(self) -> None:
-        self.env = make_environment(self.config, template_dirs(self.options.source))
+        self.env = make_environment(self.config, template_dirs(self.options.source), self.bodies)
         self.uses: dict[str, frozenset[str]] = {}
 
     def _load(self, workers: Workers | None = None) -> LoadResult:
@@ -77,12 +79,21 @@ class Rebuilder:
         present = list(sources(self.options.source / CONTENT_DIR))
         missing = [path for path in present if path not in self.articles]
         if workers is not None:
-            loaded = workers.load([(path, source_digest(path, settings)) for path in missing], settings)
+            items = [(path, source_digest(path, settings)) for path in missing]
+            loaded = [result for chunk in workers.load(items, settings) for result in chunk]
         else:
             loaded = [load_or_error(path, settings) for path in missing]
-        self.articles.update(zip(missing, loaded, strict=True))
+        for path, result in zip(missing, loaded, strict=True):
+            if isinstance(result, SitegenError):
+                self.articles[path] = result
+            else:
+                self.articles[path] = result[0]
+                self.bodies[result[0].digest] = result[1]
         for gone in set(self.articles) - set(present):
             del self.articles[gone]
+        live = {a.digest for a in self.articles.values() if isinstance(a, Article)}
+        for digest in set(self.bodies) - live:
+            del self.bodies[digest]
         return collect([self.articles[path] for path in present])
 
     def full(self) -> RebuildResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -13,11 +14,12 @@ import jinja2.meta
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
 
+from sitegen.bodies import BodyLookup
 from sitegen.config import Config
 from sitegen.errors import TemplateError
 from sitegen.feeds import RENDERERS as FEED_RENDERERS
 from sitegen.labels import label
-from sitegen.model import text_direction
+from sitegen.model import Body, text_direction
 from sitegen.plan import Page
 from sitegen.seo import page_metadata
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
@@ -41,8 +43,8 @@ def _url(context: jinja2.runtime.Context, target: str) -> str:
     return relative_url(target, page_url)
 
 
-def make_environment(config: Config, template_dirs: list[Path]) -> jinja2.Environment:
-    """The environment: the site's templates first, then the default theme's."""
+def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body]) -> jinja2.Environment:
+    """The environment: the site's templates first, then the default theme's; `bodies` by article digest."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
         autoescape=True,
@@ -75,7 +77,10 @@ def make_environment(config: Config, template_dirs: list[Path]) -> jinja2.Enviro
         month_name=month_name,
         direction=text_direction,
     )
+    lookup = BodyLookup(bodies, config.words_per_minute)
     env.globals.update(
+        body=lookup,
+        reading_minutes=lookup.reading_minutes,
         config=config,
         links=Links(config),
         label=label,
@@ -84,12 +89,12 @@ def make_environment(config: Config, template_dirs: list[Path]) -> jinja2.Enviro
     return env
 
 
-def _render_data(page: Page, config: Config, links: Links) -> str:
+def _render_data(page: Page, config: Config, links: Links, bodies: BodyLookup) -> str:
     """Feeds, sitemaps and robots.txt are serialised by code, not templates, so they are always well-formed."""
     kind, _, variant = page.template.partition(":")
     context = page.context
     if kind == "feed":
-        return FEED_RENDERERS[variant](context["feed"], config, links)
+        return FEED_RENDERERS[variant](context["feed"], config, links, bodies)
     if page.template == "sitemap:urlset":
         return urlset(context["entries"], config)
     if page.template == "sitemap:index":
@@ -104,7 +109,7 @@ def _render_data(page: Page, config: Config, links: Links) -> str:
 def render_page(env: jinja2.Environment, page: Page) -> str:
     """Render one planned page; template mistakes become a TemplateError naming template and line."""
     if not page.template.endswith(".html"):
-        return _render_data(page, env.globals["config"], env.globals["links"])  # type: ignore[arg-type]
+        return _render_data(page, env.globals["config"], env.globals["links"], env.globals["body"])  # type: ignore[arg-type]
     try:
         template = env.get_template(page.template)
         config: Config = env.globals["config"]  # type: ignore[assignment]
@@ -128,6 +133,14 @@ def render_page(env: jinja2.Environment, page: Page) -> str:
         filename, line = _template_frame(error)
         raise TemplateError(f"{type(error).__name__}: {error}", filename or page.template, line,
                             f"while rendering {page.url}") from None
+
+
+def render_noting_bodies(env: jinja2.Environment, page: Page) -> tuple[str, frozenset[str]]:
+    """Render one page, and say which article bodies (by digest) it showed."""
+    lookup: BodyLookup = env.globals["body"]  # type: ignore[assignment]
+    lookup.start_page()
+    text = render_page(env, page)
+    return text, frozenset(lookup.used)
 
 
 def template_closure(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> frozenset[str]:

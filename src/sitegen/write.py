@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import shutil
 import subprocess
@@ -117,6 +118,73 @@ class Staging(Output):
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+class Patch(Output):
+    """Changed files staged beside the output, then moved into it one by one: for builds that touch few pages.
+
+    Every page is rendered before anything moves, so an error leaves the site as it was; a journal,
+    written before the first move, lets the next build finish a patch that was cut short.
+    """
+
+    def __init__(self, output: Path) -> None:
+        self.output = output.resolve()
+        _remove_leftovers(self.output)
+        super().__init__(self.output.parent / f".{self.output.name}.patch")
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir()
+        self.removed: list[str] = []
+
+    def write(self, url: str, content: str | bytes) -> Path:
+        """Stage one page, unless the output already holds exactly these bytes."""
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        live = self.output / output_path(url)
+        if live.is_file() and live.stat().st_size == len(data) and live.read_bytes() == data:
+            return live
+        return super().write(url, data)
+
+    def remove(self, url: str) -> None:
+        self.target(url)  # refuses paths outside the output
+        self.removed.append(url)
+
+    def commit(self) -> None:
+        staged = sorted(os.path.relpath(os.path.join(folder, name), self.path)
+                        for folder, _, names in os.walk(self.path) for name in names)
+        journal = _journal(self.output)
+        temporary = journal.with_name(journal.name + ".tmp")
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump({"staged": staged, "removed": self.removed}, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, journal)
+        _apply_patch(self.output)
+
+    def discard(self) -> None:
+        """Throw the staged files away, unless a commit began: then the next build finishes it."""
+        if not _journal(self.output).is_file():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _journal(output: Path) -> Path:
+    return output.parent / f".{output.name}.patch-journal"
+
+
+def _apply_patch(output: Path) -> None:
+    """Move a journalled patch into the output; safe to run again after an interruption."""
+    journal = _journal(output)
+    staging = output.parent / f".{output.name}.patch"
+    plan = json.loads(journal.read_text(encoding="utf-8"))
+    live = Output(output)
+    for relative in plan["staged"]:
+        source = staging / relative
+        if source.is_file():
+            target = live.target("/" + relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    for url in plan["removed"]:
+        live.remove(url)
+    journal.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False where unsupported."""
     libc_name = ctypes.util.find_library("c")
@@ -145,7 +213,14 @@ def _remove_in_background(folder: Path) -> None:
 
 
 def _remove_leftovers(output: Path) -> None:
-    """Staging or old folders left by a build that was killed are removed before the next one."""
+    """A patch cut short is finished; staging or old folders left by a killed build are removed."""
+    if _journal(output).is_file():
+        try:
+            _apply_patch(output)
+        except (OSError, ValueError, KeyError) as error:
+            raise BuildError(f"could not finish the interrupted update of {output}: {error}", output, None,
+                             f"delete {output} and {_journal(output)}, then build again") from None
+    shutil.rmtree(output.parent / f".{output.name}.patch", ignore_errors=True)
     for leftover in output.parent.glob(f".{output.name}.staging-*"):
         shutil.rmtree(leftover, ignore_errors=True)
     for leftover in output.parent.glob(f".{output.name}.old-*"):

@@ -19,18 +19,18 @@ SETTINGS = LoadSettings("en", ZoneInfo("UTC"), "News")
 def test_markdown_article(tmp_path: Path) -> None:
     path = write(tmp_path / "a.md", "---\ntitle: Hello\nsummary: Sum\nimage: https://x.example/a.jpg\n"
                  "image_alt: An alt\nimage_credit: VNA\n---\nSome *text* here.\n\n## Sub\n\nMore.")
-    article = load_article(path, SETTINGS)
+    article, body = load_article(path, SETTINGS)
     assert (article.headline, article.standfirst) == ("Hello", "Sum")
-    html = str(article.body_html)
+    html = str(body.html)
     assert html.startswith('<figure class="figure"><img src="https://x.example/a.jpg" alt="An alt"')
     assert '<span class="figure-credit">Photo: VNA</span>' in html
     assert "<em>text</em>" in html and "<h2>Sub</h2>" in html
-    assert article.word_count == 5
+    assert body.word_count == 5
 
 
 def test_title_from_first_heading(tmp_path: Path) -> None:
-    article = load_article(write(tmp_path / "a.md", "# The Title\n\nBody."), SETTINGS)
-    assert article.headline == "The Title" and "The Title" not in str(article.body_html)
+    article, body = load_article(write(tmp_path / "a.md", "# The Title\n\nBody."), SETTINGS)
+    assert article.headline == "The Title" and "The Title" not in str(body.html)
 
 
 def test_missing_title_is_an_error(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ def load(tmp_path: Path, name: str, text: str | bytes, sidecar: str | None = Non
     path = write(tmp_path / name, text)
     if sidecar is not None:
         write(path.with_suffix(".yaml"), sidecar)
-    return load_article(path, SETTINGS)
+    return load_article(path, SETTINGS)[0]
 
 
 def test_sidecar_gives_wire_copy_its_metadata(tmp_path: Path) -> None:
@@ -101,9 +101,10 @@ def test_unreadable_files(tmp_path: Path, data: bytes, message: str) -> None:
 
 
 def test_bom_and_crlf(tmp_path: Path) -> None:
-    article = load(tmp_path, "a.txt", "\ufeffHeadline\r\nStandfirst\r\nBody one.\r\nBody two./.".encode())
+    path = write(tmp_path / "a.txt", "\ufeffHeadline\r\nStandfirst\r\nBody one.\r\nBody two./.".encode())
+    article, body = load_article(path, SETTINGS)
     assert article.headline == "Headline"
-    assert str(article.body_html) == "<p>Body one.</p>\n<p>Body two.</p>"
+    assert str(body.html) == "<p>Body one.</p>\n<p>Body two.</p>"
 
 
 def test_control_characters_are_removed(tmp_path: Path) -> None:

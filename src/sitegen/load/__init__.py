@@ -1,11 +1,11 @@
-"""Loading: every source file in a content folder becomes an `Article`, or an error naming it."""
+"""Loading: every source file in a content folder becomes an `Article` and its `Body`, or an error naming it."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sitegen import code_identity
@@ -15,9 +15,10 @@ from sitegen.load.markdown import read_markdown
 from sitegen.load.metadata import Metadata, parse_metadata, parse_yaml
 from sitegen.load.source import read_source, split_front_matter
 from sitegen.load.wirecopy import read_wire_copy
-from sitegen.model import Article
+from sitegen.model import Article, Body
 
-Reader = Callable[[Path, str, Metadata, int, LoadSettings], Article]
+Loaded = tuple[Article, Body]
+Reader = Callable[[Path, str, Metadata, int, LoadSettings], Loaded]
 READERS: dict[str, Reader] = {".txt": read_wire_copy, ".md": read_markdown, ".markdown": read_markdown}
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 
@@ -26,6 +27,8 @@ SIDECAR_SUFFIXES = (".yaml", ".yml")
 class LoadResult:
     articles: tuple[Article, ...]
     errors: tuple[SitegenError, ...]
+    # Bodies by article digest, when they are held in memory rather than in the build cache.
+    bodies: Mapping[str, Body] = field(default_factory=dict)
 
 
 def sources(content_dir: Path) -> Iterator[Path]:
@@ -48,7 +51,7 @@ def _sidecar(path: Path) -> Path | None:
     return None
 
 
-def load_article(path: Path, settings: LoadSettings) -> Article:
+def load_article(path: Path, settings: LoadSettings) -> Loaded:
     """Read one source file, its front matter and, for wire copy, a sidecar `.yaml` beside it."""
     text = read_source(path)
     front, body, first_line = split_front_matter(text, path)
@@ -75,11 +78,11 @@ def source_digest(path: Path, settings: LoadSettings) -> str:
     return digest.hexdigest()
 
 
-def load_or_error(path: Path, settings: LoadSettings, digest: str | None = None) -> Article | SitegenError:
-    """One article, or the error that says why it could not be read; never an exception."""
+def load_or_error(path: Path, settings: LoadSettings, digest: str | None = None) -> Loaded | SitegenError:
+    """One article and its body, or the error that says why it could not be read; never an exception."""
     try:
-        article = load_article(path, settings)
-        return replace(article, digest=digest or source_digest(path, settings))
+        article, body = load_article(path, settings)
+        return replace(article, digest=digest or source_digest(path, settings)), body
     except SitegenError as error:
         return error
     except OSError as error:
@@ -89,9 +92,20 @@ def load_or_error(path: Path, settings: LoadSettings, digest: str | None = None)
                             "this is a bug in sitegen; please report it with the file")
 
 
-def collect(results: list[Article | SitegenError]) -> LoadResult:
-    articles = tuple(r for r in results if isinstance(r, Article))
-    return LoadResult(articles, tuple(r for r in results if isinstance(r, SitegenError)))
+def collect(results: Iterable[Article | Loaded | SitegenError]) -> LoadResult:
+    """Articles and errors apart, in the given order; bodies that came along are kept by digest."""
+    articles: list[Article] = []
+    errors: list[SitegenError] = []
+    bodies: dict[str, Body] = {}
+    for result in results:
+        if isinstance(result, SitegenError):
+            errors.append(result)
+        elif isinstance(result, Article):
+            articles.append(result)
+        else:
+            articles.append(result[0])
+            bodies[result[0].digest] = result[1]
+    return LoadResult(tuple(articles), tuple(errors), bodies)
 
 
 def load_content(content_dir: Path, settings: LoadSettings) -> LoadResult:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
-
 from sitegen.config import RESERVED_PATHS
 from sitegen.errors import ContentError
 from sitegen.load.metadata import Metadata
@@ -16,7 +14,6 @@ from sitegen.model import Article, Figure, Term
 from sitegen.slugs import slug_or_hash, slugify
 
 WORD = re.compile(r"\w+")
-
 
 
 @dataclass(frozen=True)
@@ -55,8 +52,6 @@ def assemble(
     *,
     headline: str,
     standfirst: str,
-    body_html: Markup,
-    word_count: int,
     figures: tuple[Figure, ...],
     source: str | None,
     metadata_line: int = 1,
@@ -67,8 +62,6 @@ def assemble(
         slug=_slug(path, meta, headline, metadata_line),
         headline=headline,
         standfirst=standfirst,
-        body_html=body_html,
-        word_count=word_count,
         figures=figures,
         published=meta.published,
         updated=meta.updated,

@@ -14,7 +14,7 @@ from sitegen.errors import ContentError
 from sitegen.load.article import WORD, LoadSettings, assemble
 from sitegen.load.figures import figure_html
 from sitegen.load.metadata import Metadata
-from sitegen.model import Article, Figure
+from sitegen.model import Article, Body, Figure
 from sitegen.sanitize import clean_html, clean_text
 
 _H1 = re.compile(r"^#\s+(?P<title>.+?)\s*#*\s*$")
@@ -36,8 +36,9 @@ def markdown_to_html(text: str) -> str:
     return clean_html(converter.convert(text))
 
 
-def read_markdown(path: Path, text: str, meta: Metadata, first_line: int, settings: LoadSettings) -> Article:
-    """Build an Article from a Markdown body whose front matter has already been read."""
+def read_markdown(path: Path, text: str, meta: Metadata, first_line: int,
+                  settings: LoadSettings) -> tuple[Article, Body]:
+    """Build an article and its body from Markdown whose front matter has already been read."""
     headline = meta.title
     body = text
     if not headline:
@@ -57,12 +58,11 @@ def read_markdown(path: Path, text: str, meta: Metadata, first_line: int, settin
         # The lead image opens the body, marked up exactly as a wire-copy figure is.
         html = figure_html(figures[0], meta.language or settings.language) + "\n" + html
     standfirst = meta.standfirst or ""
-    return assemble(
+    article = assemble(
         path, meta, settings,
         headline=clean_text(headline),
         standfirst=standfirst,
-        body_html=Markup(html),
-        word_count=words,
         figures=figures,
         source=meta.source,
     )
+    return article, Body(Markup(html), words)

@@ -12,7 +12,7 @@ from sitegen.errors import ContentError
 from sitegen.load.article import WORD, LoadSettings, assemble
 from sitegen.load.figures import figure_html
 from sitegen.load.metadata import Metadata
-from sitegen.model import Article, Figure
+from sitegen.model import Article, Body, Figure
 from sitegen.sanitize import safe_url
 
 _IMAGE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>(?:[^()\s]|\([^()\s]*\))*)(?:\s+"[^"]*")?\)\s*\|?$')
@@ -127,18 +127,18 @@ def blocks_html(blocks: tuple[Paragraph | Figure, ...], language: str) -> Markup
     return Markup("\n".join(html))
 
 
-def read_wire_copy(path: Path, text: str, meta: Metadata, first_line: int, settings: LoadSettings) -> Article:
-    """Build an Article from wire copy whose metadata has already been read."""
+def read_wire_copy(path: Path, text: str, meta: Metadata, first_line: int,
+                   settings: LoadSettings) -> tuple[Article, Body]:
+    """Build an article and its body from wire copy whose metadata has already been read."""
     wire = parse_wire_copy(text, path, first_line)
     language = meta.language or settings.language
     words = sum(len(WORD.findall(b.text)) for b in wire.blocks if isinstance(b, Paragraph))
     figures = tuple(b for b in wire.blocks if isinstance(b, Figure))
-    return assemble(
+    article = assemble(
         path, meta, settings,
         headline=meta.title or wire.headline,
         standfirst=meta.standfirst if meta.standfirst is not None else wire.standfirst,
-        body_html=blocks_html(wire.blocks, language),
-        word_count=words,
         figures=figures,
         source=meta.source or wire.source,
     )
+    return article, Body(blocks_html(wire.blocks, language), words)

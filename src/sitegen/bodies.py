@@ -1,0 +1,35 @@
+"""Article bodies at render time: looked up by digest (in memory or in the cache) and noted per page."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from sitegen.errors import BuildError
+from sitegen.model import Article, Body
+
+
+class BodyLookup:
+    """Finds an article's body for templates and feeds, and remembers which bodies the current page used.
+
+    What a page used decides, on the next build, whether a body edit means rendering it again.
+    """
+
+    def __init__(self, store: Mapping[str, Body], words_per_minute: int = 230) -> None:
+        self.store = store
+        self.words_per_minute = words_per_minute
+        self.used: set[str] = set()
+
+    def __call__(self, article: Article) -> Body:
+        self.used.add(article.digest)
+        try:
+            return self.store[article.digest]
+        except KeyError:
+            raise BuildError(f"the body of {article.source_path} is missing from the build cache", article.source_path,
+                             None, "delete .sitegen-cache/ and build again") from None
+
+    def reading_minutes(self, article: Article) -> int:
+        return max(1, math.ceil(self(article).word_count / self.words_per_minute))
+
+    def start_page(self) -> None:
+        self.used = set()
