@@ -7,7 +7,8 @@ Each tool gets the same articles (bench/corpus.py; wire copy converted to Markdo
 others) and minimal templates of equal scope: article pages, a paginated front page, section,
 tag and author pages, and feeds. Reported: wall time, peak memory of the whole process tree (PSS),
 files written, and each as a ratio to Hugo in the same run. sitegen is measured cold (no
-cache), with nothing changed, and after editing one article.
+cache), with nothing changed, after correcting the text of an old and of the newest article, and
+after changing an article's headline.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,13 +151,32 @@ def run(count: int, work: Path) -> list[Result]:
                 pelican, pelican / "output"),
         measure("sitegen cold", [str(BIN / "sitegen"), "build", "-q", "--no-cache"], site, site / "build"),
     ]
-    # Cache warm-up, then the two everyday cases.
-    subprocess.run([str(BIN / "sitegen"), "build", "-q"], cwd=site, check=True)
-    results.append(measure("sitegen unchanged", [str(BIN / "sitegen"), "build", "-q"], site, site / "build"))
-    story = sorted((site / "seeds").rglob("story-*.md"))[len(results)]
-    story.write_text(story.read_text(encoding="utf-8") + "\nOne more paragraph after an edit.\n", encoding="utf-8")
-    results.append(measure("sitegen one edit", [str(BIN / "sitegen"), "build", "-q"], site, site / "build"))
+    # Cache warm-up, then the everyday cases: nothing changed, a correction to a story's text (an old
+    # one, then the newest, which sits in many feeds), and a new headline (which every listing shows).
+    sitegen = [str(BIN / "sitegen"), "build", "-q"]
+    subprocess.run(sitegen, cwd=site, check=True)
+    results.append(measure("sitegen unchanged", sitegen, site, site / "build"))
+    stories = sorted((site / "seeds").rglob("story-*.md"))
+    old, newest = stories[4], max(stories, key=_published)
+    _edit(old, lambda text: text + "\nOne more paragraph after an edit.\n")
+    results.append(measure("sitegen text edit", sitegen, site, site / "build"))
+    _edit(newest, lambda text: text + "\nOne more paragraph after an edit.\n")
+    results.append(measure("sitegen newest edit", sitegen, site, site / "build"))
+    _edit(old, lambda text: re.sub(r'^title: "(.*)"$', r'title: "\1, revised"', text, count=1, flags=re.MULTILINE))
+    results.append(measure("sitegen headline", sitegen, site, site / "build"))
     return results
+
+
+def _published(path: Path) -> str:
+    found = re.search(r"^(?:date|published): *(.+)$", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return found.group(1) if found else ""
+
+
+def _edit(path: Path, change: Callable[[str], str]) -> None:
+    text = path.read_text(encoding="utf-8")
+    changed = change(text)
+    assert changed != text, path
+    path.write_text(changed, encoding="utf-8")
 
 
 def main() -> int:

@@ -30,4 +30,4 @@ def test_dask_build_matches_local_build(client: Client, tmp_path: Path) -> None:
     assert tree_digest(tmp_path / "dask") == tree_digest(tmp_path / "local")
     # The reading and rendering really ran as tasks on the cluster.
     names = {task["key"].split("-")[0] for task in stream.data}
-    assert {"load_chunk", "render_chunk"} <= names
+    assert {"load_chunk_for_cache", "render_chunk"} <= names

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,18 +18,18 @@ from typing import Any
 import jinja2
 
 from sitegen import code_identity
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, PageRecord, card_key, fingerprint
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, card_key
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import BuildError, ContentError, SitegenError
 from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, sources
 from sitegen.model import Article, Body, Site, Term, build_site
-from sitegen.parallel import Progress, Workers
+from sitegen.parallel import RENDER_CHUNK, Progress, RenderChunk, RenderSettings, Workers, articles_in, chunked
 from sitegen.plan import Page, plan_site
 from sitegen.render import make_environment, render_noting_bodies, template_closure
 from sitegen.sitemaps import NEWS_WINDOW
 from sitegen.theme import theme_dir
 from sitegen.urls import output_path
-from sitegen.write import Patch, Staging, static_files
+from sitegen.write import Staging, static_files, temporary_cache_name
 
 CONTENT_DIR = "seeds"
 # A build that changes at most this many pages (or a tenth of the site) patches them into the
@@ -156,9 +158,9 @@ def theme_signature(source: Path, options: BuildOptions, output: Path) -> str:
     return digest.hexdigest()
 
 
-def input_signature(source: Path, options: BuildOptions, output: Path) -> str:
-    """A hash of every input's name and file status: equal signatures mean nothing was touched."""
-    digest = hashlib.sha256(theme_signature(source, options, output).encode())
+def input_signature(source: Path, theme: str) -> str:
+    """A hash of every input's name and file status (`theme` covers all but the articles)."""
+    digest = hashlib.sha256(theme.encode())
     for line in _status_lines([source / CONTENT_DIR]):
         digest.update(line.encode())
     return digest.hexdigest()
@@ -180,11 +182,17 @@ def file_status(path: Path, settings_key: str) -> str:
     for candidate in (path, *((path.with_suffix(s) for s in SIDECAR_SUFFIXES) if path.suffix.lower() == ".txt" else ())):
         try:
             status = os.stat(candidate)
-        except FileNotFoundError:
+        except OSError:
             parts.append("-")
             continue
         parts.append(f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:{status.st_ino}")
     return "|".join(parts)
+
+
+def scan(source: Path, settings: LoadSettings) -> dict[str, tuple[Path, str]]:
+    """Every article file, in order, with its status (see `file_status`)."""
+    settings_key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    return {str(path): (path, file_status(path, settings_key)) for path in sources(source / CONTENT_DIR)}
 
 
 @dataclass
@@ -196,27 +204,25 @@ class LoadedSite:
     files: dict[str, tuple[str, str]]
 
 
-def _load(source: Path, settings: LoadSettings, cache: Cache | None, workers: Workers,
+def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: Cache, workers: Workers,
           report: BuildReport, progress: Progress | None) -> LoadedSite:
     """Every article: from the cache when its digest is known, parsed (in parallel) when not.
 
     A file whose status is as the last build saw it keeps its digest unread. Bodies of newly parsed
     articles go to the cache as they arrive, so they never all sit in memory.
     """
-    paths = list(sources(source / CONTENT_DIR))
-    known = cache.file_digests() if cache else {}
-    settings_key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    paths = [path for path, _ in scanned.values()]
+    known = cache.file_digests()
     results: dict[Path, Article | SitegenError] = {}
     files: dict[str, tuple[str, str]] = {}
-    for path in paths:
+    for path, status in scanned.values():
         try:
-            status = file_status(path, settings_key)
             before = known.get(str(path))
             digest = before[1] if before and before[0] == status else source_digest(path, settings)
             files[str(path)] = (status, digest)
         except OSError as error:
             results[path] = ContentError(f"cannot be read: {error.strerror}", path)
-    cached = cache.articles(digest for _, digest in files.values()) if cache else {}
+    cached = cache.articles(digest for _, digest in files.values())
     cards = {digest: card for digest, (_, card) in cached.items()}
     misses = []
     for path in paths:
@@ -229,21 +235,14 @@ def _load(source: Path, settings: LoadSettings, cache: Cache | None, workers: Wo
     report.cache_hits = len(files) - len(misses)
     if progress:
         progress(report.cache_hits)
-    bodies: dict[str, Body] = {}
     done = 0
-    for chunk in workers.load(misses, settings, progress):
-        fresh = [r for r in chunk if not isinstance(r, SitegenError)]
-        if cache:
-            cards.update(cache.store_articles(fresh))
-        else:
-            bodies.update((article.digest, body) for article, body in fresh)
+    for chunk in workers.load_for_cache(misses, settings, progress):
+        cards.update(cache.store_articles(r for r in chunk if not isinstance(r, SitegenError)))
         for loaded in chunk:
-            results[misses[done][0]] = loaded if isinstance(loaded, SitegenError) else loaded[0]
+            results[misses[done][0]] = loaded if isinstance(loaded, SitegenError) else loaded.article
             done += 1
-    if cache:
-        cache.prune_articles({digest for _, digest in files.values()})
-    result = collect([results[path] for path in paths])
-    return LoadedSite(replace(result, bodies=bodies), cards, files)
+    cache.prune_articles({digest for _, digest in files.values()})
+    return LoadedSite(collect([results[path] for path in paths]), cards, files)
 
 
 def _template_hashes(pages: list[Page], config: Config, env: jinja2.Environment) -> dict[str, str]:
@@ -261,21 +260,6 @@ def _template_hashes(pages: list[Page], config: Config, env: jinja2.Environment)
     return hashes
 
 
-def _fingerprints(pages: list[Page], config: Config, env: jinja2.Environment,
-                  cards: dict[str, str]) -> dict[str, tuple[str, bytes]]:
-    """Each page's fingerprint, and the page pickled with articles as references to re-render it later.
-
-    A page is not rendered again while its fingerprint and the bodies it showed are unchanged.
-    """
-    templates = _template_hashes(pages, config, env)
-    pickler = Fingerprinter(cards)
-    result = {}
-    for page in pages:
-        data = pickler.dumps(replace(page, inputs=frozenset()))
-        result[page.url] = (fingerprint(templates[page.template], data), data)
-    return result
-
-
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
           progress: Callable[[str, int, int], None] | None = None, executor: Executor | None = None) -> BuildReport:
     """Build the whole site and put it in place of the output in one step; `--strict` keeps the old site on error.
@@ -288,118 +272,158 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
     config, _ = load_config(options.source, options.base_url)
     output = (options.output or options.source / "build").resolve()
     settings = load_settings(config)
-    workers = Workers(options.workers, executor)
-    cache = Cache(options.source / CACHE_DIR) if options.cache else None
-    signature = input_signature(options.source, options, output) if cache else ""
-    theme = theme_signature(options.source, options, output) if cache else ""
-    try:
-        if cache and output.is_dir() and (last := cache.last_build()):
-            until = last.get("valid_until")
-            if last.get("signature") == signature and (until is None or build_time().isoformat() < until):
-                return _unchanged(last, started)
-            if last.get("theme") == theme and (until is None or build_time().isoformat() < until):
-                edited = _update_bodies(options, config, settings, cache, output, last, on_page)
-                if edited is not None:
-                    edited.seconds = time.perf_counter() - started
-                    cache.store_last_build({**last, "signature": signature})
-                    return edited
-        count = sum(1 for _ in sources(options.source / CONTENT_DIR))
-        loaded = _load(options.source, settings, cache, workers, report, _ticker(progress, "reading", count))
+    with ExitStack() as stack:
+        if options.cache:
+            cache = Cache(options.source / CACHE_DIR)
+        else:
+            # Without the cache, bodies still go to disk, to a throwaway one, rather than all into memory.
+            output.parent.mkdir(parents=True, exist_ok=True)
+            throwaway = output.parent / temporary_cache_name(output)
+            stack.callback(shutil.rmtree, throwaway, ignore_errors=True)
+            cache = Cache(throwaway)
+        stack.callback(cache.close)
+        theme = theme_signature(options.source, options, output) if options.cache else ""
+        signature = input_signature(options.source, theme) if options.cache else ""
+        last = cache.last_build() if options.cache and output.is_dir() else None
+        until = last.get("valid_until") if last else None
+        current = until is None or build_time().isoformat() < until
+        if last and current and last.get("signature") == signature:
+            return _unchanged(last, started)
+        scanned = scan(options.source, settings)
+        if last and current and last.get("theme") == theme:
+            edited = _update_bodies(options, config, settings, scanned, cache, output, last, on_page)
+            if edited is not None:
+                edited.seconds = time.perf_counter() - started
+                cache.store_last_build({**last, "signature": signature})
+                return edited
+        # Forked now, while this process holds little: see parallel.py.
+        workers = stack.enter_context(Workers(options.workers, executor))
+        loaded = _load(scanned, settings, cache, workers, report, _ticker(progress, "reading", len(scanned)))
         planned = plan(config, options, loaded.result)
-        pages = planned.pages
         report.errors += planned.errors
         report.warnings += planned.warnings
-        report.articles, report.skipped = len(planned.site.articles), planned.skipped
-        dirs = template_dirs(options.source)
-        bodies = CachedBodies(cache.path) if cache else loaded.result.bodies
-        env = make_environment(config, dirs, bodies)
-        prints = _fingerprints(pages, config, env, loaded.cards) if cache else {}
-        records = cache.pages(output) if cache else {}
+        report.articles, report.skipped, report.pages = len(planned.site.articles), planned.skipped, len(planned.pages)
+        records = cache.pages(output) if options.cache else {}
         digests = {article.digest for article in planned.site.articles}
-        kept = {page.url for page in pages if _still_good(page.url, prints, records, digests, output)}
-        todo = [page for page in pages if page.url not in kept]
-        removed = sorted(set(records) - {page.url for page in pages})
-        patching = bool(kept) and len(todo) + len(removed) <= max(PATCH_LIMIT, len(pages) // 10)
-        writer: Staging | Patch = Patch(output) if patching else Staging(output)
+        # A page's last file may stand if it is there and every body it showed is still current.
+        previous = {url: record.fingerprint for url, record in records.items()
+                    if record.bodies <= digests and os.path.isfile(os.path.join(output, output_path(url)))}
+        removed = sorted(set(records) - {page.url for page in planned.pages})
+        staging = Staging(output)
         try:
-            if isinstance(writer, Staging):
-                for url in sorted(kept):
-                    writer.link(url, output / output_path(url))
-            report.reused = len(kept)
-            used = workers.render(env, config, dirs, todo, writer, _ticker(progress, "rendering", len(todo)))
-            if on_page:
-                for page in todo:
-                    on_page(page.url)
-            report.pages = len(pages)
-            report.files = report.pages + _copy_static(options.source, writer)
-            if isinstance(writer, Patch):
-                for url in removed:
-                    writer.remove(url)
+            kept = _render(planned.pages, config, options, cache, loaded.cards, previous, workers, staging, report,
+                           on_page, _ticker(progress, "rendering", len(planned.pages)))
+            static = _copy_static(options.source, staging)
+            report.files = report.pages + static
             if options.strict and report.errors:
-                writer.discard()
+                staging.discard()
+                return _finish(report, started)
+            if kept and report.pages - len(kept) + len(removed) <= max(PATCH_LIMIT, report.pages // 10):
+                staging.commit_patch(removed + _stale_static(output, staging))
             else:
-                writer.commit()
-                report.written = True
-                if cache:
-                    changed = {url: (prints[url][0], prints[url][1] if used[url] else None, used[url]) for url in used}
-                    cache.store_pages(output, changed, removed, replace_all=not records)
-                    cache.store_file_digests(loaded.files, replace_all=True)
-                    if not report.errors:
-                        until = planned.valid_until.astimezone(timezone.utc).isoformat() if planned.valid_until else None
-                        cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until,
-                                                **_counts(report)})
+                for url in kept:
+                    staging.link(url, output / output_path(url))
+                staging.commit()
+            report.written = True
         except BaseException:
             # A template error or Ctrl-C leaves the previous site exactly as it was.
-            writer.discard()
+            staging.discard()
+            cache.discard_staged_pages()
             raise
-    finally:
-        if cache:
-            cache.close()
+        if options.cache:
+            cache.commit_staged_pages(output, removed, replace_all=not records)
+            cache.store_file_digests(loaded.files, replace_all=True)
+            if not report.errors:
+                until = planned.valid_until.astimezone(timezone.utc).isoformat() if planned.valid_until else None
+                cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until,
+                                        **_counts(report)})
+    return _finish(report, started)
+
+
+def _finish(report: BuildReport, started: float) -> BuildReport:
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _still_good(url: str, prints: dict[str, tuple[str, bytes]], records: dict[str, PageRecord], digests: set[str],
-                output: Path) -> bool:
-    """The last build's file for `url` can stand: same fingerprint, same bodies shown, file present."""
-    record = records.get(url)
-    return (record is not None and url in prints and prints[url][0] == record.fingerprint
-            and record.bodies <= digests and os.path.isfile(os.path.join(output, output_path(url))))
+def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cache, cards: dict[str, str],
+            previous: dict[str, str], workers: Workers, staging: Staging, report: BuildReport,
+            on_page: Callable[[str], None] | None, progress: Progress | None) -> list[str]:
+    """Fingerprint every page and render those that changed into `staging`; returns the URLs kept as they were.
+
+    What each rendered page showed goes to the cache as it comes, not into memory.
+    """
+    dirs = template_dirs(options.source)
+    env = make_environment(config, dirs, {})
+    settings = RenderSettings(config, tuple(dirs), _template_hashes(pages, config, env),
+                              None if workers.remote else staging.path, fingerprints=options.cache)
+    bodies = CachedBodies(cache.path)
+
+    def chunks() -> Iterator[RenderChunk]:
+        for chunk in chunked(pages, RENDER_CHUNK):
+            named = articles_in(chunk)
+            # A remote worker cannot read the cache, so it gets the bodies the chunk may show.
+            shown: Mapping[str, Body] = {d: bodies[d] for d in sorted(named)} if workers.remote else bodies
+            yield RenderChunk(chunk, shown,
+                              {d: cards[d] for d in named}, {p.url: previous[p.url] for p in chunk if p.url in previous})
+
+    kept = []
+    cache.discard_staged_pages()
+    for result in workers.render(chunks(), settings, progress):
+        if result.data is not None:
+            staging.write(result.url, result.data)
+        if not result.rendered:
+            kept.append(result.url)
+            continue
+        cache.stage_page(result.url, result.fingerprint, result.page, result.bodies)
+        if on_page:
+            on_page(result.url)
+    report.reused = len(kept)
+    return kept
 
 
-def _copy_static(source: Path, writer: Staging | Patch) -> int:
-    """Static files into the output; when patching, files no longer in any static folder go."""
-    count = 0
-    wanted: set[str] = set()
-    for folder in static_dirs(source):
-        if folder.is_dir():
-            for path in static_files(folder):
-                wanted.add("static/" + path.relative_to(folder).as_posix())
-            count += writer.copy_tree(folder, "static")
-    if isinstance(writer, Patch) and (writer.output / "static").is_dir():
-        for path in static_files(writer.output / "static"):
-            relative = "static/" + path.relative_to(writer.output / "static").as_posix()
-            if relative not in wanted:
-                writer.remove("/" + relative)
-    return count
+def _template_hashes(pages: list[Page], config: Config, env: jinja2.Environment) -> dict[str, str]:
+    """For each template in use: a hash of sitegen, the config and every template file it uses."""
+    hashes: dict[str, str] = {}
+    for name in {p.template for p in pages}:
+        sources_hash = hashlib.sha256(code_identity().encode() + pickle.dumps(config))
+        if name.endswith(".html"):
+            for used in sorted(template_closure(env, name)):
+                try:
+                    sources_hash.update(used.encode() + b"\0" + env.loader.get_source(env, used)[0].encode())  # type: ignore[union-attr]
+                except jinja2.TemplateNotFound:
+                    sources_hash.update(used.encode() + b"\0missing")
+        hashes[name] = sources_hash.hexdigest()
+    return hashes
 
 
-def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings, cache: Cache, output: Path,
-                   last: dict[str, Any], on_page: Callable[[str], None] | None) -> BuildReport | None:
+def _copy_static(source: Path, staging: Staging) -> int:
+    """The theme's and the site's static files into the staging folder; returns how many were copied."""
+    return sum(staging.copy_tree(folder, "static") for folder in static_dirs(source) if folder.is_dir())
+
+
+def _stale_static(output: Path, staging: Staging) -> list[str]:
+    """Static files in the output that no static folder has any more."""
+    live = output / "static"
+    if not live.is_dir():
+        return []
+    return ["/static/" + path.relative_to(live).as_posix() for path in static_files(live)
+            if not (staging.path / "static" / path.relative_to(live)).is_file()]
+
+
+def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings, scanned: dict[str, tuple[Path, str]],
+                   cache: Cache, output: Path, last: dict[str, Any],
+                   on_page: Callable[[str], None] | None) -> BuildReport | None:
     """The build after only article bodies changed: the pages that show them, rendered and patched in.
 
     None when anything else may have changed (a file added or removed, a headline, tag or date
     edited, an error): then the full build decides.
     """
-    settings_key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
     known = cache.file_digests()
-    present = {str(path): path for path in sources(options.source / CONTENT_DIR)}
-    if set(present) != set(known):
+    if set(scanned) != set(known):
         return None
     files = dict(known)
     edited: dict[str, tuple[Article, Body]] = {}
-    for name, path in present.items():
-        status = file_status(path, settings_key)
+    for name, (path, status) in scanned.items():
         if status == known[name][0]:
             continue
         digest = source_digest(path, settings)
@@ -432,17 +456,20 @@ def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
     env = make_environment(config, template_dirs(options.source), CachedBodies(cache.path))
-    patch = Patch(output)
+    staging = Staging(output)
+    cache.discard_staged_pages()
     try:
-        used = {}
         for url in sorted(pages):
-            text, used[url] = render_noting_bodies(env, pages[url])
-            patch.write(url, text)
-        patch.commit()
+            text, used = render_noting_bodies(env, pages[url])
+            staging.write(url, text)
+            # The page's fingerprint and pickled form stand: only its bodies changed.
+            cache.stage_page(url, stored[url][0], stored[url][1], used)
+        staging.commit_patch([])
     except BaseException:
-        patch.discard()
+        staging.discard()
+        cache.discard_staged_pages()
         raise
-    cache.store_pages(output, {url: (stored[url][0], stored[url][1], used[url]) for url in pages}, [])
+    cache.commit_staged_pages(output, [])
     cache.store_file_digests(files, replace_all=False)
     cache.prune_articles({digest for _, digest in files.values()})
     if on_page:

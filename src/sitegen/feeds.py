@@ -82,14 +82,13 @@ def _content(article: Article, config: Config, bodies: BodyLookup) -> str:
     return _clean_body(bodies(article).html) if config.feeds.content == "full" else ""
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _clean_body(html: str) -> str:
     return clean_text(str(html))
 
 
-@lru_cache(maxsize=2048)
 def _entry(article: Article, content_html: str, config: Config, links: Links) -> FeedEntry:
-    """An article's feed fields; one article sits in several feeds, so this is computed once."""
+    """An article's feed fields, with URLs made absolute."""
     url = absolute_url(links.article(article), config.base_url)
     lead = article.lead_figure
     return FeedEntry(
@@ -115,7 +114,6 @@ def image_type(url: str) -> str:
     return "image/jpeg"
 
 
-@lru_cache(maxsize=2048)
 def _atom_entry(article: Article, content_html: str, config: Config, links: Links) -> str:
     entry = _entry(article, content_html, config, links)
     assert article.published is not None
@@ -163,7 +161,6 @@ def atom(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
     return DECLARATION + xml.getvalue()
 
 
-@lru_cache(maxsize=2048)
 def _rss_item(article: Article, content_html: str, config: Config, links: Links) -> str:
     entry = _entry(article, content_html, config, links)
     assert article.published is not None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 
@@ -15,6 +17,11 @@ def text_direction(language: str) -> str:
     """'rtl' for right-to-left scripts, else 'ltr', from a BCP 47 tag."""
     primary = language.replace("_", "-").split("-")[0].lower()
     return "rtl" if primary in RTL_LANGUAGES else "ltr"
+
+
+def _set_state(self: object, state: dict[str, Any]) -> None:
+    """Unpickling straight into __dict__: frozen instances cannot be set field by field, and this is fast."""
+    self.__dict__.update(state)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class Figure:
     width: int | None = None
     height: int | None = None
 
+    __setstate__ = _set_state
+
 
 @dataclass(frozen=True)
 class Term:
@@ -35,6 +44,15 @@ class Term:
 
     name: str
     slug: str
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickled terms are shared: 100,000 cached articles name only a few hundred of them.
+        return (_shared_term, (self.name, self.slug))
+
+
+@lru_cache(maxsize=65536)
+def _shared_term(name: str, slug: str) -> Term:
+    return Term(name, slug)
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,8 @@ class Article:
     corrections: tuple[str, ...] = ()
     # A hash of the source bytes, sidecar and load settings: the article's identity for caching.
     digest: str = ""
+
+    __setstate__ = _set_state
 
     @property
     def direction(self) -> str:

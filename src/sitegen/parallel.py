@@ -1,8 +1,10 @@
 """Running per-article and per-page work on every core, or on any `concurrent.futures.Executor`.
 
-Locally the work runs in forked processes that inherit the planned pages, so nothing large is
-pickled. Any other executor (a Dask cluster's `Client.get_executor()`) gets self-contained chunks
-and sends rendered bytes back. Output is byte-identical whatever runs it.
+Local workers are forked when the build starts, while the parent is still small, and are sent
+self-contained chunks of work: a worker forked late would share, and soon copy, every article
+and page of the parent. Any other executor (a Dask cluster's `Client.get_executor()`) gets the
+same chunks, with the article bodies they need, and sends rendered bytes back. Output is
+byte-identical whatever runs it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
 
+from sitegen.cache import Fingerprinter, Prepared, fingerprint, prepare
 from sitegen.config import Config
 from sitegen.errors import SitegenError
 from sitegen.load import Loaded, LoadSettings, load_or_error
@@ -32,10 +36,7 @@ from sitegen.write import Output
 T = TypeVar("T")
 Progress = Callable[[int], None]
 LOAD_CHUNK = 32
-RENDER_CHUNK = 64
-
-# What forked render workers inherit: (environment, pages, output folder). Set just before forking.
-_RENDER_JOB: tuple[jinja2.Environment, Sequence[Page], Path] | None = None
+RENDER_CHUNK = 48
 
 
 def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -51,42 +52,81 @@ def load_chunk(items: Sequence[tuple[Path, str]], settings: LoadSettings) -> lis
     return [load_or_error(path, settings, digest) for path, digest in items]
 
 
-def _render_forked(indices: Sequence[int]) -> list[tuple[str, frozenset[str]]]:
-    assert _RENDER_JOB is not None, "render workers must be forked after the job is set"
-    env, pages, folder = _RENDER_JOB
-    output = Output(folder)
-    used = []
-    for index in indices:
-        text, bodies = render_noting_bodies(env, pages[index])
-        output.write(pages[index].url, text)
-        used.append((pages[index].url, bodies))
-    return used
+def load_chunk_for_cache(items: Sequence[tuple[Path, str]], settings: LoadSettings) -> list[Prepared | SitegenError]:
+    """Read a chunk of articles and pickle them for the cache; runs in a worker."""
+    return [r if isinstance(r, SitegenError) else prepare(*r) for r in load_chunk(items, settings)]
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What every render chunk shares: the site, its templates, where bodies are, where files go."""
+
+    config: Config
+    template_dirs: tuple[Path, ...]
+    # Hash of each template (and what it uses): part of every page's fingerprint.
+    templates: Mapping[str, str]
+    # Written here by the worker; None: rendered bytes are sent back instead (a remote executor).
+    folder: Path | None
+    fingerprints: bool = True
+
+
+@dataclass(frozen=True)
+class RenderChunk:
+    pages: Sequence[Page]
+    bodies: Mapping[str, Body]
+    # Card key of every article the pages name, for fingerprints.
+    cards: Mapping[str, str]
+    # The last build's fingerprint of pages whose file can stand if it is unchanged.
+    previous: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One page's outcome: its fingerprint and, unless it was unchanged, what rendering it showed."""
+
+    url: str
+    fingerprint: str
+    rendered: bool
+    bodies: frozenset[str] = frozenset()
+    # The page pickled with articles as references, when it showed bodies (to render it again later).
+    page: bytes | None = None
+    data: bytes | None = None
 
 
 @lru_cache(maxsize=4)
-def _remote_environment(config: Config, template_dirs: tuple[Path, ...]) -> jinja2.Environment:
+def _environment(config: Config, template_dirs: tuple[Path, ...]) -> jinja2.Environment:
     return make_environment(config, list(template_dirs), {})
 
 
-def render_chunk(pages: Sequence[Page], config: Config, template_dirs: tuple[Path, ...],
-                 bodies: dict[str, Body]) -> list[tuple[str, bytes, frozenset[str]]]:
-    """Render a chunk of self-contained pages (`bodies` holds every body they may show); runs anywhere."""
-    # Dask may hand a tuple argument over as a list; the environment cache needs it hashable.
-    env = _remote_environment(config, tuple(template_dirs))
-    env.globals["body"].store = bodies  # type: ignore[union-attr]
-    rendered = []
-    for page in pages:
+def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]:
+    """Fingerprint a chunk of pages and render those that changed; runs in any worker, local or remote."""
+    # Dask may hand a tuple over as a list; the environment cache needs it hashable.
+    env = _environment(settings.config, tuple(settings.template_dirs))
+    env.globals["body"].store = chunk.bodies  # type: ignore[union-attr]
+    pickler = Fingerprinter(chunk.cards)
+    output = Output(settings.folder) if settings.folder else None
+    results = []
+    for page in chunk.pages:
+        data = pickler.dumps(page) if settings.fingerprints else b""
+        print_ = fingerprint(settings.templates[page.template], data) if settings.fingerprints else ""
+        if settings.fingerprints and chunk.previous.get(page.url) == print_:
+            results.append(Rendered(page.url, print_, rendered=False))
+            continue
         text, used = render_noting_bodies(env, page)
-        rendered.append((page.url, text.encode("utf-8"), used))
-    return rendered
+        encoded = text.encode("utf-8")
+        if output is not None:
+            output.write(page.url, encoded)
+        results.append(Rendered(page.url, print_, True, used, data if used and settings.fingerprints else None,
+                                None if output is not None else encoded))
+    return results
 
 
-def articles_in(pages: Iterable[Page]) -> set[str]:
-    """Digests of every article the pages' contexts refer to, however deeply."""
-    found: set[str] = set()
+def articles_in(pages: Iterable[Page]) -> dict[str, Article]:
+    """Every article the pages' contexts refer to, however deeply, by digest."""
+    found: dict[str, Article] = {}
 
     def note(article: Article) -> tuple[Any, ...]:
-        found.add(article.digest)
+        found[article.digest] = article
         return (str, ("",))
 
     pickler = pickle.Pickler(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL)
@@ -96,99 +136,80 @@ def articles_in(pages: Iterable[Page]) -> set[str]:
     return found
 
 
+def _started() -> int:
+    return os.getpid()
+
+
 class Workers:
-    """Where per-item work runs: in this process, in forked processes, or on a given executor."""
+    """Where per-item work runs: in this process, in processes forked at the start, or on a given executor.
+
+    Use as a context manager: local workers are forked on entry, before the build grows.
+    """
 
     def __init__(self, count: int = 0, executor: Executor | None = None) -> None:
         self.count = count or default_workers()
         self.executor = executor
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Workers:
+        if self.executor is None and self.count > 1:
+            self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("fork"))
+            # Fork them all now: a process pool forks lazily, and later the parent holds the whole site.
+            for future in [self._pool.submit(_started) for _ in range(self.count)]:
+                future.result()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     @property
-    def local_processes(self) -> bool:
-        return self.executor is None and self.count > 1
+    def _executor(self) -> Executor | None:
+        return self.executor if self.executor is not None else self._pool
 
-    def _pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("fork"))
+    @property
+    def remote(self) -> bool:
+        """Work is done by an outside executor, which cannot see this machine's files."""
+        return self.executor is not None
 
-    def _map(self, executor: Executor, function: Callable[..., T], chunks: list[Any], *extra: Any,
-             progress: Progress | None = None) -> Iterator[T]:
-        futures = [executor.submit(function, chunk, *extra) for chunk in chunks]
-        for future, chunk in zip(futures, chunks, strict=True):
-            yield future.result()
-            if progress:
-                progress(len(chunk))
+    def _stream(self, function: Callable[..., T], chunks: Iterable[Any], *extra: Any) -> Iterator[tuple[Any, T]]:
+        """(chunk, result) in order, with a bounded number of chunks in flight."""
+        executor = self._executor
+        if executor is None:
+            for chunk in chunks:
+                yield chunk, function(chunk, *extra)
+            return
+        waiting: deque[tuple[Any, Future[T]]] = deque()
+        for chunk in chunks:
+            waiting.append((chunk, executor.submit(function, chunk, *extra)))
+            if len(waiting) >= 4 * self.count:
+                chunk, future = waiting.popleft()
+                yield chunk, future.result()
+        while waiting:
+            chunk, future = waiting.popleft()
+            yield chunk, future.result()
 
     def load(self, items: list[tuple[Path, str]], settings: LoadSettings,
              progress: Progress | None = None) -> Iterator[list[Loaded | SitegenError]]:
         """Load articles (path, digest) in order, a chunk at a time, so that bodies can be put away as they come."""
-        if not items:
-            return
-        chunks = chunked(items, LOAD_CHUNK)
-        if self.executor is None and self.count <= 1:
-            for chunk in chunks:
-                yield load_chunk(chunk, settings)
-                if progress:
-                    progress(len(chunk))
-            return
-        if self.executor is not None:
-            yield from self._map(self.executor, load_chunk, chunks, settings, progress=progress)
-            return
-        with self._pool() as pool:
-            yield from self._map(pool, load_chunk, chunks, settings, progress=progress)
+        for chunk, results in self._stream(load_chunk, chunked(items, LOAD_CHUNK), settings):
+            yield results
+            if progress:
+                progress(len(chunk))
 
-    @staticmethod
-    def _collect(item: tuple[Sequence[Page], Future[list[tuple[str, bytes, frozenset[str]]]]], output: Output,
-                 used: dict[str, frozenset[str]], progress: Progress | None) -> None:
-        chunk, future = item
-        for url, data, shown in future.result():
-            output.write(url, data)
-            used[url] = shown
-        if progress:
-            progress(len(chunk))
+    def load_for_cache(self, items: list[tuple[Path, str]], settings: LoadSettings,
+                       progress: Progress | None = None) -> Iterator[list[Prepared | SitegenError]]:
+        """As `load`, with each article pickled for the cache by the worker that read it."""
+        for chunk, results in self._stream(load_chunk_for_cache, chunked(items, LOAD_CHUNK), settings):
+            yield results
+            if progress:
+                progress(len(chunk))
 
-    def render(self, env: jinja2.Environment, config: Config, template_dirs: list[Path], pages: Sequence[Page],
-               output: Output, progress: Progress | None = None) -> dict[str, frozenset[str]]:
-        """Render `pages` into `output`; returns the bodies each page showed. A worker's TemplateError is raised here."""
-        global _RENDER_JOB
-        used: dict[str, frozenset[str]] = {}
-        if not pages:
-            return used
-        if self.executor is not None:
-            bodies: Mapping[str, Body] = env.globals["body"].store  # type: ignore[union-attr]
-            executor = self.executor
-
-            def submit(chunk: Sequence[Page]) -> Future[list[tuple[str, bytes, frozenset[str]]]]:
-                wanted = {digest: bodies[digest] for digest in sorted(articles_in(chunk))}
-                return executor.submit(render_chunk, chunk, config, tuple(template_dirs), wanted)
-
-            # A bounded window of chunks in flight: the cluster stays busy, the bodies sent stay few.
-            waiting: deque[tuple[Sequence[Page], Future[list[tuple[str, bytes, frozenset[str]]]]]] = deque()
-            for chunk in chunked(pages, RENDER_CHUNK):
-                waiting.append((chunk, submit(chunk)))
-                if len(waiting) >= 4 * self.count:
-                    self._collect(waiting.popleft(), output, used, progress)
-            while waiting:
-                self._collect(waiting.popleft(), output, used, progress)
-            return used
-        if self.count <= 1:
-            for page in pages:
-                text, used[page.url] = render_noting_bodies(env, page)
-                output.write(page.url, text)
-                if progress:
-                    progress(1)
-            return used
-        # Compile every template once here, so forked workers inherit them instead of each compiling.
-        for name in sorted({p.template for p in pages if p.template.endswith(".html")}):
-            try:
-                env.get_template(name)
-            except jinja2.TemplateError:
-                pass  # the worker that renders it reports it, with file and line
-        _RENDER_JOB = (env, pages, output.path)
-        try:
-            indices = list(range(len(pages)))
-            with self._pool() as pool:
-                for part in self._map(pool, _render_forked, chunked(indices, RENDER_CHUNK), progress=progress):
-                    used.update(part)
-        finally:
-            _RENDER_JOB = None
-        return used
+    def render(self, chunks: Iterable[RenderChunk], settings: RenderSettings,
+               progress: Progress | None = None) -> Iterator[Rendered]:
+        """Fingerprint and render chunks of pages; a worker's TemplateError is raised here."""
+        for chunk, results in self._stream(render_chunk, chunks, settings):
+            yield from results
+            if progress:
+                progress(len(chunk.pages))

@@ -1,4 +1,4 @@
-"""The plan: a pure function from the site to every output page, each with its inputs."""
+"""The plan: a pure function from the site to every output page, each with what it shows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sitegen.config import Config
@@ -23,12 +22,11 @@ RELATED_WINDOW = 12
 
 @dataclass(frozen=True)
 class Page:
-    """One output file: its site path, the template that renders it, its context and inputs."""
+    """One output file: its site path, the template that renders it, its context, and when what it shows changed."""
 
     url: str
     template: str
     context: Mapping[str, Any]
-    inputs: frozenset[Path] = frozenset()
     language: str | None = None
     lastmod: datetime | None = None
 
@@ -75,8 +73,9 @@ def related_articles(site: Site, count: int) -> list[tuple[Article, ...]]:
     return result
 
 
-def _inputs(articles: Iterable[Article]) -> frozenset[Path]:
-    return frozenset(a.source_path for a in articles)
+def _newest(articles: Iterable[Article]) -> datetime | None:
+    """When a listing last changed: the latest modification among the stories it shows (for the sitemap)."""
+    return max((a.modified for a in articles if a.modified), default=None)
 
 
 def _listing(url: str, template: str, articles: tuple[Article, ...], size: int, **context: Any) -> list[Page]:
@@ -88,13 +87,17 @@ def _listing(url: str, template: str, articles: tuple[Article, ...], size: int, 
         chunk = articles[(number - 1) * size : number * size]
         pages.append(Page(urls[number - 1], template,
                           {**context, "articles": chunk, "pagination": Pagination(number, total, urls)},
-                          _inputs(chunk)))
+                          lastmod=_newest(chunk)))
     return pages
 
 
 def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
-    """Articles, front page, sections, tags, authors, archives and the 404 page."""
+    """Articles, front page, sections, tags, authors, archives and the 404 page.
+
+    Every context carries the section navigation, which every page shows.
+    """
     size = config.page_size
+    nav = tuple(site.sections)
     related = related_articles(site, config.related_count)
     pages: list[Page] = []
     for article, similar in zip(site.articles, related, strict=True):
@@ -103,31 +106,33 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
             crumbs.append((article.section.name, links.section(article.section)))
         pages.append(Page(
             links.article(article), "article.html",
-            {"article": article, "related": similar,
-             "breadcrumbs": tuple(crumbs)},
-            frozenset({article.source_path, *(a.source_path for a in similar)}),
-            language=article.language,
+            {"article": article, "related": similar, "breadcrumbs": tuple(crumbs), "nav_sections": nav},
+            language=article.language, lastmod=article.modified,
         ))
     # The lead story sits above the first page's list; later pages continue after it.
-    front = _listing(links.home, "index.html", site.articles[1:], size, lead=None)
+    front = _listing(links.home, "index.html", site.articles[1:], size, lead=None, nav_sections=nav)
     if site.articles:
-        first = front[0]
-        front[0] = replace(first, context={**first.context, "lead": site.articles[0]},
-                           inputs=first.inputs | {site.articles[0].source_path})
+        first, lead = front[0], site.articles[0]
+        front[0] = replace(first, context={**first.context, "lead": lead},
+                           lastmod=_newest([lead, *first.context["articles"]]))
     pages += front
     for kind, groups, url_of in _term_kinds(site, links):
         for term, articles in groups.items():
-            pages += _listing(url_of(term), "list.html", articles, size, kind=kind, title=term.name, term=term)
-    pages.append(Page(links.tags_index, "terms.html", {"kind": "tag", "title": "Tags", "terms": _counts(site.tags)},
-                      _inputs(site.articles)))
+            pages += _listing(url_of(term), "list.html", articles, size, kind=kind, title=term.name, term=term,
+                              nav_sections=nav)
+    newest = _newest(site.articles)
+    pages.append(Page(links.tags_index, "terms.html",
+                      {"kind": "tag", "title": "Tags", "terms": _counts(site.tags), "nav_sections": nav},
+                      lastmod=newest))
     pages.append(Page(links.authors_index, "terms.html",
-                      {"kind": "author", "title": "Authors", "terms": _counts(site.authors)}, _inputs(site.articles)))
+                      {"kind": "author", "title": "Authors", "terms": _counts(site.authors), "nav_sections": nav},
+                      lastmod=newest))
     months = tuple((key, len(items)) for key, items in site.archives.items())
-    pages.append(Page(links.archive, "archive.html", {"months": months}, _inputs(site.articles)))
+    pages.append(Page(links.archive, "archive.html", {"months": months, "nav_sections": nav}, lastmod=newest))
     for key, articles in site.archives.items():
         pages += _listing(links.month(key), "list.html", articles, size, kind="month", title=None, term=None,
-                          month=key)
-    pages.append(Page(links.not_found, "404.html", {}, frozenset()))
+                          month=key, nav_sections=nav)
+    pages.append(Page(links.not_found, "404.html", {"nav_sections": nav}))
     return pages
 
 
@@ -149,49 +154,34 @@ def _feeds(site: Site, config: Config, links: Links) -> dict[str, Feed]:
     return feeds
 
 
-def _with_dates(page: Page, by_path: dict[Path, Article], nav_sections: tuple[Term, ...]) -> Page:
-    """Add the section navigation and the page's last modification (for the sitemap).
-
-    Canonical links, JSON-LD, Open Graph and feed links are derived from the context at render
-    time (seo.page_metadata), in the workers, and so need no place in the plan or fingerprints.
-    """
-    article: Article | None = page.context.get("article")
-    # An article page changes with its own text; a listing with the newest story it lists.
-    shown = [article] if article else [by_path[p] for p in page.inputs if p in by_path]
-    dates = [a.modified for a in shown if a.modified]
-    return replace(page, context={**page.context, "nav_sections": nav_sections},
-                   lastmod=max(dates) if dates else None)
-
-
 def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str, Feed],
                        html: list[Page], now: datetime) -> list[Page]:
     """Feeds in three formats for every listing; sitemaps and robots.txt when there is a base URL."""
     pages = []
     for feed in feeds.values():
-        inputs = _inputs(feed.entries)
-        pages += [Page(feed.url(kind), "feed:" + kind, {"feed": feed}, inputs) for kind in FORMATS]
+        pages += [Page(feed.url(kind), "feed:" + kind, {"feed": feed}) for kind in FORMATS]
     if not config.base_url:
         # The sitemap protocol requires absolute URLs; build.py warns that they were left out.
-        pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}, frozenset()))
+        pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}))
         return pages
     entries = [SitemapEntry(p.url, p.lastmod) for p in html if p.template != "404.html"]
     chunks = chunk_entries(entries, config.base_url)
     sitemaps: list[str] = []
     if len(chunks) == 1:
-        pages.append(Page("/sitemap.xml", "sitemap:urlset", {"entries": chunks[0]}, _inputs(site.articles)))
+        pages.append(Page("/sitemap.xml", "sitemap:urlset", {"entries": chunks[0]}))
     else:
         parts = []
         for number, chunk in enumerate(chunks, start=1):
             url = f"/sitemaps/sitemap-{number}.xml"
             lastmod = max((e.lastmod for e in chunk if e.lastmod), default=None)
             parts.append((url, lastmod))
-            pages.append(Page(url, "sitemap:urlset", {"entries": chunk}, _inputs(site.articles)))
-        pages.append(Page("/sitemap.xml", "sitemap:index", {"parts": tuple(parts)}, _inputs(site.articles)))
+            pages.append(Page(url, "sitemap:urlset", {"entries": chunk}))
+        pages.append(Page("/sitemap.xml", "sitemap:index", {"parts": tuple(parts)}))
     sitemaps.append("/sitemap.xml")
     recent = news_articles(site.articles, now)
-    pages.append(Page("/news-sitemap.xml", "sitemap:news", {"articles": recent}, _inputs(recent)))
+    pages.append(Page("/news-sitemap.xml", "sitemap:news", {"articles": recent}))
     sitemaps.append("/news-sitemap.xml")
-    pages.append(Page("/robots.txt", "robots", {"sitemaps": tuple(sitemaps)}, frozenset()))
+    pages.append(Page("/robots.txt", "robots", {"sitemaps": tuple(sitemaps)}))
     return pages
 
 
@@ -199,9 +189,7 @@ def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:
     """Every page of the site; `now` only decides what the Google News sitemap covers."""
     links = Links(config)
     feeds = _feeds(site, config, links)
-    by_path = {a.source_path: a for a in site.articles}
-    nav = tuple(site.sections)
-    html = [_with_dates(p, by_path, nav) for p in _html_pages(site, config, links)]
+    html = _html_pages(site, config, links)
     pages = html + _syndication_pages(site, config, links, feeds, html, now)
     _check_unique(pages)
     return pages
@@ -216,7 +204,7 @@ def _check_unique(pages: list[Page]) -> None:
     for page in pages:
         other = seen.get(page.url)
         if other is not None:
-            names = sorted(str(p) for p in other.inputs | page.inputs)[:2]
+            names = sorted(str(a.source_path) for a in (other.context.get("article"), page.context.get("article")) if a)
             raise BuildError(
                 f"two pages would be written to {page.url} ({other.template} and {page.template})",
                 names[0] if names else None, None,

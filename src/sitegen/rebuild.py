@@ -11,7 +11,7 @@ from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import SitegenError, TemplateError
 from sitegen.load import LoadResult, collect, load_or_error, source_digest, sources
 from sitegen.model import Article, Body
-from sitegen.parallel import Workers
+from sitegen.parallel import RENDER_CHUNK, RenderChunk, RenderSettings, Workers, articles_in, chunked
 from sitegen.plan import Page
 from sitegen.render import make_environment, render_page, template_closure
 from sitegen.write import Output
@@ -154,8 +154,14 @@ class Rebuilder:
 
     def _apply(self, force: bool = False, first: bool = False,
                changed_templates: frozenset[str] = frozenset()) -> RebuildResult:
-        # Only the first build forks workers: later ones run beside the server's threads.
-        workers = Workers() if first else None
+        if first:
+            # Only the first build uses worker processes: later ones run beside the server's threads.
+            with Workers() as workers:
+                return self._apply_with(workers, force, first, changed_templates)
+        return self._apply_with(None, force, first, changed_templates)
+
+    def _apply_with(self, workers: Workers | None, force: bool, first: bool,
+                    changed_templates: frozenset[str]) -> RebuildResult:
         planned = plan(self.config, self.options, self._load(workers))
         errors = list(planned.errors)
         messages = {str(e) for e in errors}
@@ -169,7 +175,12 @@ class Rebuilder:
         try:
             if workers is not None:
                 # Nothing is served yet, so pages go out as they render rather than piling up in memory.
-                workers.render(self.env, self.config, template_dirs(self.options.source), todo, self.output)
+                settings = RenderSettings(self.config, tuple(template_dirs(self.options.source)), {},
+                                          self.output.path, fingerprints=False)
+                chunks = (RenderChunk(chunk, {d: self.bodies[d] for d in sorted(articles_in(chunk))}, {}, {})
+                          for chunk in chunked(todo, RENDER_CHUNK))
+                for _ in workers.render(chunks, settings):
+                    pass
             else:
                 # Render everything before writing anything: a template error keeps the last good site.
                 texts = [render_page(self.env, page) for page in todo]
@@ -183,4 +194,3 @@ class Rebuilder:
         self.pages = {page.url: page for page in planned.pages}
         self.accepted_errors = messages
         return RebuildResult(rendered=[p.url for p in todo], removed=removed, errors=errors)
-

@@ -34,6 +34,12 @@ def _locale(language: str) -> Locale:
         return Locale.parse("en")
 
 
+@lru_cache(maxsize=8192)
+def _long_date(day: date, language: str) -> str:
+    # Every card shows one; a day's stories share it, and Babel's formatting is slow enough to matter.
+    return format_date(day, "long", locale=_locale(language))
+
+
 @jinja2.pass_context
 def _url(context: jinja2.runtime.Context, target: str) -> str:
     """A link to site path `target` from the page being rendered."""
@@ -61,7 +67,7 @@ def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[
     def date_filter(moment: datetime, language: str, with_time: bool = False) -> str:
         """A date (and optionally time and UTC offset) in the page's language and the site's zone."""
         locale, when = _locale(language), local(moment)
-        text = format_date(when, "long", locale=locale)
+        text = _long_date(when.date(), language)
         if with_time:
             text += f", {format_time(when, 'short', locale=locale)} {get_timezone_gmt(when, 'long', locale=locale)}"
         return text

@@ -35,7 +35,10 @@ ALLOWED_ATTRIBUTES = {
 
 def clean_text(text: str) -> str:
     """NFC-normalise and drop characters that XML 1.0 forbids."""
-    return _FORBIDDEN.sub("", unicodedata.normalize("NFC", text))
+    # Most text is already clean; checking is much cheaper than rebuilding a long body.
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return _FORBIDDEN.sub("", text) if _FORBIDDEN.search(text) else text
 
 
 def safe_url(url: str) -> str | None:

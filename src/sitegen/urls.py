@@ -45,7 +45,8 @@ def _quote(path: str) -> str:
 
 def relative_url(target: str, current: str) -> str:
     """A link from page `current` to site path `target` that works under any base path."""
-    if "://" in target or target.startswith(("//", "mailto:", "tel:")) or urlsplit(target).scheme:
+    site_path = target.startswith("/") and not target.startswith("//")  # the common case: nothing to parse
+    if not site_path and ("://" in target or target.startswith(("//", "mailto:", "tel:")) or urlsplit(target).scheme):
         return target
     if current.endswith("/") and target.startswith(current):
         return _quote(target[len(current):] or "./")

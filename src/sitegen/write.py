@@ -88,7 +88,12 @@ def static_files(source: Path) -> list[Path]:
 
 
 class Staging(Output):
-    """A fresh folder beside the output; `commit` swaps it in, `discard` throws it away."""
+    """A fresh folder beside the output for the pages a build renders.
+
+    `commit` makes it the whole new site, swapped in at once; `commit_patch` moves just its files
+    into the output, for builds that change few. Either way nothing in the output is touched
+    before every page has been rendered, and `discard` throws the folder away.
+    """
 
     def __init__(self, output: Path) -> None:
         self.output = output.resolve()
@@ -114,53 +119,48 @@ class Staging(Output):
         else:
             os.rename(self.path, self.output)
 
-    def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+    def commit_patch(self, removed: list[str]) -> int:
+        """Move the staged files that differ from the output's into it, and delete `removed`; returns files moved.
 
-
-class Patch(Output):
-    """Changed files staged beside the output, then moved into it one by one: for builds that touch few pages.
-
-    Every page is rendered before anything moves, so an error leaves the site as it was; a journal,
-    written before the first move, lets the next build finish a patch that was cut short.
-    """
-
-    def __init__(self, output: Path) -> None:
-        self.output = output.resolve()
-        _remove_leftovers(self.output)
-        super().__init__(self.output.parent / f".{self.output.name}.patch")
-        shutil.rmtree(self.path, ignore_errors=True)
-        self.path.mkdir()
-        self.removed: list[str] = []
-
-    def write(self, url: str, content: str | bytes) -> Path:
-        """Stage one page, unless the output already holds exactly these bytes."""
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        live = self.output / output_path(url)
-        if live.is_file() and live.stat().st_size == len(data) and live.read_bytes() == data:
-            return live
-        return super().write(url, data)
-
-    def remove(self, url: str) -> None:
-        self.target(url)  # refuses paths outside the output
-        self.removed.append(url)
-
-    def commit(self) -> None:
-        staged = sorted(os.path.relpath(os.path.join(folder, name), self.path)
-                        for folder, _, names in os.walk(self.path) for name in names)
+        A journal, written before the first move, lets the next build finish a patch cut short.
+        """
+        staged = []
+        for folder, _, names in os.walk(self.path):
+            for name in names:
+                relative = os.path.relpath(os.path.join(folder, name), self.path)
+                if _same_file(os.path.join(self.path, relative), os.path.join(self.output, relative)):
+                    os.unlink(os.path.join(self.path, relative))
+                else:
+                    staged.append(relative)
         journal = _journal(self.output)
         temporary = journal.with_name(journal.name + ".tmp")
         with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump({"staged": staged, "removed": self.removed}, stream)
+            json.dump({"staging": self.path.name, "staged": sorted(staged), "removed": removed}, stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, journal)
         _apply_patch(self.output)
+        return len(staged)
 
     def discard(self) -> None:
-        """Throw the staged files away, unless a commit began: then the next build finishes it."""
+        """Throw the staged files away, unless a patch began to move them: the next build finishes it."""
         if not _journal(self.output).is_file():
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        if os.path.getsize(a) != os.path.getsize(b):
+            return False
+        with open(a, "rb") as first, open(b, "rb") as second:
+            return first.read() == second.read()
+    except OSError:
+        return False
+
+
+def temporary_cache_name(output: Path) -> str:
+    """The folder beside the output for a build's throwaway cache (`--no-cache` keeps bodies there)."""
+    return f".{output.name}.cache-{os.getpid()}"
 
 
 def _journal(output: Path) -> Path:
@@ -170,8 +170,8 @@ def _journal(output: Path) -> Path:
 def _apply_patch(output: Path) -> None:
     """Move a journalled patch into the output; safe to run again after an interruption."""
     journal = _journal(output)
-    staging = output.parent / f".{output.name}.patch"
     plan = json.loads(journal.read_text(encoding="utf-8"))
+    staging = output.parent / plan["staging"]
     live = Output(output)
     for relative in plan["staged"]:
         source = staging / relative
@@ -220,7 +220,9 @@ def _remove_leftovers(output: Path) -> None:
         except (OSError, ValueError, KeyError) as error:
             raise BuildError(f"could not finish the interrupted update of {output}: {error}", output, None,
                              f"delete {output} and {_journal(output)}, then build again") from None
-    shutil.rmtree(output.parent / f".{output.name}.patch", ignore_errors=True)
+    for leftover in output.parent.glob(f".{output.name}.cache-*"):
+        if leftover.name != temporary_cache_name(output):
+            shutil.rmtree(leftover, ignore_errors=True)
     for leftover in output.parent.glob(f".{output.name}.staging-*"):
         shutil.rmtree(leftover, ignore_errors=True)
     for leftover in output.parent.glob(f".{output.name}.old-*"):

@@ -42,7 +42,7 @@ class XmlWriter:
         self.parts.append(f"{start} />\n" if content is None else f"{start}>{text(content)}</{tag}>\n")
 
     def raw(self, fragment: str) -> None:
-        """A fragment this module already wrote (a cached feed entry)."""
+        """A fragment this module already wrote (a feed entry)."""
         self.parts.append(fragment)
 
     def getvalue(self) -> str:

@@ -6,11 +6,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sitegen.errors import ContentError
 from sitegen.load import load_article
 from sitegen.load.article import LoadSettings
-from sitegen.load.markdown import markdown_to_html
+from sitegen.load.markdown import _converter, _unneeded_patterns, markdown_to_html
+from sitegen.sanitize import clean_html
 from tests.conftest import write
 
 SETTINGS = LoadSettings("en", ZoneInfo("UTC"), "News")
@@ -68,3 +71,25 @@ def test_safe_markup_survives() -> None:
     assert '<p lang="fr">Bonjour</p>' in html
     assert '<a href="https://example.com/?a=1&amp;b=2">link</a>' in html
     assert "<table>" in html
+
+
+# Whole constructs (so that each pattern really fires) mixed with loose marks (so that some nearly do).
+_PIECES = st.sampled_from([
+    "word", " ", "\n", "\n\n", "\t\n", "  \n", "_em_", "*em*", "**strong**", "__strong__", "`code`", "``a`b``",
+    "[a](https://x.example/)", "![i](https://x.example/i.png)", "[r][1]", "[1]: https://x.example/", "[^1]",
+    "[^1]: note", "<https://x.example/>", "<a@b.example>", "<b>bold</b>", "&amp;", "&#169;", "\\*", "\\_",
+    "*[HTML]: Hyper Text", "HTML", "~~~\ncode\n~~~\n", "| a | b |\n|---|---|\n| 1 | 2 |\n", "Term\n: Definition\n",
+    "*", "_", "`", "[", "]", "(", ")", "!", "<", ">", "&", "\\", "# ", "- ", "1. ",
+])
+@given(st.lists(_PIECES, max_size=40).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_leaving_out_unneeded_inline_patterns_changes_nothing(text: str) -> None:
+    filtered = markdown_to_html(text)
+    everything = _converter(frozenset())  # may be the very converter markdown_to_html used: reset it after
+    everything.reset()
+    assert filtered == clean_html(everything.convert(text))
+
+
+def test_plain_copy_skips_patterns_it_cannot_use() -> None:
+    assert {"backtick", "html", "entity", "link"} <= _unneeded_patterns("Plain words, and more words.\n")
+    assert "link" not in _unneeded_patterns("A [link](https://x.example/).")
