@@ -171,3 +171,20 @@ def test_errors_present_at_start_do_not_block_other_changes(make_site: Callable[
     # A new error, though, keeps the last good site.
     path = write(site / "seeds/two.md", "---\ndate: nope\n---\n")
     assert not builder.update({path}).applied
+
+
+def test_a_text_edit_renders_only_pages_that_show_the_text(rebuilder: Rebuilder, tmp_path: Path) -> None:
+    source = rebuilder.options.source
+    path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, corrected."))
+    result = rebuilder.update({path})
+    feeds = {f"{prefix}{name}" for prefix in ("/", "/sport/", "/tags/beta/") for name in ("feed.xml", "rss.xml",
+                                                                                         "feed.json")}
+    assert result.applied and set(result.rendered) == {"/sport/second-story/", *feeds}
+    build_into(source, tmp_path / "full")
+    assert digest(rebuilder.output.path) == digest(tmp_path / "full")
+    # Later changes still see the corrected text, and listings pick up a new headline.
+    path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, corrected.")
+                 .replace("Second story", "Second story, renamed"))
+    assert "/sport/" in rebuilder.update({path}).rendered
+    build_into(source, tmp_path / "again")
+    assert digest(rebuilder.output.path) == digest(tmp_path / "again")

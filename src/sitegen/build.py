@@ -201,7 +201,7 @@ class LoadedSite:
 
     result: LoadResult
     cards: dict[str, str]
-    files: dict[str, tuple[str, str]]
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: Cache, workers: Workers,
@@ -299,16 +299,24 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         # Forked now, while this process holds little: see parallel.py.
         workers = stack.enter_context(Workers(options.workers, executor))
         loaded = _load(scanned, settings, cache, workers, report, _ticker(progress, "reading", len(scanned)))
+        # File digests are facts about the sources, not the output, so they are kept now and not held
+        # through rendering; the last build's record goes first, so a failed build is never taken
+        # for an up-to-date one.
+        cache.forget_last_build()
+        cache.store_file_digests(loaded.files, replace_all=True)
+        del scanned
+        loaded.files = {}
         planned = plan(config, options, loaded.result)
         report.errors += planned.errors
         report.warnings += planned.warnings
         report.articles, report.skipped, report.pages = len(planned.site.articles), planned.skipped, len(planned.pages)
-        records = cache.pages(output) if options.cache else {}
-        digests = {article.digest for article in planned.site.articles}
-        # A page's last file may stand if it is there and every body it showed is still current.
-        previous = {url: record.fingerprint for url, record in records.items()
-                    if record.bodies <= digests and os.path.isfile(os.path.join(output, output_path(url)))}
+        records = cache.pages(output, {a.digest for a in planned.site.articles}) if options.cache else {}
         removed = sorted(set(records) - {page.url for page in planned.pages})
+        # A page's last file may stand if it is there and every body it showed is still current.
+        previous = {url: fingerprint for url, fingerprint in records.items()
+                    if fingerprint and os.path.isfile(os.path.join(output, output_path(url)))}
+        had_records = bool(records)
+        del records
         staging = Staging(output)
         try:
             kept = _render(planned.pages, config, options, cache, loaded.cards, previous, workers, staging, report,
@@ -331,8 +339,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             cache.discard_staged_pages()
             raise
         if options.cache:
-            cache.commit_staged_pages(output, removed, replace_all=not records)
-            cache.store_file_digests(loaded.files, replace_all=True)
+            cache.commit_staged_pages(output, removed, replace_all=not had_records)
             if not report.errors:
                 until = planned.valid_until.astimezone(timezone.utc).isoformat() if planned.valid_until else None
                 cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until,
@@ -422,12 +429,13 @@ def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings
     if set(scanned) != set(known):
         return None
     files = dict(known)
+    touched: dict[str, tuple[str, str]] = {}
     edited: dict[str, tuple[Article, Body]] = {}
     for name, (path, status) in scanned.items():
         if status == known[name][0]:
             continue
         digest = source_digest(path, settings)
-        files[name] = (status, digest)
+        files[name] = touched[name] = (status, digest)
         if digest == known[name][1]:
             continue
         loaded = load_or_error(path, settings, digest)
@@ -470,8 +478,8 @@ def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings
         cache.discard_staged_pages()
         raise
     cache.commit_staged_pages(output, [])
-    cache.store_file_digests(files, replace_all=False)
-    cache.prune_articles({digest for _, digest in files.values()})
+    cache.store_file_digests(touched, replace_all=False)
+    cache.forget_articles({known[name][1] for name in edited})
     if on_page:
         for url in sorted(pages):
             on_page(url)

@@ -28,14 +28,6 @@ _CHUNK = 500
 _TABLES = ("articles", "bodies", "files", "pages", "page_bodies", "pages_next", "page_bodies_next")
 
 
-@dataclass(frozen=True)
-class PageRecord:
-    """What the last build knew of one page: its fingerprint and the article bodies it showed."""
-
-    fingerprint: str
-    bodies: frozenset[str]
-
-
 class Cache:
     """Articles, bodies and file digests by key, and a record of every page of the last build."""
 
@@ -110,7 +102,10 @@ class Cache:
             stored = {row[0] for row in self.db.execute("SELECT digest FROM articles")}
         except sqlite3.DatabaseError:
             return
-        gone = [(d,) for d in stored - keep]
+        self.forget_articles(stored - keep)
+
+    def forget_articles(self, digests: Iterable[str]) -> None:
+        gone = [(d,) for d in sorted(digests)]
         self._write("DELETE FROM articles WHERE digest = ?", gone)
         self._write("DELETE FROM bodies WHERE digest = ?", gone)
 
@@ -127,17 +122,18 @@ class Cache:
         self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
                     [(path, status, digest) for path, (status, digest) in files.items()])
 
-    def pages(self, output: Path) -> dict[str, PageRecord]:
-        """What the last build recorded of each page, if it was written to `output`."""
+    def pages(self, output: Path, current: set[str]) -> dict[str, str | None]:
+        """The last build's pages, if it wrote to `output`: url -> fingerprint, or None where a body
+        the page showed is no longer among the `current` digests (so it must be rendered again)."""
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'output'").fetchone()
             if row is None or row[0] != str(output.resolve()):
                 return {}
-            uses: dict[str, set[str]] = {}
+            records: dict[str, str | None] = dict(self.db.execute("SELECT url, fingerprint FROM pages"))
             for digest, url in self.db.execute("SELECT digest, url FROM page_bodies"):
-                uses.setdefault(url, set()).add(digest)
-            return {url: PageRecord(fingerprint, frozenset(uses.get(url, ())))
-                    for url, fingerprint in self.db.execute("SELECT url, fingerprint FROM pages")}
+                if digest not in current and url in records:
+                    records[url] = None
+            return records
         except sqlite3.DatabaseError:
             return {}
 
@@ -202,6 +198,9 @@ class Cache:
         except (sqlite3.DatabaseError, ValueError):
             return None
         return value if isinstance(value, dict) else None
+
+    def forget_last_build(self) -> None:
+        self._write("DELETE FROM meta WHERE key = 'last_build'", [()])
 
     def store_last_build(self, value: dict[str, Any]) -> None:
         self._write("INSERT OR REPLACE INTO meta VALUES ('last_build', ?)", [(json.dumps(value),)])

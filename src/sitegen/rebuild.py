@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copyreg
+import io
+import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sitegen.build import CONTENT_DIR, BuildOptions, load_settings, plan, static_dirs, template_dirs
 from sitegen.config import CONFIG_NAME, Config, load_config
@@ -13,7 +17,7 @@ from sitegen.load import LoadResult, collect, load_or_error, source_digest, sour
 from sitegen.model import Article, Body
 from sitegen.parallel import RENDER_CHUNK, RenderChunk, RenderSettings, Workers, articles_in, chunked
 from sitegen.plan import Page
-from sitegen.render import make_environment, render_page, template_closure
+from sitegen.render import make_environment, render_noting_bodies, template_closure
 from sitegen.write import Output
 
 
@@ -61,7 +65,10 @@ class Rebuilder:
         # Served sites are previews: their bodies stay in memory, found by digest.
         self.bodies: dict[str, Body] = {}
         self.pages: dict[str, Page] = {}
+        # The article bodies (by digest) each written page showed.
+        self.shown: dict[str, frozenset[str]] = {}
         self.accepted_errors: set[str] = set()
+        self.errors: list[SitegenError] = []
         self._configure()
 
     def _configure(self) -> None:
@@ -109,8 +116,9 @@ class Rebuilder:
         source = self.options.source.resolve()
         changed_templates: set[str] = set()
         static: list[Path] = []
+        content: list[Path] = []
         force = False
-        for path in {Path(p).resolve() for p in changed}:
+        for path in sorted({Path(p).resolve() for p in changed}):
             relative = path.relative_to(source) if path.is_relative_to(source) else None
             if relative is None:
                 continue
@@ -122,9 +130,15 @@ class Rebuilder:
             elif top == "static" and not path.is_dir():
                 static.append(path)
             elif top == CONTENT_DIR:
-                self.articles.pop(path, None)
-                # A sidecar's change is its article's change.
-                self.articles.pop(path.with_suffix(".txt"), None)
+                content.append(path)
+        if content and not (force or changed_templates or static):
+            quick = self._update_bodies(content)
+            if quick is not None:
+                return quick
+        for path in content:
+            self.articles.pop(path, None)
+            # A sidecar's change is its article's change.
+            self.articles.pop(path.with_suffix(".txt"), None)
         if force:
             try:
                 self._configure()
@@ -136,6 +150,37 @@ class Rebuilder:
         if result.applied:
             result.static = self._copy_static(static)
         return result
+
+    def _update_bodies(self, paths: list[Path]) -> RebuildResult | None:
+        """When edits changed only articles' text, render just the pages that showed it; else None."""
+        settings = load_settings(self.config)
+        fresh: dict[Path, tuple[Article, Body]] = {}
+        for path in paths:
+            before = self.articles.get(path)
+            if not isinstance(before, Article) or not path.is_file():
+                return None
+            loaded = load_or_error(path, settings)
+            if isinstance(loaded, SitegenError) or replace(loaded[0], digest="") != replace(before, digest=""):
+                return None
+            if loaded[0].digest != before.digest:
+                fresh[path] = loaded
+        old = {self.articles[path].digest for path in fresh}  # type: ignore[union-attr]
+        urls = sorted(url for url, shown in self.shown.items() if shown & old)
+        for article, body in fresh.values():
+            self.bodies[article.digest] = body
+        pages = {url: _with_articles(self.pages[url], {p: a for p, (a, _) in fresh.items()}) for url in urls}
+        try:
+            texts = {url: render_noting_bodies(self.env, page) for url, page in pages.items()}
+        except TemplateError as error:
+            return RebuildResult(errors=[error], applied=False)
+        for url, (text, shown) in texts.items():
+            self.output.write(url, text)
+            self.pages[url], self.shown[url] = pages[url], shown
+        for path, (article, _) in fresh.items():
+            self.articles[path] = article
+        for digest in old - {article.digest for article, _ in fresh.values()}:
+            self.bodies.pop(digest, None)
+        return RebuildResult(rendered=urls, errors=list(self.errors))
 
     def _copy_static(self, changed: list[Path]) -> list[str]:
         done = []
@@ -179,18 +224,53 @@ class Rebuilder:
                                           self.output.path, fingerprints=False)
                 chunks = (RenderChunk(chunk, {d: self.bodies[d] for d in sorted(articles_in(chunk))}, {}, {})
                           for chunk in chunked(todo, RENDER_CHUNK))
-                for _ in workers.render(chunks, settings):
-                    pass
+                for rendered in workers.render(chunks, settings):
+                    self.shown[rendered.url] = rendered.bodies
             else:
                 # Render everything before writing anything: a template error keeps the last good site.
-                texts = [render_page(self.env, page) for page in todo]
-                for page, text in zip(todo, texts, strict=True):
+                texts = [render_noting_bodies(self.env, page) for page in todo]
+                for page, (text, shown) in zip(todo, texts, strict=True):
                     self.output.write(page.url, text)
+                    self.shown[page.url] = shown
         except TemplateError as error:
             return RebuildResult(errors=[error], applied=False)
         removed = pages_to_remove(self.pages, planned.pages)
         for url in removed:
             self.output.remove(url)
+            self.shown.pop(url, None)
         self.pages = {page.url: page for page in planned.pages}
         self.accepted_errors = messages
+        self.errors = errors
         return RebuildResult(rendered=[p.url for p in todo], removed=removed, errors=errors)
+
+
+def _with_articles(page: Page, new: Mapping[Path, Article]) -> Page:
+    """`page` with every article whose file is in `new` swapped for its new version, filed terms kept."""
+    found: list[Article] = []
+
+    def reference(article: Article) -> tuple[Any, ...]:
+        found.append(article)
+        return (_swapped, (len(found) - 1,))
+
+    def swap(index: int) -> Article:
+        article = found[index]
+        replacement = new.get(article.source_path)
+        if replacement is None:
+            return article
+        return replace(replacement, section=article.section, tags=article.tags, authors=article.authors)
+
+    class Swapper(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return swap if (module, name) == (__name__, "_swapped") else super().find_class(module, name)
+
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Article: reference}
+    pickler.dump(page)
+    buffer.seek(0)
+    result: Page = Swapper(buffer).load()
+    return result
+
+
+def _swapped(index: int) -> Article:
+    raise pickle.UnpicklingError("only _with_articles reads these")
