@@ -70,8 +70,19 @@ def tree_pss_kb(root: int) -> int:
     return total
 
 
+def settle(output: Path) -> None:
+    """Wait until sitegen's background removal of a replaced output (`.build.old-*`) has finished.
+
+    Builds that follow one another within seconds would otherwise be timed while competing with
+    it for the disk and a core; a newsroom's builds are minutes apart.
+    """
+    while any(output.parent.glob(f".{output.name}.old-*")) or any(output.parent.glob(f".{output.name}.staging-*")):
+        time.sleep(0.2)
+
+
 def measure(tool: str, command: list[str], cwd: Path, output: Path) -> Result:
     """Run `command`, sampling the process tree's memory every 20 ms."""
+    settle(output)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0

@@ -231,3 +231,19 @@ def test_a_touched_file_renders_nothing(archive: Path, tmp_path: Path) -> None:
     report, urls = _rendered(archive, out)
     assert urls == [] and report.reused == first.pages and not report.unchanged
     assert _rendered(archive, out)[0].unchanged
+
+
+def test_fingerprints_do_not_depend_on_object_identity(archive: Path) -> None:
+    from sitegen.build import load_settings, plan
+    from sitegen.cache import Fingerprinter
+    from sitegen.config import load_config
+    from sitegen.load import load_content
+
+    config, _ = load_config(archive)
+    loaded = load_content(archive / "seeds", load_settings(config))
+    pages = plan(config, BuildOptions(source=archive), loaded).pages
+    cards = {a.digest: "card" for a in loaded.articles}
+    # A worker fingerprints pages it unpickled: the same values, differently shared.
+    copies = [pickle.loads(pickle.dumps(chunk)) for chunk in (pages[:7], pages[7:])]
+    here, there = Fingerprinter(cards), Fingerprinter(cards)
+    assert [here.dumps(p) for p in pages] == [there.dumps(p) for chunk in copies for p in chunk]

@@ -18,12 +18,12 @@ from typing import Any
 import jinja2
 
 from sitegen import code_identity
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, card_key
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, card_key, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import BuildError, ContentError, SitegenError
 from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, sources
 from sitegen.model import Article, Body, Site, Term, build_site
-from sitegen.parallel import RENDER_CHUNK, Progress, RenderChunk, RenderSettings, Workers, articles_in, chunked
+from sitegen.parallel import RENDER_CHUNK, Progress, RenderChunk, RenderSettings, Workers, articles_in, chunked_iter
 from sitegen.plan import Page, plan_site
 from sitegen.render import make_environment, render_noting_bodies, template_closure
 from sitegen.sitemaps import NEWS_WINDOW
@@ -245,21 +245,6 @@ def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: C
     return LoadedSite(collect([results[path] for path in paths]), cards, files)
 
 
-def _template_hashes(pages: list[Page], config: Config, env: jinja2.Environment) -> dict[str, str]:
-    """For each template in use: a hash of sitegen, the config and every template file it uses."""
-    hashes: dict[str, str] = {}
-    for name in {p.template for p in pages}:
-        sources_hash = hashlib.sha256(code_identity().encode() + pickle.dumps(config))
-        if name.endswith(".html"):
-            for used in sorted(template_closure(env, name)):
-                try:
-                    sources_hash.update(used.encode() + b"\0" + env.loader.get_source(env, used)[0].encode())  # type: ignore[union-attr]
-                except jinja2.TemplateNotFound:
-                    sources_hash.update(used.encode() + b"\0missing")
-        hashes[name] = sources_hash.hexdigest()
-    return hashes
-
-
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
           progress: Callable[[str, int, int], None] | None = None, executor: Executor | None = None) -> BuildReport:
     """Build the whole site and put it in place of the output in one step; `--strict` keeps the old site on error.
@@ -357,23 +342,43 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
             on_page: Callable[[str], None] | None, progress: Progress | None) -> list[str]:
     """Fingerprint every page and render those that changed into `staging`; returns the URLs kept as they were.
 
-    What each rendered page showed goes to the cache as it comes, not into memory.
+    After a first build, this process fingerprints pages itself and sends only the changed ones
+    (sending every page to have it fingerprinted costs more than the fingerprint); a first build
+    sends them all and the workers fingerprint as they render. What each rendered page showed
+    goes to the cache as it comes, not into memory.
     """
     dirs = template_dirs(options.source)
     env = make_environment(config, dirs, {})
-    settings = RenderSettings(config, tuple(dirs), _template_hashes(pages, config, env),
-                              None if workers.remote else staging.path, fingerprints=options.cache)
+    templates = _template_hashes(pages, config, env)
+    settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
+                              fingerprints=options.cache)
     bodies = CachedBodies(cache.path)
+    kept: list[str] = []
+
+    def changed() -> Iterator[tuple[Page, tuple[str, bytes] | None]]:
+        if not previous:
+            yield from ((page, None) for page in pages)
+            return
+        pickler = Fingerprinter(cards)
+        for page in pages:
+            data = pickler.dumps(page)
+            print_ = fingerprint(templates[page.template], data)
+            if previous.get(page.url) == print_:
+                kept.append(page.url)
+                if progress:
+                    progress(1)
+            else:
+                yield page, (print_, data)
 
     def chunks() -> Iterator[RenderChunk]:
-        for chunk in chunked(pages, RENDER_CHUNK):
-            named = articles_in(chunk)
+        for chunk in chunked_iter(changed(), RENDER_CHUNK):
+            todo = [page for page, _ in chunk]
+            named = articles_in(todo)
             # A remote worker cannot read the cache, so it gets the bodies the chunk may show.
             shown: Mapping[str, Body] = {d: bodies[d] for d in sorted(named)} if workers.remote else bodies
-            yield RenderChunk(chunk, shown,
-                              {d: cards[d] for d in named}, {p.url: previous[p.url] for p in chunk if p.url in previous})
+            prints = {page.url: known for page, known in chunk if known is not None}
+            yield RenderChunk(todo, shown, {} if prints else {d: cards[d] for d in named}, {}, prints)
 
-    kept = []
     cache.discard_staged_pages()
     for result in workers.render(chunks(), settings, progress):
         if result.data is not None:

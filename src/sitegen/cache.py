@@ -23,9 +23,9 @@ from sitegen import code_identity
 from sitegen.model import Article, Body, Term
 
 CACHE_DIR = ".sitegen-cache"
-SCHEMA = "sitegen cache 2"
+SCHEMA = "sitegen cache 3"
 _CHUNK = 500
-_TABLES = ("articles", "bodies", "files", "pages", "page_bodies", "pages_next", "page_bodies_next")
+_TABLES = ("articles", "bodies", "files", "pages", "page_data", "page_bodies", "pages_next", "page_bodies_next")
 
 
 class Cache:
@@ -60,7 +60,9 @@ class Cache:
             CREATE TABLE IF NOT EXISTS articles (digest TEXT PRIMARY KEY, card TEXT, value BLOB);
             CREATE TABLE IF NOT EXISTS bodies (digest TEXT PRIMARY KEY, value BLOB);
             CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, status TEXT, digest TEXT);
-            CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT, page BLOB);
+            CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT);
+            -- Apart from the fingerprints, which every build reads: scanning past the pickles costs seconds.
+            CREATE TABLE IF NOT EXISTS page_data (url TEXT PRIMARY KEY, page BLOB);
             CREATE TABLE IF NOT EXISTS page_bodies (digest TEXT, url TEXT);
             CREATE TABLE IF NOT EXISTS pages_next (url TEXT PRIMARY KEY, fingerprint TEXT, page BLOB);
             CREATE TABLE IF NOT EXISTS page_bodies_next (digest TEXT, url TEXT);
@@ -143,7 +145,8 @@ class Cache:
             urls = sorted({url for (url,) in self._select("SELECT url FROM page_bodies WHERE digest IN ({marks})",
                                                           list(digests))})
             return {url: (fp, page) for url, fp, page in
-                    self._select("SELECT url, fingerprint, page FROM pages WHERE url IN ({marks})", urls)}
+                    self._select("SELECT pages.url, fingerprint, page FROM pages LEFT JOIN page_data "
+                                 "ON page_data.url = pages.url WHERE pages.url IN ({marks})", urls)}
         except sqlite3.DatabaseError:
             return {}
 
@@ -174,13 +177,17 @@ class Cache:
             self.db.execute("BEGIN")
             if replace_all:
                 self.db.execute("DELETE FROM pages")
+                self.db.execute("DELETE FROM page_data")
                 self.db.execute("DELETE FROM page_bodies")
             gone = [(url,) for url in removed]
             self.db.executemany("DELETE FROM pages WHERE url = ?", gone)
+            self.db.executemany("DELETE FROM page_data WHERE url = ?", gone)
             self.db.executemany("DELETE FROM page_bodies WHERE url = ?", gone)
             self.db.execute("DELETE FROM pages WHERE url IN (SELECT url FROM pages_next)")
+            self.db.execute("DELETE FROM page_data WHERE url IN (SELECT url FROM pages_next)")
             self.db.execute("DELETE FROM page_bodies WHERE url IN (SELECT url FROM pages_next)")
-            self.db.execute("INSERT INTO pages SELECT * FROM pages_next")
+            self.db.execute("INSERT INTO pages SELECT url, fingerprint FROM pages_next")
+            self.db.execute("INSERT INTO page_data SELECT url, page FROM pages_next WHERE page IS NOT NULL")
             self.db.execute("INSERT INTO page_bodies SELECT * FROM page_bodies_next")
             self.db.execute("DELETE FROM pages_next")
             self.db.execute("DELETE FROM page_bodies_next")
@@ -336,6 +343,9 @@ class Fingerprinter:
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         # A dispatch entry for Article alone keeps everything else in the C pickler: fast at 15,000 pages.
         pickler.dispatch_table = self.dispatch
+        # No memo: equal values must give equal bytes whether or not they are the same object, and a
+        # page's objects are shared differently here and in a worker that unpickled a copy of it.
+        pickler.fast = True
         pickler.dump(value)
         return buffer.getvalue()
 

@@ -17,7 +17,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,18 @@ RENDER_CHUNK = 48
 
 def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def chunked_iter(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size`, taken as they come."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def default_workers() -> int:
@@ -78,6 +90,8 @@ class RenderChunk:
     cards: Mapping[str, str]
     # The last build's fingerprint of pages whose file can stand if it is unchanged.
     previous: Mapping[str, str]
+    # Fingerprint and pickled page, when the sender computed them already.
+    prints: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,8 +121,11 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
     output = Output(settings.folder) if settings.folder else None
     results = []
     for page in chunk.pages:
-        data = pickler.dumps(page) if settings.fingerprints else b""
-        print_ = fingerprint(settings.templates[page.template], data) if settings.fingerprints else ""
+        if page.url in chunk.prints:
+            print_, data = chunk.prints[page.url]
+        else:
+            data = pickler.dumps(page) if settings.fingerprints else b""
+            print_ = fingerprint(settings.templates[page.template], data) if settings.fingerprints else ""
         if settings.fingerprints and chunk.previous.get(page.url) == print_:
             results.append(Rendered(page.url, print_, rendered=False))
             continue
