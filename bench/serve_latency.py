@@ -56,7 +56,8 @@ def main() -> int:
         initial = time.perf_counter() - started
         path, marker, url = pick_article(site)
         if not url:
-            url = next(u for u, p in server.rebuilder.pages.items() if path in p.inputs and p.template == "article.html")
+            url = next(u for u, p in server.rebuilder.pages.items()
+                       if p.template == "article.html" and p.context["article"].source_path == path.resolve())
         original = path.read_text(encoding="utf-8")
         latencies = []
         with sync_playwright() as playwright:

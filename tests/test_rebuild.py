@@ -188,3 +188,11 @@ def test_a_text_edit_renders_only_pages_that_show_the_text(rebuilder: Rebuilder,
     assert "/sport/" in rebuilder.update({path}).rendered
     build_into(source, tmp_path / "again")
     assert digest(rebuilder.output.path) == digest(tmp_path / "again")
+
+
+def test_a_folder_event_beside_a_text_edit_keeps_the_quick_path(rebuilder: Rebuilder) -> None:
+    source = rebuilder.options.source
+    path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, again."))
+    # Watchers report the folder as modified too when a file in it is written.
+    result = rebuilder.update({path, path.parent})
+    assert result.applied and "/sport/" not in result.rendered and "/sport/second-story/" in result.rendered

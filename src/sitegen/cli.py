@@ -14,7 +14,6 @@ from typing import TextIO
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.errors import SitegenError
-from sitegen.serve import ServeOptions, serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             return run_build(args)
         if args.command == "serve":
+            # Imported here: the server and file watcher cost every `sitegen build` startup time otherwise.
+            from sitegen.serve import ServeOptions, serve
+
             return serve(ServeOptions(BuildOptions(source=args.source, drafts=args.drafts, future=args.future),
                                       host=args.host, port=args.port, open_browser=args.open))
     except SitegenError as error:

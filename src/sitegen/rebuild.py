@@ -129,7 +129,9 @@ class Rebuilder:
                 changed_templates.add(Path(*relative.parts[1:]).as_posix())
             elif top == "static" and not path.is_dir():
                 static.append(path)
-            elif top == CONTENT_DIR:
+            elif top == CONTENT_DIR and not path.is_dir():
+                # A folder's own event (its listing changed) comes with its files' events; a moved
+                # folder is found when the articles are listed again.
                 content.append(path)
         if content and not (force or changed_templates or static):
             quick = self._update_bodies(content)
