@@ -153,10 +153,13 @@ def test_rebuild_on_change(server: Server) -> None:
         pytest.fail("the page was not rebuilt and announced within 10 s")
 
 
-def start_serving(site: Path, *extra: str, port: int = 0) -> tuple[subprocess.Popen[str], list[str]]:
+def start_serving(site: Path, *extra: str, port: int = 0,
+                  ignore_sigint: bool = False) -> tuple[subprocess.Popen[str], list[str]]:
     """Start `sitegen serve` and read its output up to the 'serving' line."""
+    # A script's background job starts with SIGINT ignored; Ctrl-C must still stop the server.
+    setup = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", str(port),
-                                *extra], stderr=subprocess.PIPE, text=True)
+                                *extra], stderr=subprocess.PIPE, text=True, preexec_fn=setup)
     assert process.stderr is not None
     lines = []
     for line in process.stderr:
@@ -166,11 +169,15 @@ def start_serving(site: Path, *extra: str, port: int = 0) -> tuple[subprocess.Po
     return process, lines
 
 
-def test_ctrl_c_stops_cleanly(make_site: Callable[..., Path]) -> None:
-    process, lines = start_serving(make_site({"seeds/story.md": STORY}))
+@pytest.mark.parametrize("ignore_sigint", [False, True], ids=["terminal", "started with SIGINT ignored"])
+def test_ctrl_c_stops_cleanly(make_site: Callable[..., Path], ignore_sigint: bool) -> None:
+    process, lines = start_serving(make_site({"seeds/story.md": STORY}), ignore_sigint=ignore_sigint)
     process.send_signal(signal.SIGINT)
-    rest = process.stderr.read()  # type: ignore[union-attr]
-    assert process.wait(timeout=10) == 0
+    try:
+        _, rest = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0
     assert "stopped" in rest and "Traceback" not in "".join(lines) + rest
 
 

@@ -338,8 +338,10 @@ def serve(options: ServeOptions, log: Callable[[str], None] = lambda m: print(m,
         log(f"warning: serving on {options.host} makes drafts and unpublished work reachable from other machines")
     if options.port and server.port != options.port:
         log(f"port {options.port} is in use; using {server.port} instead")
-    # A plain `kill` stops the server as cleanly as Ctrl-C does.
+    # A plain `kill` stops the server as cleanly as Ctrl-C does; and Ctrl-C works even when started
+    # from a shell that left SIGINT ignored (as background jobs of scripts are).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.start()
         log(f"serving {server.url} (Ctrl-C to stop)")
