@@ -23,7 +23,16 @@ from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import BuildError, ContentError, SitegenError
 from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, sources
 from sitegen.model import Article, Body, Site, Term, build_site
-from sitegen.parallel import RENDER_CHUNK, Progress, RenderChunk, RenderSettings, Workers, articles_in, chunked_iter
+from sitegen.parallel import (
+    RENDER_CHUNK,
+    Progress,
+    RenderChunk,
+    RenderSettings,
+    Workers,
+    articles_in,
+    chunked_iter,
+    load_chunk_for_cache,
+)
 from sitegen.plan import Page, plan_site
 from sitegen.render import make_environment, render_noting_bodies, template_closure
 from sitegen.sitemaps import NEWS_WINDOW
@@ -236,7 +245,7 @@ def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: C
     if progress:
         progress(report.cache_hits)
     done = 0
-    for chunk in workers.load_for_cache(misses, settings, progress):
+    for chunk in workers.load(misses, settings, progress, reader=load_chunk_for_cache):
         cards.update(cache.store_articles(r for r in chunk if not isinstance(r, SitegenError)))
         for loaded in chunk:
             results[misses[done][0]] = loaded if isinstance(loaded, SitegenError) else loaded.article
@@ -377,15 +386,12 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
             # A remote worker cannot read the cache, so it gets the bodies the chunk may show.
             shown: Mapping[str, Body] = {d: bodies[d] for d in sorted(named)} if workers.remote else bodies
             prints = {page.url: known for page, known in chunk if known is not None}
-            yield RenderChunk(todo, shown, {} if prints else {d: cards[d] for d in named}, {}, prints)
+            yield RenderChunk(todo, shown, {d: cards[d] for d in named}, prints)
 
     cache.discard_staged_pages()
     for result in workers.render(chunks(), settings, progress):
         if result.data is not None:
             staging.write(result.url, result.data)
-        if not result.rendered:
-            kept.append(result.url)
-            continue
         cache.stage_page(result.url, result.fingerprint, result.page, result.bodies)
         if on_page:
             on_page(result.url)

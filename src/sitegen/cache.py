@@ -233,9 +233,8 @@ class CachedBodies(Mapping[str, Body]):
     Each process (forked render workers included) opens its own read-only connection.
     """
 
-    def __init__(self, path: Path, extra: Mapping[str, Body] | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.extra = dict(extra or {})
         self._db: tuple[int, sqlite3.Connection] | None = None
         # A feed page and its two siblings show the same bodies: a few recent ones are worth keeping.
         self._recent: OrderedDict[str, Body] = OrderedDict()
@@ -246,8 +245,6 @@ class CachedBodies(Mapping[str, Body]):
         return self._db[1]
 
     def __getitem__(self, digest: str) -> Body:
-        if digest in self.extra:
-            return self.extra[digest]
         if digest in self._recent:
             self._recent.move_to_end(digest)
             return self._recent[digest]
@@ -267,7 +264,7 @@ class CachedBodies(Mapping[str, Body]):
         return int(self._connection().execute("SELECT count(*) FROM bodies").fetchone()[0])
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "extra": self.extra, "_db": None, "_recent": OrderedDict()}
+        return {"path": self.path, "_db": None, "_recent": OrderedDict()}
 
 
 @dataclass(frozen=True)

@@ -88,19 +88,16 @@ class RenderChunk:
     bodies: Mapping[str, Body]
     # Card key of every article the pages name, for fingerprints.
     cards: Mapping[str, str]
-    # The last build's fingerprint of pages whose file can stand if it is unchanged.
-    previous: Mapping[str, str]
     # Fingerprint and pickled page, when the sender computed them already.
     prints: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """One page's outcome: its fingerprint and, unless it was unchanged, what rendering it showed."""
+    """One rendered page: its fingerprint and the article bodies it showed."""
 
     url: str
     fingerprint: str
-    rendered: bool
     bodies: frozenset[str] = frozenset()
     # The page pickled with articles as references, when it showed bodies (to render it again later).
     page: bytes | None = None
@@ -113,7 +110,7 @@ def _environment(config: Config, template_dirs: tuple[Path, ...]) -> jinja2.Envi
 
 
 def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]:
-    """Fingerprint a chunk of pages and render those that changed; runs in any worker, local or remote."""
+    """Render a chunk of pages, fingerprinting those the sender did not; runs in any worker, local or remote."""
     # Dask may hand a tuple over as a list; the environment cache needs it hashable.
     env = _environment(settings.config, tuple(settings.template_dirs))
     env.globals["body"].store = chunk.bodies  # type: ignore[union-attr]
@@ -121,19 +118,17 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
     output = Output(settings.folder) if settings.folder else None
     results = []
     for page in chunk.pages:
+        print_, data = "", b""
         if page.url in chunk.prints:
             print_, data = chunk.prints[page.url]
-        else:
-            data = pickler.dumps(page) if settings.fingerprints else b""
-            print_ = fingerprint(settings.templates[page.template], data) if settings.fingerprints else ""
-        if settings.fingerprints and chunk.previous.get(page.url) == print_:
-            results.append(Rendered(page.url, print_, rendered=False))
-            continue
+        elif settings.fingerprints:
+            data = pickler.dumps(page)
+            print_ = fingerprint(settings.templates[page.template], data)
         text, used = render_noting_bodies(env, page)
         encoded = text.encode("utf-8")
         if output is not None:
             output.write(page.url, encoded)
-        results.append(Rendered(page.url, print_, True, used, data if used and settings.fingerprints else None,
+        results.append(Rendered(page.url, print_, used, data if used and settings.fingerprints else None,
                                 None if output is not None else encoded))
     return results
 
@@ -207,25 +202,20 @@ class Workers:
             chunk, future = waiting.popleft()
             yield chunk, future.result()
 
-    def load(self, items: list[tuple[Path, str]], settings: LoadSettings,
-             progress: Progress | None = None) -> Iterator[list[Loaded | SitegenError]]:
-        """Load articles (path, digest) in order, a chunk at a time, so that bodies can be put away as they come."""
-        for chunk, results in self._stream(load_chunk, chunked(items, LOAD_CHUNK), settings):
-            yield results
-            if progress:
-                progress(len(chunk))
+    def load(self, items: list[tuple[Path, str]], settings: LoadSettings, progress: Progress | None = None,
+             reader: Callable[..., list[Any]] = load_chunk) -> Iterator[list[Any]]:
+        """Load articles (path, digest) in order, a chunk at a time, so that bodies can be put away as they come.
 
-    def load_for_cache(self, items: list[tuple[Path, str]], settings: LoadSettings,
-                       progress: Progress | None = None) -> Iterator[list[Prepared | SitegenError]]:
-        """As `load`, with each article pickled for the cache by the worker that read it."""
-        for chunk, results in self._stream(load_chunk_for_cache, chunked(items, LOAD_CHUNK), settings):
+        `reader` is `load_chunk` (articles and bodies) or `load_chunk_for_cache` (pickled for the cache).
+        """
+        for chunk, results in self._stream(reader, chunked(items, LOAD_CHUNK), settings):
             yield results
             if progress:
                 progress(len(chunk))
 
     def render(self, chunks: Iterable[RenderChunk], settings: RenderSettings,
                progress: Progress | None = None) -> Iterator[Rendered]:
-        """Fingerprint and render chunks of pages; a worker's TemplateError is raised here."""
+        """Render chunks of pages; a worker's TemplateError is raised here."""
         for chunk, results in self._stream(render_chunk, chunks, settings):
             yield from results
             if progress:

@@ -224,7 +224,7 @@ class Rebuilder:
                 # Nothing is served yet, so pages go out as they render rather than piling up in memory.
                 settings = RenderSettings(self.config, tuple(template_dirs(self.options.source)), {},
                                           self.output.path, fingerprints=False)
-                chunks = (RenderChunk(chunk, {d: self.bodies[d] for d in sorted(articles_in(chunk))}, {}, {})
+                chunks = (RenderChunk(chunk, {d: self.bodies[d] for d in sorted(articles_in(chunk))}, {})
                           for chunk in chunked(todo, RENDER_CHUNK))
                 for rendered in workers.render(chunks, settings):
                     self.shown[rendered.url] = rendered.bodies
