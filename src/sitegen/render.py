@@ -49,9 +49,14 @@ def _url(context: jinja2.runtime.Context, target: str) -> str:
     return relative_url(target, page_url)
 
 
-def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body]) -> jinja2.Environment:
-    """The environment: the site's templates first, then the default theme's; `bodies` by article digest."""
+def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body],
+                     auto_reload: bool = True) -> jinja2.Environment:
+    """The environment: the site's templates first, then the default theme's; `bodies` by article digest.
+
+    Without `auto_reload` a template is read once, not checked on disk at every use (an include per card).
+    """
     env = jinja2.Environment(
+        auto_reload=auto_reload,
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,

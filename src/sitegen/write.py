@@ -49,6 +49,13 @@ class Output:
         os.replace(temporary, target)
         return target
 
+    def write_new(self, url: str, data: bytes) -> None:
+        """Write a page into a folder that is not served yet and has no file there: no checks, no temporary."""
+        target = self.target(url)
+        self._folder(target)
+        with open(target, "wb") as file:
+            file.write(data)
+
     def link(self, url: str, existing: Path) -> None:
         """Put an unchanged file from the previous build in place without rewriting it."""
         target = self.target(url)
