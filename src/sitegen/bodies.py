@@ -20,6 +20,10 @@ class BodyLookup:
         self.words_per_minute = words_per_minute
         self.used: set[str] = set()
 
+    def note(self, article: Article) -> None:
+        """Count the article's body as shown on the current page without fetching it."""
+        self.used.add(article.digest)
+
     def __call__(self, article: Article) -> Body:
         self.used.add(article.digest)
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -142,7 +144,7 @@ def _atom_entry(article: Article, content_html: str, config: Config, links: Link
     return xml.getvalue()
 
 
-def atom(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
+def atom(feed: Feed, config: Config, entries: FeedEntries) -> str:
     """An Atom 1.0 (RFC 4287) document."""
     xml = XmlWriter()
     xml.open("feed", {"xmlns": ATOM, "xml:lang": config.language})
@@ -156,7 +158,7 @@ def atom(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
     xml.leaf("updated", _latest(feed).isoformat())
     xml.leaf("generator", "sitegen")
     for article in feed.entries:
-        xml.raw(_atom_entry(article, _content(article, config, bodies), config, links))
+        xml.raw(entries.get("atom", article))
     xml.close("feed")
     return DECLARATION + xml.getvalue()
 
@@ -183,7 +185,7 @@ def _rss_item(article: Article, content_html: str, config: Config, links: Links)
     return xml.getvalue()
 
 
-def rss(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
+def rss(feed: Feed, config: Config, entries: FeedEntries) -> str:
     """An RSS 2.0 document with dc:creator, content:encoded and media:content."""
     xml = XmlWriter()
     xml.open("rss", {"version": "2.0", **RSS_NAMESPACES})
@@ -197,7 +199,7 @@ def rss(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
     xml.leaf("atom:link", None, {"rel": "self", "type": MEDIA_TYPES["rss"],
                                  "href": absolute_url(feed.url("rss"), config.base_url)})
     for article in feed.entries:
-        xml.raw(_rss_item(article, _content(article, config, bodies), config, links))
+        xml.raw(entries.get("rss", article))
     xml.close("channel")
     xml.close("rss")
     return DECLARATION + xml.getvalue()
@@ -226,8 +228,15 @@ def _json_item(article: Article, content_html: str, config: Config, links: Links
     return item
 
 
-def json_feed(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> str:
-    """A JSON Feed 1.1 document."""
+def _json_entry(article: Article, content_html: str, config: Config, links: Links) -> str:
+    """An item as it stands in the feed's "items" list, two levels in."""
+    # JSON escapes newlines inside strings, so every newline here is indentation.
+    item = json.dumps(_json_item(article, content_html, config, links), ensure_ascii=False, indent=2)
+    return item.replace("\n", "\n    ")
+
+
+def json_feed(feed: Feed, config: Config, entries: FeedEntries) -> str:
+    """A JSON Feed 1.1 document, laid out exactly as `json.dumps(..., indent=2)` would."""
     document: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": feed.title,
@@ -237,9 +246,38 @@ def json_feed(feed: Feed, config: Config, links: Links, bodies: BodyLookup) -> s
     }
     if feed.description:
         document["description"] = feed.description
-    document["items"] = [_json_item(article, _content(article, config, bodies), config, links)
-                         for article in feed.entries]
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    head = json.dumps(document, ensure_ascii=False, indent=2)
+    items = ",\n    ".join(entries.get("json", article) for article in feed.entries)
+    return head[:-2] + (f',\n  "items": [\n    {items}\n  ]' if items else ',\n  "items": []') + "\n}\n"
 
 
+class FeedEntries:
+    """Each article's entry in each format, written once and reused by every feed that carries it.
+
+    An article sits in the site's feed and in its section's, tags' and author's feeds, alike in
+    each; an entry depends only on the article (its digest says which) and the site's config.
+    """
+
+    def __init__(self, config: Config, links: Links, bodies: BodyLookup, size: int = 2048) -> None:
+        self.config, self.links, self.bodies, self.size = config, links, bodies, size
+        self._written: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def get(self, kind: str, article: Article) -> str:
+        key = (kind, article.digest)
+        found = self._written.get(key)
+        if found is None:
+            found = _WRITERS[kind](article, _content(article, self.config, self.bodies), self.config, self.links)
+            self._written[key] = found
+            if len(self._written) > self.size:
+                self._written.popitem(last=False)
+        else:
+            self._written.move_to_end(key)
+            if self.config.feeds.content == "full":
+                # The page shows the body as surely as if it had been looked up again.
+                self.bodies.note(article)
+        return found
+
+
+_WRITERS: dict[str, Callable[[Article, str, Config, Links], str]] = {
+    "atom": _atom_entry, "rss": _rss_item, "json": _json_entry}
 RENDERERS = {"atom": atom, "rss": rss, "json": json_feed}

@@ -18,6 +18,7 @@ from sitegen.bodies import BodyLookup
 from sitegen.config import Config
 from sitegen.errors import TemplateError
 from sitegen.feeds import RENDERERS as FEED_RENDERERS
+from sitegen.feeds import FeedEntries
 from sitegen.labels import label
 from sitegen.model import Body, text_direction
 from sitegen.plan import Page
@@ -89,23 +90,25 @@ def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[
         direction=text_direction,
     )
     lookup = BodyLookup(bodies, config.words_per_minute)
+    links = Links(config)
     env.globals.update(
+        feed_entries=FeedEntries(config, links, lookup),
         body=lookup,
         reading_minutes=lookup.reading_minutes,
         config=config,
-        links=Links(config),
+        links=links,
         label=label,
         section_descriptions={s.url_slug: s.description for s in config.sections if s.description},
     )
     return env
 
 
-def _render_data(page: Page, config: Config, links: Links, bodies: BodyLookup) -> str:
+def _render_data(page: Page, config: Config, links: Links, entries: FeedEntries) -> str:
     """Feeds, sitemaps and robots.txt are serialised by code, not templates, so they are always well-formed."""
     kind, _, variant = page.template.partition(":")
     context = page.context
     if kind == "feed":
-        return FEED_RENDERERS[variant](context["feed"], config, links, bodies)
+        return FEED_RENDERERS[variant](context["feed"], config, entries)
     if page.template == "sitemap:urlset":
         return urlset(context["entries"], config)
     if page.template == "sitemap:index":
@@ -120,7 +123,7 @@ def _render_data(page: Page, config: Config, links: Links, bodies: BodyLookup) -
 def render_page(env: jinja2.Environment, page: Page) -> str:
     """Render one planned page; template mistakes become a TemplateError naming template and line."""
     if not page.template.endswith(".html"):
-        return _render_data(page, env.globals["config"], env.globals["links"], env.globals["body"])  # type: ignore[arg-type]
+        return _render_data(page, env.globals["config"], env.globals["links"], env.globals["feed_entries"])  # type: ignore[arg-type]
     try:
         template = env.get_template(page.template)
         config: Config = env.globals["config"]  # type: ignore[assignment]
