@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sitegen.errors import ContentError
@@ -80,10 +80,13 @@ _PIECES = st.sampled_from([
     "[^1]: note", "<https://x.example/>", "<a@b.example>", "<b>bold</b>", "&amp;", "&#169;", "\\*", "\\_",
     "*[HTML]: Hyper Text", "HTML", "~~~\ncode\n~~~\n", "| a | b |\n|---|---|\n| 1 | 2 |\n", "Term\n: Definition\n",
     "*", "_", "`", "[", "]", "(", ")", "!", "<", ">", "&", "\\", "# ", "- ", "1. ",
+    "```\ncode\n```\n", ": ", ":\t", ":", "|", "<div>x</div>", "> ", "    ", "\t", "[^", "*[", "~~~",
 ])
 @given(st.lists(_PIECES, max_size=40).map("".join))
+# A definition whose colon does not start its line: raw HTML before it is stashed first.
+@example("<div>Term</div>: definition")
 @settings(max_examples=300, deadline=None)
-def test_leaving_out_unneeded_inline_patterns_changes_nothing(text: str) -> None:
+def test_leaving_out_unneeded_patterns_and_extensions_changes_nothing(text: str) -> None:
     filtered = markdown_to_html(text)
     everything = _converter(frozenset())  # may be the very converter markdown_to_html used: reset it after
     everything.reset()
@@ -93,3 +96,5 @@ def test_leaving_out_unneeded_inline_patterns_changes_nothing(text: str) -> None
 def test_plain_copy_skips_patterns_it_cannot_use() -> None:
     assert {"backtick", "html", "entity", "link"} <= _unneeded_patterns("Plain words, and more words.\n")
     assert "link" not in _unneeded_patterns("A [link](https://x.example/).")
+    assert {"tables", "footnotes", "def_list", "abbr", "fenced_code"} <= _unneeded_patterns("He said, plainly.\n")
+    assert "def_list" not in _unneeded_patterns("<div>Term</div>: its definition")

@@ -33,12 +33,21 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-@lru_cache(maxsize=64)
+# Likewise for whole extensions: each is left out of a document without the marks its syntax needs.
+# A definition's colon need not start a line (raw HTML before it is stashed away first), only be
+# followed by a space (tabs are expanded first).
+EXTENSIONS = ("tables", "fenced_code", "footnotes", "def_list", "abbr", "sane_lists")
+_EXTENSION_NEEDS: dict[str, tuple[str, ...]] = {
+    "tables": ("|",), "fenced_code": ("```", "~~~"), "footnotes": ("[^",), "def_list": (": ", ":\t"),
+    "abbr": ("*[",),
+}
+
+
+@lru_cache(maxsize=256)
 def _converter(unneeded: frozenset[str]) -> md.Markdown:
     # Markdown Extra's parts but for md_in_html and attr_list (raw attributes are sanitised away anyway);
     # smarty is left out: it tripled the time per article and wire text already has its quotes.
-    converter = md.Markdown(extensions=["tables", "fenced_code", "footnotes", "def_list", "abbr", "sane_lists"],
-                            output_format="html")
+    converter = md.Markdown(extensions=[name for name in EXTENSIONS if name not in unneeded], output_format="html")
     for name in unneeded:
         if name in converter.inlinePatterns:
             converter.inlinePatterns.deregister(name)
@@ -46,7 +55,9 @@ def _converter(unneeded: frozenset[str]) -> md.Markdown:
 
 
 def _unneeded_patterns(text: str) -> frozenset[str]:
-    return frozenset(name for name, needles in _NEEDS.items() if not any(n in text for n in needles))
+    """The inline patterns and extensions that cannot match anywhere in `text`."""
+    return frozenset(name for needs in (_NEEDS, _EXTENSION_NEEDS) for name, needles in needs.items()
+                     if not any(n in text for n in needles))
 
 
 def markdown_to_html(text: str) -> str:
