@@ -263,3 +263,20 @@ def test_fingerprints_do_not_depend_on_object_identity(archive: Path) -> None:
     copies = [pickle.loads(pickle.dumps(chunk)) for chunk in (pages[:7], pages[7:])]
     here, there = Fingerprinter(cards), Fingerprinter(cards)
     assert [here.dumps(p) for p in pages] == [there.dumps(p) for chunk in copies for p in chunk]
+
+
+def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:
+    from sitegen.cache import CachedBodies
+    from sitegen.model import Article, Body
+
+    cache = Cache(tmp_path / "cache")
+    stories = [(Article(source_path=Path(f"{n}.md"), slug=f"s{n}", headline="h", standfirst="", digest=f"d{n}"),
+                Body(f"<p>{'word ' * 2000}{n}</p>", 2001)) for n in range(50)]  # type: ignore[arg-type]
+    cache.store_articles(stories)
+    log = tmp_path / "cache" / "cache.sqlite3-wal"
+    assert log.stat().st_size > 100_000
+    cache.settle()
+    assert log.stat().st_size == 0
+    # Nothing is lost: the bodies are read back from the database itself.
+    assert CachedBodies(cache.path)["d49"].html.endswith("49</p>")
+    cache.close()

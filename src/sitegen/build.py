@@ -298,6 +298,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         # for an up-to-date one.
         cache.forget_last_build()
         cache.store_file_digests(loaded.files, replace_all=True)
+        cache.settle()
         del scanned
         loaded.files = {}
         planned = plan(config, options, loaded.result)
