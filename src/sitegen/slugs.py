@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from slugify import slugify as _slugify
 
 MAX_LENGTH = 80
 
 
+# Every article names its section, tags and authors, and an archive names the same few hundred again
+# and again; transliterating is the costly part of reading front matter.
+@lru_cache(maxsize=8192)
 def slugify(text: str) -> str:
     """Transliterate and hyphenate `text`; '' when nothing transliterable is left."""
     # text-unidecode (under python-slugify) maps Đ/đ correctly, so no Vietnamese special case here.
