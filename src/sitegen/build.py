@@ -30,6 +30,7 @@ from sitegen.parallel import (
     RenderSettings,
     Workers,
     articles_in,
+    chunked,
     chunked_iter,
     load_chunk_for_cache,
 )
@@ -44,6 +45,8 @@ CONTENT_DIR = "seeds"
 # A build that changes at most this many pages (or a tenth of the site) patches them into the
 # output instead of assembling a whole new copy of it.
 PATCH_LIMIT = 200
+# Files whose digests are taken, and looked up in the cache, at a time while workers read the misses.
+DIGEST_BLOCK = 512
 
 
 @dataclass(frozen=True)
@@ -217,41 +220,43 @@ def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: C
           report: BuildReport, progress: Progress | None) -> LoadedSite:
     """Every article: from the cache when its digest is known, parsed (in parallel) when not.
 
-    A file whose status is as the last build saw it keeps its digest unread. Bodies of newly parsed
-    articles go to the cache as they arrive, so they never all sit in memory.
+    A file whose status is as the last build saw it keeps its digest unread. Digests and cache
+    look-ups go a block of files at a time, so workers start on the first misses at once. Bodies
+    of newly parsed articles go to the cache as they arrive, so they never all sit in memory.
     """
-    paths = [path for path, _ in scanned.values()]
     known = cache.file_digests()
     results: dict[Path, Article | SitegenError] = {}
     files: dict[str, tuple[str, str]] = {}
-    for path, status in scanned.values():
-        try:
-            before = known.get(str(path))
-            digest = before[1] if before and before[0] == status else source_digest(path, settings)
-            files[str(path)] = (status, digest)
-        except OSError as error:
-            results[path] = ContentError(f"cannot be read: {error.strerror}", path)
-    cached = cache.articles(digest for _, digest in files.values())
-    cards = {digest: card for digest, (_, card) in cached.items()}
-    misses = []
-    for path in paths:
-        if str(path) in files:
-            digest = files[str(path)][1]
-            if digest in cached:
-                results[path] = cached[digest][0]
-            else:
-                misses.append((path, digest))
-    report.cache_hits = len(files) - len(misses)
-    if progress:
-        progress(report.cache_hits)
-    done = 0
-    for chunk in workers.load(misses, settings, progress, reader=load_chunk_for_cache):
+    cards: dict[str, str] = {}
+
+    def misses() -> Iterator[tuple[Path, str]]:
+        for block in chunked(list(scanned.values()), DIGEST_BLOCK):
+            digests: dict[Path, str] = {}
+            for path, status in block:
+                try:
+                    before = known.get(str(path))
+                    digests[path] = before[1] if before and before[0] == status else source_digest(path, settings)
+                    files[str(path)] = (status, digests[path])
+                except OSError as error:
+                    results[path] = ContentError(f"cannot be read: {error.strerror}", path)
+            cached = cache.articles(digests.values())
+            hits = 0
+            for path, digest in digests.items():
+                if digest in cached:
+                    results[path], cards[digest] = cached[digest]
+                    hits += 1
+                else:
+                    yield path, digest
+            report.cache_hits += hits
+            if progress:
+                progress(hits)
+
+    for items, chunk in workers.load(misses(), settings, progress, reader=load_chunk_for_cache):
         cards.update(cache.store_articles(r for r in chunk if not isinstance(r, SitegenError)))
-        for loaded in chunk:
-            results[misses[done][0]] = loaded if isinstance(loaded, SitegenError) else loaded.article
-            done += 1
+        for (path, _), loaded in zip(items, chunk, strict=True):
+            results[path] = loaded if isinstance(loaded, SitegenError) else loaded.article
     cache.prune_articles({digest for _, digest in files.values()})
-    return LoadedSite(collect([results[path] for path in paths]), cards, files)
+    return LoadedSite(collect([results[path] for path, _ in scanned.values()]), cards, files)
 
 
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
@@ -383,8 +388,9 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
     def chunks() -> Iterator[RenderChunk]:
         for chunk in chunked_iter(changed(), RENDER_CHUNK):
             todo = [page for page, _ in chunk]
-            named = articles_in(todo)
-            # A remote worker cannot read the cache, so it gets the bodies the chunk may show.
+            # Which articles the pages name matters only to fingerprints and to a remote worker, which
+            # cannot read the cache and so gets the bodies the chunk may show.
+            named = articles_in(todo) if options.cache or workers.remote else {}
             shown: Mapping[str, Body] = {d: bodies[d] for d in sorted(named)} if workers.remote else bodies
             prints = {page.url: known for page, known in chunk if known is not None}
             yield RenderChunk(todo, shown, {d: cards[d] for d in named}, prints)
@@ -393,7 +399,8 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
     for result in workers.render(chunks(), settings, progress):
         if result.data is not None:
             staging.write(result.url, result.data)
-        cache.stage_page(result.url, result.fingerprint, result.page, result.bodies)
+        if options.cache:
+            cache.stage_page(result.url, result.fingerprint, result.page, result.bodies)
         if on_page:
             on_page(result.url)
     report.reused = len(kept)

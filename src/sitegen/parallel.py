@@ -213,14 +213,15 @@ class Workers:
             chunk, future = waiting.popleft()
             yield chunk, future.result()
 
-    def load(self, items: list[tuple[Path, str]], settings: LoadSettings, progress: Progress | None = None,
-             reader: Callable[..., list[Any]] = load_chunk) -> Iterator[list[Any]]:
-        """Load articles (path, digest) in order, a chunk at a time, so that bodies can be put away as they come.
+    def load(self, items: Iterable[tuple[Path, str]], settings: LoadSettings, progress: Progress | None = None,
+             reader: Callable[..., list[Any]] = load_chunk) -> Iterator[tuple[list[tuple[Path, str]], list[Any]]]:
+        """Load articles (path, digest) in order, a chunk at a time: (the chunk, what was read of each).
 
-        `reader` is `load_chunk` (articles and bodies) or `load_chunk_for_cache` (pickled for the cache).
+        `items` is taken as it comes. `reader` is `load_chunk` (articles and bodies) or
+        `load_chunk_for_cache` (pickled for the cache).
         """
-        for chunk, results in self._stream(reader, chunked(items, LOAD_CHUNK), settings):
-            yield results
+        for chunk, results in self._stream(reader, chunked_iter(items, LOAD_CHUNK), settings):
+            yield chunk, results
             if progress:
                 progress(len(chunk))
 

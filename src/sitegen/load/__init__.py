@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from sitegen import code_identity
@@ -68,9 +69,14 @@ def load_article(path: Path, settings: LoadSettings) -> Loaded:
     return reader(path, body, meta, first_line, settings)
 
 
+@lru_cache(maxsize=8)
+def _settings_key(settings: LoadSettings) -> str:
+    return f"{code_identity()}\0{settings!r}\0"
+
+
 def source_digest(path: Path, settings: LoadSettings) -> str:
     """A hash of everything an article is made from: its bytes, its sidecar, the settings, sitegen."""
-    digest = hashlib.sha256(f"{code_identity()}\0{settings!r}\0{path}\0".encode())
+    digest = hashlib.sha256(f"{_settings_key(settings)}{path}\0".encode())
     digest.update(path.read_bytes())
     sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
     if sidecar is not None:
