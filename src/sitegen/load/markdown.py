@@ -25,9 +25,10 @@ _TAG = re.compile(r"<[^>]+>")
 # raw HTML, entities or escapes. A pattern cannot match where the characters it starts with are
 # absent from the whole document, so such patterns are left out for it: the output is the same.
 # (A tab before a line end becomes spaces before the patterns run, hence "\t\n" for linebreak.)
+# A reference link needs a definition, "[id]: url", to point at, so without "]:" none can match.
 _NEEDS: dict[str, tuple[str, ...]] = {
-    "backtick": ("`",), "escape": ("\\",), "footnote": ("[",), "reference": ("[",), "link": ("[",),
-    "image_link": ("![",), "image_reference": ("![",), "short_reference": ("[",), "short_image_ref": ("![",),
+    "backtick": ("`",), "escape": ("\\",), "footnote": ("[",), "reference": ("]:",), "link": ("[",),
+    "image_link": ("![",), "image_reference": ("]:",), "short_reference": ("]:",), "short_image_ref": ("]:",),
     "autolink": ("<",), "automail": ("<",), "linebreak": (" \n", "\t\n"), "html": ("<",), "entity": ("&",),
     "em_strong": ("*", "_"), "em_strong2": ("_",), "not_strong": ("*", "_"),
 }
