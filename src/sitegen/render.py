@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+import weakref
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
@@ -22,7 +23,7 @@ from sitegen.feeds import FeedEntries
 from sitegen.labels import label
 from sitegen.model import Body, text_direction
 from sitegen.plan import Page
-from sitegen.seo import page_metadata
+from sitegen.seo import METADATA, page_metadata
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
 from sitegen.urls import Links, absolute_url, relative_url, rooted_url
 
@@ -130,7 +131,8 @@ def render_page(env: jinja2.Environment, page: Page) -> str:
         language = page.language or config.language
         context: dict[str, Any] = {
             **page.context,
-            **page_metadata(page.url, page.template, page.context, language, config, env.globals["links"]),  # type: ignore[arg-type]
+            **page_metadata(page.url, page.template, page.context, language, config, env.globals["links"],  # type: ignore[arg-type]
+                            _used_metadata(env, page.template)),
             "page_url": page.url,
             "page_language": language,
             "page_direction": text_direction(language),
@@ -155,6 +157,43 @@ def render_noting_bodies(env: jinja2.Environment, page: Page) -> tuple[str, froz
     lookup.start_page()
     text = render_page(env, page)
     return text, frozenset(lookup.used)
+
+
+_USED: weakref.WeakKeyDictionary[jinja2.Environment, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def _used_metadata(env: jinja2.Environment, name: str) -> frozenset[str]:
+    """The page metadata (see seo.METADATA) that template `name`, or anything it uses, refers to."""
+    known = _USED.setdefault(env, {})
+    if name not in known:
+        known[name] = _free_variables(env, name) & METADATA
+    return known[name]
+
+
+def _free_variables(env: jinja2.Environment, name: str) -> frozenset[str]:
+    """Every variable the template and those it extends, includes or imports read from the context.
+
+    All of the metadata when that cannot be known: a template named by a variable, or one that is
+    missing or broken (rendering will say so).
+    """
+    names: set[str] = set()
+    todo, seen = [name], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            source, _, _ = env.loader.get_source(env, current)  # type: ignore[union-attr]
+            tree = env.parse(source)
+        except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+            return METADATA
+        names |= jinja2.meta.find_undeclared_variables(tree)
+        for other in jinja2.meta.find_referenced_templates(tree):
+            if other is None:
+                return METADATA
+            todo.append(other)
+    return frozenset(names)
 
 
 def template_closure(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> frozenset[str]:

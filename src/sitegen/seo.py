@@ -122,29 +122,42 @@ def social_meta(config: Config, absolute: str | None, title: str, description: s
     return tuple(tags)
 
 
+METADATA = frozenset({"canonical", "page_feeds", "structured_data", "social"})
+
+
 def page_metadata(url: str, template: str, context: Mapping[str, Any], language: str, config: Config,
-                  links: Links) -> dict[str, Any]:
-    """What search engines, social cards and feed readers read on a page, derived from its context."""
+                  links: Links, wanted: frozenset[str] = METADATA) -> dict[str, Any]:
+    """What search engines, social cards and feed readers read on a page, derived from its context.
+
+    Only the `wanted` keys are worked out: a theme that shows no JSON-LD does not pay for it.
+    """
     article: Article | None = context.get("article")
     absolute = absolute_url(url, config.base_url) if config.base_url else None
 
     def resolve(target: str) -> str:
         return absolute_url(target, config.base_url) if config.base_url else relative_url(target, url)
 
-    feeds = list(alternates(config, links.home, None))
-    own: Term | None = article.section if article else context.get("term")
-    kind = "section" if article else context.get("kind")
-    if own is not None and kind in ("section", "tag", "author"):
-        feeds += alternates(config, {"section": links.section, "tag": links.tag, "author": links.author}[kind](own), own)
     if article:
         title, description = article.headline, article.standfirst
-        structured = article_jsonld(article, config, links, resolve)
     else:
         title, description = context.get("title") or config.title, config.description
-        structured = home_jsonld(config, resolve) if url == links.home else []
-    return {
-        "canonical": absolute if template != "404.html" else None,
-        "page_feeds": tuple(feeds),
-        "structured_data": jsonld(structured) if structured else None,
-        "social": social_meta(config, absolute, title, description, language, article, resolve),
-    }
+    found: dict[str, Any] = {}
+    if "canonical" in wanted:
+        found["canonical"] = absolute if template != "404.html" else None
+    if "page_feeds" in wanted:
+        feeds = list(alternates(config, links.home, None))
+        own: Term | None = article.section if article else context.get("term")
+        kind = "section" if article else context.get("kind")
+        if own is not None and kind in ("section", "tag", "author"):
+            feeds += alternates(config, {"section": links.section, "tag": links.tag, "author": links.author}[kind](own),
+                                own)
+        found["page_feeds"] = tuple(feeds)
+    if "structured_data" in wanted:
+        if article:
+            structured = article_jsonld(article, config, links, resolve)
+        else:
+            structured = home_jsonld(config, resolve) if url == links.home else []
+        found["structured_data"] = jsonld(structured) if structured else None
+    if "social" in wanted:
+        found["social"] = social_meta(config, absolute, title, description, language, article, resolve)
+    return found
