@@ -258,7 +258,7 @@ class FeedEntries:
     each; an entry depends only on the article (its digest says which) and the site's config.
     """
 
-    def __init__(self, config: Config, links: Links, bodies: BodyLookup, size: int = 2048) -> None:
+    def __init__(self, config: Config, links: Links, bodies: BodyLookup, size: int = 4096) -> None:
         self.config, self.links, self.bodies, self.size = config, links, bodies, size
         self._written: OrderedDict[tuple[str, str], str] = OrderedDict()
 
