@@ -31,6 +31,12 @@ def test_markdown_article(tmp_path: Path) -> None:
     assert body.word_count == 5
 
 
+def test_words_are_counted_as_a_reader_counts_them(tmp_path: Path) -> None:
+    # Contractions and possessives are one word each; markup and entities are not words.
+    path = write(tmp_path / "a.md", "---\ntitle: T\n---\nDon't cross Đà Nẵng's *old*&nbsp;bridge, [now](https://x.example/).")
+    assert load_article(path, SETTINGS)[1].word_count == 7
+
+
 def test_title_from_first_heading(tmp_path: Path) -> None:
     article, body = load_article(write(tmp_path / "a.md", "# The Title\n\nBody."), SETTINGS)
     assert article.headline == "The Title" and "The Title" not in str(body.html)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +12,11 @@ from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Figure, Term
 from sitegen.slugs import slug_or_hash, slugify
 
-WORD = re.compile(r"\w+")
+
+def count_words(text: str) -> int:
+    """Words as a reader (and `wc -w`) counts them: runs of anything but white space."""
+    # str.split runs in C; a \w+ regex over a long body took a tenth of an article's reading time.
+    return len(text.split())
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import markdown as md
 from markupsafe import Markup
 
 from sitegen.errors import ContentError
-from sitegen.load.article import WORD, LoadSettings, assemble
+from sitegen.load.article import LoadSettings, assemble, count_words
 from sitegen.load.figures import figure_html
 from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Body, Figure
@@ -82,7 +82,9 @@ def read_markdown(path: Path, text: str, meta: Metadata, first_line: int,
         headline = match.group("title")
         body = lines[1] if len(lines) > 1 else ""
     html = markdown_to_html(body)
-    words = len(WORD.findall(unescape(_TAG.sub(" ", html))))
+    # Markdown puts a line break between blocks, so dropping tags joins no words; entities such as
+    # &nbsp; separate them.
+    words = count_words(unescape(_TAG.sub("", html)))
     figures: tuple[Figure, ...] = ()
     if meta.image:
         figures = (Figure(src=meta.image, alt=meta.image_alt, caption=meta.image_caption, credit=meta.image_credit,

@@ -9,7 +9,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from sitegen.errors import ContentError
-from sitegen.load.article import WORD, LoadSettings, assemble
+from sitegen.load.article import LoadSettings, assemble, count_words
 from sitegen.load.figures import figure_html
 from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Body, Figure
@@ -132,7 +132,7 @@ def read_wire_copy(path: Path, text: str, meta: Metadata, first_line: int,
     """Build an article and its body from wire copy whose metadata has already been read."""
     wire = parse_wire_copy(text, path, first_line)
     language = meta.language or settings.language
-    words = sum(len(WORD.findall(b.text)) for b in wire.blocks if isinstance(b, Paragraph))
+    words = sum(count_words(b.text) for b in wire.blocks if isinstance(b, Paragraph))
     figures = tuple(b for b in wire.blocks if isinstance(b, Figure))
     article = assemble(
         path, meta, settings,
