@@ -14,6 +14,7 @@ import pytest
 from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.cache import CACHE_DIR, Cache
 from sitegen.errors import ContentError, TemplateError
+from sitegen.model import Article
 from tests.conftest import SITES, build_into, write
 from tests.test_build import tree_digest
 
@@ -279,4 +280,52 @@ def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:
     assert log.stat().st_size == 0
     # Nothing is lost: the bodies are read back from the database itself.
     assert CachedBodies(cache.path)["d49"].html.endswith("49</p>")
+    cache.close()
+
+
+def _stored_story(tmp_path: Path) -> tuple[Cache, Article, str]:
+    """A cache holding one article as a build records it (its file's digest and the article), and its card key."""
+    from sitegen.model import Body, Term
+
+    cache = Cache(tmp_path / "cache")
+    article = Article(source_path=Path("seeds/a.md"), slug="a", headline="Story", standfirst="",
+                      tags=(Term("Da Nang", "da-nang"),), digest="d1")
+    cards = cache.store_articles([(article, Body("<p>Text.</p>", 1))])  # type: ignore[arg-type]
+    cache.store_file_digests({"seeds/a.md": ("status", "d1")}, replace_all=True)
+    return cache, article, cards["d1"]
+
+
+def test_stored_pages_read_their_articles_from_the_cache(tmp_path: Path) -> None:
+    # Forked workers get pages in this form and find every article the page names in the cache.
+    from dataclasses import replace
+
+    from sitegen.cache import CachedArticles, Fingerprinter, PageReader
+    from sitegen.model import Term
+    from sitegen.plan import Page
+
+    cache, article, card = _stored_story(tmp_path)
+    # The site files the tag under the spelling another article used first: the page keeps that one.
+    filed = replace(article, tags=(Term("Đà Nẵng", "da-nang"),))
+    page = Page("/tags/da-nang/", "list.html", {"articles": (filed, filed), "title": "Đà Nẵng"})
+    data = Fingerprinter({"d1": card}).dumps(page)
+    reader = PageReader(CachedArticles(cache.path), remember=4)
+    again = reader.load(data)
+    assert again == page and again.context["articles"][0].tags[0].name == "Đà Nẵng"
+    assert again.context["articles"][0].digest == "d1"
+    # Read outside a reader, the references are refused, never taken for something else.
+    with pytest.raises(pickle.UnpicklingError):
+        pickle.loads(data)
+    cache.close()
+
+
+def test_a_stored_page_whose_article_changed_is_refused(tmp_path: Path) -> None:
+    from sitegen.cache import CachedArticles, Fingerprinter, PageReader
+    from sitegen.errors import BuildError
+    from sitegen.plan import Page
+
+    cache, article, _ = _stored_story(tmp_path)
+    # Pickled against another card key: what the page showed is no longer what the cache holds.
+    data = Fingerprinter({"d1": "an older card"}).dumps(Page("/", "index.html", {"articles": (article,)}))
+    with pytest.raises(BuildError, match="stale"):
+        PageReader(CachedArticles(cache.path)).load(data)
     cache.close()

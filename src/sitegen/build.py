@@ -7,7 +7,8 @@ import os
 import pickle
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 import jinja2
 
 from sitegen import code_identity
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, card_key, fingerprint
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import BuildError, ContentError, SitegenError
 from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, sources
@@ -357,43 +358,50 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
             on_page: Callable[[str], None] | None, progress: Progress | None) -> list[str]:
     """Fingerprint every page and render those that changed into `staging`; returns the URLs kept as they were.
 
-    After a first build, this process fingerprints pages itself and sends only the changed ones
-    (sending every page to have it fingerprinted costs more than the fingerprint); a first build
-    sends them all and the workers fingerprint as they render. What each rendered page showed
-    goes to the cache as it comes, not into memory.
+    This process pickles each page once with its articles as references, which is both what its
+    fingerprint is taken of and what forked workers are sent; they read the articles from the
+    cache. A remote worker, which cannot, is sent whole pages and the bodies they show; on a
+    first build it, like this process working alone, fingerprints pages as it renders them.
+    What each rendered page showed goes to the cache as it comes, not into memory.
     """
     dirs = template_dirs(options.source)
     env = make_environment(config, dirs, {})
     templates = _template_hashes(pages, config, env)
     settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
-                              fingerprints=options.cache, fresh=True)
+                              fingerprints=options.cache, fresh=True, cache=None if workers.remote else cache.path,
+                              run=uuid.uuid4().hex)
     bodies = CachedBodies(cache.path)
     kept: list[str] = []
 
-    def changed() -> Iterator[tuple[Page, tuple[str, bytes] | None]]:
-        if not previous:
-            yield from ((page, None) for page in pages)
-            return
+    def changed() -> Iterator[tuple[Page, str, bytes]]:
+        """Every page whose fingerprint differs from the last build's, with its fingerprint ("" when not taken)."""
         pickler = Fingerprinter(cards)
         for page in pages:
+            if not (workers.forked or previous):
+                yield page, "", b""
+                continue
             data = pickler.dumps(page)
-            print_ = fingerprint(templates[page.template], data)
-            if previous.get(page.url) == print_:
+            print_ = fingerprint(templates[page.template], data) if previous else ""
+            if print_ and previous.get(page.url) == print_:
                 kept.append(page.url)
                 if progress:
                     progress(1)
             else:
-                yield page, (print_, data)
+                yield page, print_, data
 
     def chunks() -> Iterator[RenderChunk]:
         for chunk in chunked_iter(changed(), RENDER_CHUNK):
-            todo = [page for page, _ in chunk]
-            # Which articles the pages name matters only to fingerprints and to a remote worker, which
-            # cannot read the cache and so gets the bodies the chunk may show.
-            named = articles_in(todo) if options.cache or workers.remote else {}
-            shown: Mapping[str, Body] = {d: bodies[d] for d in sorted(named)} if workers.remote else bodies
-            prints = {page.url: known for page, known in chunk if known is not None}
-            yield RenderChunk(todo, shown, {d: cards[d] for d in named}, prints)
+            if workers.forked:
+                yield RenderChunk((), bodies, {}, stored=[(print_, data) for _, print_, data in chunk])
+                continue
+            todo = [page for page, _, _ in chunk]
+            prints = {page.url: (print_, data) for page, print_, data in chunk if print_}
+            if workers.remote:
+                named = articles_in(todo)
+                yield RenderChunk(todo, {d: bodies[d] for d in sorted(named)}, {d: cards[d] for d in named}, prints)
+            else:
+                # In this process nothing is pickled on the way, so pages go as they are.
+                yield RenderChunk(todo, bodies, cards, prints)
 
     cache.discard_staged_pages()
     for result in workers.render(chunks(), settings, progress):
@@ -479,7 +487,8 @@ def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings
         return current[path]
 
     try:
-        pages = {url: Fingerprinter.load(data, article) for url, (_, data) in stored.items() if data is not None}
+        reader = PageReader(article)
+        pages = {url: reader.load(data) for url, (_, data) in stored.items() if data is not None}
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
     env = make_environment(config, template_dirs(options.source), CachedBodies(cache.path))

@@ -15,11 +15,14 @@ import pickle
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
+from sitegen.errors import BuildError
 from sitegen.model import Article, Body, Term
 
 CACHE_DIR = ".sitegen-cache"
@@ -238,22 +241,32 @@ class Cache:
         self.db.close()
 
 
-class CachedBodies(Mapping[str, Body]):
-    """Article bodies read from the cache on demand, so the build never holds them all in memory.
-
-    Each process (forked render workers included) opens its own read-only connection.
-    """
+class _ReadOnly:
+    """A read-only connection to the cache, opened by each process that reads (forked workers included)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: tuple[int, sqlite3.Connection] | None = None
-        # A feed page and its two siblings show the same bodies: a few recent ones are worth keeping.
-        self._recent: OrderedDict[str, Body] = OrderedDict()
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None or self._db[0] != os.getpid():
             self._db = (os.getpid(), sqlite3.connect(f"file:{self.path}?mode=ro", uri=True))
         return self._db[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_db": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])  # type: ignore[misc]
+
+
+class CachedBodies(_ReadOnly, Mapping[str, Body]):
+    """Article bodies read from the cache on demand, so the build never holds them all in memory."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        # A feed page and its two siblings show the same bodies: a few recent ones are worth keeping.
+        self._recent: OrderedDict[str, Body] = OrderedDict()
 
     def __getitem__(self, digest: str) -> Body:
         if digest in self._recent:
@@ -274,8 +287,18 @@ class CachedBodies(Mapping[str, Body]):
     def __len__(self) -> int:
         return int(self._connection().execute("SELECT count(*) FROM bodies").fetchone()[0])
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "_db": None, "_recent": OrderedDict()}
+
+class CachedArticles(_ReadOnly):
+    """The article a stored page names, by source path and card key, read from the files the build recorded."""
+
+    def __call__(self, path: str, card: str) -> Article:
+        row = self._connection().execute(
+            "SELECT articles.value, articles.card FROM files JOIN articles ON articles.digest = files.digest "
+            "WHERE files.path = ?", (path,)).fetchone()
+        article = _unpickle(row[0]) if row and row[1] == card else None
+        if not isinstance(article, Article):
+            raise BuildError(f"the cached article {path} is missing or stale", path, None, "delete .sitegen-cache/")
+        return article
 
 
 @dataclass(frozen=True)
@@ -308,8 +331,16 @@ def _unpickle(value: object) -> object:
         return None
 
 
+# The reader loading a stored page; references resolve through it. A context variable rather than an
+# Unpickler subclass: overriding find_class costs a Python call for every class a page names.
+_READER: ContextVar[Callable[[str], Article]] = ContextVar("sitegen_page_reader")
+
+
 def _article_ref(reference: str) -> Article:
-    raise pickle.UnpicklingError("a stored page names articles; read it with Fingerprinter.load")
+    resolve = _READER.get(None)
+    if resolve is None:
+        raise pickle.UnpicklingError("a stored page names articles; read it with a PageReader")
+    return resolve(reference)
 
 
 def _terms_json(article: Article) -> str:
@@ -357,28 +388,32 @@ class Fingerprinter:
         pickler.dump(value)
         return buffer.getvalue()
 
-    @staticmethod
-    def load(data: bytes, article: Callable[[str, str], Article]) -> Any:
-        """Unpickle a stored page, asking `article(path, card key)` for each article it names."""
-        resolved: dict[str, Article] = {}
 
-        def resolve(key: str) -> Article:
-            if key not in resolved:
-                path, card, encoded = key.split("\0", 2)
-                found = article(path, card)
-                terms = _terms(encoded)
-                if (found.section, found.tags, found.authors) != terms:
-                    found = replace(found, section=terms[0], tags=terms[1], authors=terms[2])
-                resolved[key] = found
-            return resolved[key]
 
-        class Loader(pickle.Unpickler):
-            def find_class(self, module: str, name: str) -> Any:
-                if (module, name) == (__name__, "_article_ref"):
-                    return resolve
-                return super().find_class(module, name)
+class PageReader:
+    """Reads pages as `Fingerprinter` pickled them, asking `article(path, card key)` for each article they name.
 
-        return Loader(io.BytesIO(data)).load()
+    A reference is resolved once (up to `remember` of them), however many pages name it.
+    """
+
+    def __init__(self, article: Callable[[str, str], Article], remember: int | None = None) -> None:
+        self.article = article
+        self._resolve = lru_cache(maxsize=remember)(self._resolve_uncached)
+
+    def _resolve_uncached(self, key: str) -> Article:
+        path, card, encoded = key.split("\0", 2)
+        found = self.article(path, card)
+        terms = _terms(encoded)
+        if (found.section, found.tags, found.authors) != terms:
+            found = replace(found, section=terms[0], tags=terms[1], authors=terms[2])
+        return found
+
+    def load(self, data: bytes) -> Any:
+        token = _READER.set(self._resolve)
+        try:
+            return pickle.loads(data)
+        finally:
+            _READER.reset(token)
 
 
 def fingerprint(salt: str, data: bytes) -> str:

@@ -1,10 +1,12 @@
 """Running per-article and per-page work on every core, or on any `concurrent.futures.Executor`.
 
 Local workers are forked when the build starts, while the parent is still small, and are sent
-self-contained chunks of work: a worker forked late would share, and soon copy, every article
-and page of the parent. Any other executor (a Dask cluster's `Client.get_executor()`) gets the
-same chunks, with the article bodies they need, and sends rendered bytes back. Output is
-byte-identical whatever runs it.
+chunks of work: a worker forked late would share, and soon copy, every article and page of the
+parent. Pages go to them in the form the cache stores them, with articles as references the
+worker resolves from the cache: pickling whole articles into every listing that shows them
+cost as much as rendering. Any other executor (a Dask cluster's `Client.get_executor()`)
+cannot read the cache, so it gets whole pages with the bodies they need, and sends rendered
+bytes back. Output is byte-identical whatever runs it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, TypeVar
 
 import jinja2
 
-from sitegen.cache import Fingerprinter, Prepared, fingerprint, prepare
+from sitegen.cache import CachedArticles, Fingerprinter, PageReader, Prepared, fingerprint, prepare
 from sitegen.config import Config
 from sitegen.errors import SitegenError
 from sitegen.load import Loaded, LoadSettings, load_or_error
@@ -38,6 +40,9 @@ T = TypeVar("T")
 Progress = Callable[[int], None]
 LOAD_CHUNK = 32
 RENDER_CHUNK = 48
+# Articles a local worker keeps resolved while rendering, at about 2 KB each: a 10,000-article site's
+# listings and feeds name each article about eight times.
+ARTICLE_MEMORY = 16384
 
 
 def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -83,6 +88,9 @@ class RenderSettings:
     fingerprints: bool = True
     # The folder is a new staging folder, not a served one: files go straight in.
     fresh: bool = False
+    # The cache that stored pages' articles are read from, and a name for this build: see _page_reader.
+    cache: Path | None = None
+    run: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,8 @@ class RenderChunk:
     cards: Mapping[str, str]
     # Fingerprint and pickled page, when the sender computed them already.
     prints: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
+    # Pages as `Fingerprinter` pickled them, with their fingerprints ("" when not yet taken), instead of `pages`.
+    stored: Sequence[tuple[str, bytes]] = ()
 
 
 @dataclass(frozen=True)
@@ -113,12 +123,40 @@ def _environment(config: Config, template_dirs: tuple[Path, ...], templates: tup
     return make_environment(config, list(template_dirs), {}, auto_reload=not templates)
 
 
+@lru_cache(maxsize=1)
+def _page_reader(cache: Path, run: str) -> PageReader:
+    # One per build: a reference names an article's path and card, not its digest, so a reader kept
+    # from an earlier build in the same process could hand out an article with an older body.
+    return PageReader(CachedArticles(cache), ARTICLE_MEMORY)
+
+
+def _chunk_pages(chunk: RenderChunk, settings: RenderSettings) -> Iterator[tuple[Page, str, bytes]]:
+    """Each page of the chunk with its fingerprint and pickled form, taken here when the sender did not."""
+    if chunk.stored:
+        assert settings.cache is not None, "stored pages need the cache their articles are in"
+        reader = _page_reader(settings.cache, settings.run)
+        for print_, data in chunk.stored:
+            page: Page = reader.load(data)
+            if not print_ and settings.fingerprints:
+                print_ = fingerprint(settings.templates[page.template], data)
+            yield page, print_, data
+        return
+    pickler = Fingerprinter(chunk.cards)
+    for page in chunk.pages:
+        if page.url in chunk.prints:
+            yield page, *chunk.prints[page.url]
+        elif settings.fingerprints:
+            data = pickler.dumps(page)
+            yield page, fingerprint(settings.templates[page.template], data), data
+        else:
+            yield page, "", b""
+
+
 def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]:
     """Render a chunk of pages, fingerprinting those the sender did not; runs in any worker, local or remote."""
     # Dask may hand a tuple over as a list; the environment cache needs it hashable.
     env = _environment(settings.config, tuple(settings.template_dirs), tuple(sorted(settings.templates.items())))
-    env.globals["body"].store = chunk.bodies  # type: ignore[union-attr]
-    pickler = Fingerprinter(chunk.cards)
+    env.globals["body"].store = chunk.bodies  # type: ignore[attr-defined]
     output = Output(settings.folder) if settings.folder else None
     write = (output.write_new if settings.fresh else output.write) if output else None
     results = []
@@ -126,13 +164,7 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
     # waits on the file system, which would otherwise leave the core idle.
     with ThreadPoolExecutor(1) if write else nullcontext() as writer:
         written = []
-        for page in chunk.pages:
-            print_, data = "", b""
-            if page.url in chunk.prints:
-                print_, data = chunk.prints[page.url]
-            elif settings.fingerprints:
-                data = pickler.dumps(page)
-                print_ = fingerprint(settings.templates[page.template], data)
+        for page, print_, data in _chunk_pages(chunk, settings):
             text, used = render_noting_bodies(env, page)
             encoded = text.encode("utf-8")
             if writer is not None:
@@ -190,6 +222,11 @@ class Workers:
     @property
     def _executor(self) -> Executor | None:
         return self.executor if self.executor is not None else self._pool
+
+    @property
+    def forked(self) -> bool:
+        """Work is done by this machine's worker processes, which can read the cache."""
+        return self._pool is not None
 
     @property
     def remote(self) -> bool:
