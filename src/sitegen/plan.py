@@ -33,17 +33,29 @@ class Page:
 
 @dataclass(frozen=True)
 class Pagination:
+    """Page `number` of `total` of the listing whose first page is at `first`."""
+
     number: int
     total: int
-    urls: tuple[str, ...]
+    # Not every page's URL: a listing of N pages would then hold N * N of them (the front page of a
+    # 100,000-article archive has 5,000 pages), to be pickled and fingerprinted with each page.
+    first: str
+
+    def url(self, number: int) -> str:
+        return paginated(self.first, number)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every page's URL, for themes that list them."""
+        return tuple(self.url(n) for n in range(1, self.total + 1))
 
     @property
     def previous(self) -> str | None:
-        return self.urls[self.number - 2] if self.number > 1 else None
+        return self.url(self.number - 1) if self.number > 1 else None
 
     @property
     def next(self) -> str | None:
-        return self.urls[self.number] if self.number < self.total else None
+        return self.url(self.number + 1) if self.number < self.total else None
 
 
 def related_articles(site: Site, count: int) -> list[tuple[Article, ...]]:
@@ -81,13 +93,12 @@ def _newest(articles: Iterable[Article]) -> datetime | None:
 def _listing(url: str, template: str, articles: tuple[Article, ...], size: int, **context: Any) -> list[Page]:
     """The pages of a paginated listing; an empty listing still gets its first page."""
     total = max(1, math.ceil(len(articles) / size))
-    urls = tuple(paginated(url, n) for n in range(1, total + 1))
     pages = []
     for number in range(1, total + 1):
         chunk = articles[(number - 1) * size : number * size]
-        pages.append(Page(urls[number - 1], template,
-                          {**context, "articles": chunk, "pagination": Pagination(number, total, urls)},
-                          lastmod=_newest(chunk)))
+        pagination = Pagination(number, total, url)
+        pages.append(Page(pagination.url(number), template,
+                          {**context, "articles": chunk, "pagination": pagination}, lastmod=_newest(chunk)))
     return pages
 
 
