@@ -24,12 +24,13 @@ _TAG = re.compile(r"<[^>]+>")
 # Python-Markdown tries every inline pattern on every run of text, and most news copy has no code,
 # raw HTML, entities or escapes. A pattern cannot match where the characters it starts with are
 # absent from the whole document, so such patterns are left out for it: the output is the same.
-# (A tab before a line end becomes spaces before the patterns run, hence "\t\n" for linebreak.)
+# (A tab before a line end becomes spaces before the patterns run, hence "\t\n" for linebreak, and raw
+# HTML that opens a block mid-line is moved onto a line of its own, hence " <".)
 # A reference link needs a definition, "[id]: url", to point at, so without "]:" none can match.
 _NEEDS: dict[str, tuple[str, ...]] = {
     "backtick": ("`",), "escape": ("\\",), "footnote": ("[",), "reference": ("]:",), "link": ("[",),
     "image_link": ("![",), "image_reference": ("]:",), "short_reference": ("]:",), "short_image_ref": ("]:",),
-    "autolink": ("<",), "automail": ("<",), "linebreak": (" \n", "\t\n"), "html": ("<",), "entity": ("&",),
+    "autolink": ("<",), "automail": ("<",), "linebreak": (" \n", "\t\n", " <", "\t<"), "html": ("<",), "entity": ("&",),
     "em_strong": ("*", "_"), "em_strong2": ("_",), "not_strong": ("*", "_"),
 }
 
@@ -44,25 +45,48 @@ _EXTENSION_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Block processors likewise: each is tried on every block, and those that search a whole block
+# (references, # headings, quotes, rules) cost a fifth of the parsing. Nested blocks are parsed again
+# with their prefixes ("> ", list indents) stripped, so a probe allows for those; tabs become spaces
+# before parsing, so a tab keeps the rule in. A Setext underline is a line of nothing but = or - (and
+# spaces) after another; raw HTML before or after it may be moved onto a line of its own.
+# Their names say "block:", as some (reference, footnote) are also the names of inline patterns.
+_BLOCK_NEEDS: dict[str, tuple[str, ...]] = {
+    "block:reference": ("]:",), "block:hashheader": ("#",), "block:quote": (">",),
+    "block:hr": ("--", "- -", "-  -", "__", "_ _", "_  _", "**", "* *", "*  *", "\t"),
+}
+_SETEXT_UNDERLINE = re.compile(r"[\n>][ \t>]*(?:=+|-+)[ \t]*(?:[\n<]|$)")
+
+
 @lru_cache(maxsize=256)
 def _converter(unneeded: frozenset[str]) -> md.Markdown:
     # Markdown Extra's parts but for md_in_html and attr_list (raw attributes are sanitised away anyway);
     # smarty is left out: it tripled the time per article and wire text already has its quotes.
     converter = md.Markdown(extensions=[name for name in EXTENSIONS if name not in unneeded], output_format="html")
     for name in unneeded:
-        if name in converter.inlinePatterns:
-            converter.inlinePatterns.deregister(name)
+        registry = converter.inlinePatterns
+        if name.startswith("block:"):
+            registry, name = converter.parser.blockprocessors, name.removeprefix("block:")
+        if name in registry:
+            registry.deregister(name)
     return converter
 
 
 def _unneeded_patterns(text: str) -> frozenset[str]:
-    """The inline patterns and extensions that cannot match anywhere in `text`."""
-    return frozenset(name for needs in (_NEEDS, _EXTENSION_NEEDS) for name, needles in needs.items()
-                     if not any(n in text for n in needles))
+    """The inline patterns, block processors and extensions that cannot match anywhere in `text`."""
+    has = text.__contains__
+    unneeded = {name for needs in (_NEEDS, _EXTENSION_NEEDS, _BLOCK_NEEDS) for name, needles in needs.items()
+                if not any(map(has, needles))}
+    if not _SETEXT_UNDERLINE.search(text):
+        unneeded.add("block:setextheader")
+    return frozenset(unneeded)
 
 
 def markdown_to_html(text: str) -> str:
     """Markdown to sanitised HTML: raw HTML in the source goes through the allow-list."""
+    # As Python-Markdown does first, so that the probes for unneeded patterns see the lines it will.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     converter = _converter(_unneeded_patterns(text))
     converter.reset()
     return clean_html(converter.convert(text))
