@@ -112,6 +112,52 @@ def test_time_passing_invalidates(make_site: Callable[..., Path], tmp_path: Path
     assert not report.unchanged and (tmp_path / "out/news/embargoed/index.html").is_file()
 
 
+def test_unchanged_means_no_article_or_sidecar_changed(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    wire = "Wire headline\nStandfirst.\nFirst paragraph./."
+    site = make_site({"seeds/a.md": STORY, "seeds/wire.txt": wire})
+    build_into(site, tmp_path / "out")
+    # An editor's swap file, or notes in a folder the build skips, is not an input.
+    write(site / "seeds/.a.md.swp", "swap")
+    write(site / "seeds/_drafts/notes.md", "---\ntitle: Notes\n---\nx")
+    assert build_into(site, tmp_path / "out").unchanged
+    # A sidecar that appears beside wire copy is: it gives the story its section.
+    write(site / "seeds/wire.yaml", "section: Business\n")
+    report = build_into(site, tmp_path / "out")
+    assert not report.unchanged and (tmp_path / "out/business/wire-headline/index.html").is_file()
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", b"j2"])
+def test_damaged_compiled_templates_are_compiled_again(make_site: Callable[..., Path], tmp_path: Path,
+                                                       damage: bytes) -> None:
+    import jinja2.bccache
+
+    site = make_site({"seeds/a.md": STORY, "seeds/b.md": STORY.replace("Cached story", "Second story")})
+    build_into(site, tmp_path / "out")
+    compiled = sorted((site / CACHE_DIR / "templates").iterdir())
+    assert compiled, "templates compiled by one build are kept for the next"
+    for path in compiled:
+        # Cut short after Jinja's own header, so that Jinja reads on into nothing.
+        path.write_bytes(jinja2.bccache.bc_magic + damage if damage == b"j2" else damage)
+    write(site / "seeds/a.md", STORY.replace("First text.", "Edited text."))
+    build_into(site, tmp_path / "out")
+    build_into(site, tmp_path / "fresh", cache=False)
+    assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "fresh")
+    assert "Edited text." in (tmp_path / "out/world/cached-story/index.html").read_text()
+
+
+def test_compiled_templates_go_with_the_cache(make_site: Callable[..., Path], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitegen.cache
+
+    site = make_site({"seeds/a.md": STORY})
+    build_into(site, tmp_path / "out")
+    stale = site / CACHE_DIR / "templates" / "from-another-version"
+    stale.write_bytes(b"compiled with other options")
+    monkeypatch.setattr(sitegen.cache, "code_identity", lambda: "0.0.0+other")
+    Cache(site / CACHE_DIR).close()
+    assert not stale.exists()
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "blob", "foreign"])
 def test_damaged_cache_is_ignored(make_site: Callable[..., Path], tmp_path: Path, damage: str) -> None:
     site = make_site({"seeds/a.md": STORY})

@@ -22,7 +22,7 @@ from sitegen import code_identity
 from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import BuildError, ContentError, SitegenError
-from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, sources
+from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, source_names
 from sitegen.model import Article, Body, Site, Term, build_site
 from sitegen.parallel import (
     RENDER_CHUNK,
@@ -171,11 +171,11 @@ def theme_signature(source: Path, options: BuildOptions, output: Path) -> str:
     return digest.hexdigest()
 
 
-def input_signature(source: Path, theme: str) -> str:
-    """A hash of every input's name and file status (`theme` covers all but the articles)."""
+def input_signature(theme: str, scanned: dict[str, str]) -> str:
+    """A hash of every input's name and file status: `theme` covers all but the articles, `scanned` those."""
     digest = hashlib.sha256(theme.encode())
-    for line in _status_lines([source / CONTENT_DIR]):
-        digest.update(line.encode())
+    for name, status in scanned.items():
+        digest.update(f"{name}\0{status}\n".encode())
     return digest.hexdigest()
 
 
@@ -189,10 +189,14 @@ def static_dirs(source: Path) -> list[Path]:
     return [theme_dir() / "static", source / "static"]
 
 
-def file_status(path: Path, settings_key: str) -> str:
-    """What must stay the same for a file's digest to be reused: settings, size, times, inode, sidecar."""
+def file_status(path: str, settings_key: str) -> str:
+    """What must stay the same for a file's digest to be reused: settings, size, times, inode, sidecar.
+
+    ctime is in it because no tool can set it back, so a rewrite that keeps mtime still shows.
+    """
     parts = [settings_key]
-    for candidate in (path, *((path.with_suffix(s) for s in SIDECAR_SUFFIXES) if path.suffix.lower() == ".txt" else ())):
+    stem, suffix = os.path.splitext(path)
+    for candidate in (path, *((stem + s for s in SIDECAR_SUFFIXES) if suffix.lower() == ".txt" else ())):
         try:
             status = os.stat(candidate)
         except OSError:
@@ -202,10 +206,11 @@ def file_status(path: Path, settings_key: str) -> str:
     return "|".join(parts)
 
 
-def scan(source: Path, settings: LoadSettings) -> dict[str, tuple[Path, str]]:
-    """Every article file, in order, with its status (see `file_status`)."""
+def scan(source: Path, settings: LoadSettings) -> dict[str, str]:
+    """Every article file's name, in order, with its status (see `file_status`)."""
+    # Names, not Paths: a build that reads few files need not make 100,000 Path objects.
     settings_key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
-    return {str(path): (path, file_status(path, settings_key)) for path in sources(source / CONTENT_DIR)}
+    return {name: file_status(name, settings_key) for name in source_names(source / CONTENT_DIR)}
 
 
 @dataclass
@@ -217,7 +222,7 @@ class LoadedSite:
     files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: Cache, workers: Workers,
+def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers: Workers,
           report: BuildReport, progress: Progress | None) -> LoadedSite:
     """Every article: from the cache when its digest is known, parsed (in parallel) when not.
 
@@ -226,28 +231,28 @@ def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: C
     of newly parsed articles go to the cache as they arrive, so they never all sit in memory.
     """
     known = cache.file_digests()
-    results: dict[Path, Article | SitegenError] = {}
+    results: dict[str, Article | SitegenError] = {}
     files: dict[str, tuple[str, str]] = {}
     cards: dict[str, str] = {}
 
     def misses() -> Iterator[tuple[Path, str]]:
-        for block in chunked(list(scanned.values()), DIGEST_BLOCK):
-            digests: dict[Path, str] = {}
-            for path, status in block:
+        for block in chunked(list(scanned.items()), DIGEST_BLOCK):
+            digests: dict[str, str] = {}
+            for name, status in block:
                 try:
-                    before = known.get(str(path))
-                    digests[path] = before[1] if before and before[0] == status else source_digest(path, settings)
-                    files[str(path)] = (status, digests[path])
+                    before = known.get(name)
+                    digests[name] = before[1] if before and before[0] == status else source_digest(Path(name), settings)
+                    files[name] = (status, digests[name])
                 except OSError as error:
-                    results[path] = ContentError(f"cannot be read: {error.strerror}", path)
+                    results[name] = ContentError(f"cannot be read: {error.strerror}", Path(name))
             cached = cache.articles(digests.values())
             hits = 0
-            for path, digest in digests.items():
+            for name, digest in digests.items():
                 if digest in cached:
-                    results[path], cards[digest] = cached[digest]
+                    results[name], cards[digest] = cached[digest]
                     hits += 1
                 else:
-                    yield path, digest
+                    yield Path(name), digest
             report.cache_hits += hits
             if progress:
                 progress(hits)
@@ -255,9 +260,9 @@ def _load(scanned: dict[str, tuple[Path, str]], settings: LoadSettings, cache: C
     for items, chunk in workers.load(misses(), settings, progress, reader=load_chunk_for_cache):
         cards.update(cache.store_articles(r for r in chunk if not isinstance(r, SitegenError)))
         for (path, _), loaded in zip(items, chunk, strict=True):
-            results[path] = loaded if isinstance(loaded, SitegenError) else loaded.article
+            results[str(path)] = loaded if isinstance(loaded, SitegenError) else loaded.article
     cache.prune_articles({digest for _, digest in files.values()})
-    return LoadedSite(collect([results[path] for path, _ in scanned.values()]), cards, files)
+    return LoadedSite(collect([results[name] for name in scanned]), cards, files)
 
 
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
@@ -282,14 +287,14 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             stack.callback(shutil.rmtree, throwaway, ignore_errors=True)
             cache = Cache(throwaway)
         stack.callback(cache.close)
+        scanned = scan(options.source, settings)
         theme = theme_signature(options.source, options, output) if options.cache else ""
-        signature = input_signature(options.source, theme) if options.cache else ""
+        signature = input_signature(theme, scanned) if options.cache else ""
         last = cache.last_build() if options.cache and output.is_dir() else None
         until = last.get("valid_until") if last else None
         current = until is None or build_time().isoformat() < until
         if last and current and last.get("signature") == signature:
             return _unchanged(last, started)
-        scanned = scan(options.source, settings)
         if last and current and last.get("theme") == theme:
             edited = _update_bodies(options, config, settings, scanned, cache, output, last, on_page)
             if edited is not None:
@@ -369,7 +374,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
     templates = _template_hashes(pages, config, env)
     settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
                               fingerprints=options.cache, fresh=True, cache=None if workers.remote else cache.path,
-                              run=uuid.uuid4().hex)
+                              run=uuid.uuid4().hex, compiled=None if workers.remote else cache.templates)
     bodies = CachedBodies(cache.path)
     kept: list[str] = []
 
@@ -444,7 +449,7 @@ def _stale_static(output: Path, staging: Staging) -> list[str]:
             if not (staging.path / "static" / path.relative_to(live)).is_file()]
 
 
-def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings, scanned: dict[str, tuple[Path, str]],
+def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings, scanned: dict[str, str],
                    cache: Cache, output: Path, last: dict[str, Any],
                    on_page: Callable[[str], None] | None) -> BuildReport | None:
     """The build after only article bodies changed: the pages that show them, rendered and patched in.
@@ -458,9 +463,10 @@ def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings
     files = dict(known)
     touched: dict[str, tuple[str, str]] = {}
     edited: dict[str, tuple[Article, Body]] = {}
-    for name, (path, status) in scanned.items():
+    for name, status in scanned.items():
         if status == known[name][0]:
             continue
+        path = Path(name)
         digest = source_digest(path, settings)
         files[name] = touched[name] = (status, digest)
         if digest == known[name][1]:
@@ -491,7 +497,7 @@ def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings
         pages = {url: reader.load(data) for url, (_, data) in stored.items() if data is not None}
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
-    env = make_environment(config, template_dirs(options.source), CachedBodies(cache.path))
+    env = make_environment(config, template_dirs(options.source), CachedBodies(cache.path), compiled=cache.templates)
     staging = Staging(output)
     cache.discard_staged_pages()
     try:

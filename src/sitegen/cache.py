@@ -12,6 +12,7 @@ import io
 import json
 import os
 import pickle
+import shutil
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,6 +38,9 @@ class Cache:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "cache.sqlite3"
+        # Compiled templates. Jinja checks them against their source and its own version, not against
+        # the options sitegen compiles with, so they go whenever the rest of the cache does.
+        self.templates = folder / "templates"
         self._staged: list[tuple[str, str, bytes | None]] = []
         self._staged_bodies: list[tuple[str, str]] = []
         try:
@@ -45,6 +49,7 @@ class Cache:
             # A truncated or foreign file: start afresh rather than trust any of it.
             for stale in folder.glob("cache.sqlite3*"):
                 stale.unlink(missing_ok=True)
+            shutil.rmtree(self.templates, ignore_errors=True)
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -56,6 +61,7 @@ class Cache:
         schema = f"{SCHEMA} {code_identity()}"
         if row is None or row[0] != schema:
             # Another sitegen version (or its code changed) wrote this cache: nothing in it is trusted.
+            shutil.rmtree(self.templates, ignore_errors=True)
             db.executescript("".join(f"DROP TABLE IF EXISTS {table};" for table in _TABLES))
             db.execute("DELETE FROM meta")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (schema,))

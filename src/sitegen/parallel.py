@@ -91,6 +91,8 @@ class RenderSettings:
     # The cache that stored pages' articles are read from, and a name for this build: see _page_reader.
     cache: Path | None = None
     run: str = ""
+    # Where compiled templates are kept between builds.
+    compiled: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,10 @@ class Rendered:
 
 
 @lru_cache(maxsize=4)
-def _environment(config: Config, template_dirs: tuple[Path, ...], templates: tuple[tuple[str, str], ...]) -> jinja2.Environment:
+def _environment(config: Config, template_dirs: tuple[Path, ...], templates: tuple[tuple[str, str], ...],
+                 compiled: Path | None) -> jinja2.Environment:
     # Keyed on the templates' hashes too: the environment does not look at the files again.
-    return make_environment(config, list(template_dirs), {}, auto_reload=not templates)
+    return make_environment(config, list(template_dirs), {}, auto_reload=not templates, compiled=compiled)
 
 
 @lru_cache(maxsize=1)
@@ -155,7 +158,8 @@ def _chunk_pages(chunk: RenderChunk, settings: RenderSettings) -> Iterator[tuple
 def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]:
     """Render a chunk of pages, fingerprinting those the sender did not; runs in any worker, local or remote."""
     # Dask may hand a tuple over as a list; the environment cache needs it hashable.
-    env = _environment(settings.config, tuple(settings.template_dirs), tuple(sorted(settings.templates.items())))
+    env = _environment(settings.config, tuple(settings.template_dirs), tuple(sorted(settings.templates.items())),
+                       settings.compiled)
     env.globals["body"].store = chunk.bodies  # type: ignore[attr-defined]
     output = Output(settings.folder) if settings.folder else None
     write = (output.write_new if settings.fresh else output.write) if output else None

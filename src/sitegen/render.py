@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 import jinja2.meta
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
@@ -52,12 +53,18 @@ def _url(context: jinja2.runtime.Context, target: str) -> str:
 
 
 def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body],
-                     auto_reload: bool = True) -> jinja2.Environment:
+                     auto_reload: bool = True, compiled: Path | None = None) -> jinja2.Environment:
     """The environment: the site's templates first, then the default theme's; `bodies` by article digest.
 
     Without `auto_reload` a template is read once, not checked on disk at every use (an include per card).
+    Templates compiled once are kept in `compiled`, checked against their source, for the next build.
     """
+    bytecode = None
+    if compiled is not None:
+        compiled.mkdir(parents=True, exist_ok=True)
+        bytecode = _CompiledTemplates(str(compiled))
     env = jinja2.Environment(
+        bytecode_cache=bytecode,
         auto_reload=auto_reload,
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
         autoescape=True,
@@ -102,6 +109,16 @@ def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[
         section_descriptions={s.url_slug: s.description for s in config.sections if s.description},
     )
     return env
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates, in which a damaged file is compiled again, never an error."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - Jinja reads a truncated file's header with pickle, unguarded
+            bucket.reset()
 
 
 def _render_data(page: Page, config: Config, links: Links, entries: FeedEntries) -> str:

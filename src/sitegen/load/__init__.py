@@ -32,7 +32,7 @@ class LoadResult:
     bodies: Mapping[str, Body] = field(default_factory=dict)
 
 
-def sources(content_dir: Path) -> Iterator[Path]:
+def source_names(content_dir: Path) -> list[str]:
     """Article files under `content_dir` in a stable order; hidden files and folders are skipped."""
     found = []
     # os.walk rather than Path.rglob: several times faster over an archive of 100,000 files.
@@ -40,8 +40,12 @@ def sources(content_dir: Path) -> Iterator[Path]:
         subfolders[:] = [name for name in subfolders if not name.startswith((".", "_"))]
         found += [os.path.join(folder, name) for name in files
                   if not name.startswith((".", "_")) and os.path.splitext(name)[1].lower() in READERS]
-    for name in sorted(found):
-        yield Path(name)
+    return sorted(found)
+
+
+def sources(content_dir: Path) -> Iterator[Path]:
+    """`source_names` as paths."""
+    return map(Path, source_names(content_dir))
 
 
 def _sidecar(path: Path) -> Path | None:
