@@ -36,6 +36,9 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 # Often enough to catch a build's peak, which lasts seconds; rarely enough not to slow what is measured.
 SAMPLE_SECONDS = 0.05
+# Tools run as installed ones do: a sandbox that forbids writing bytecode would have Python compile
+# sitegen's (and Pelican's) modules from source at every start.
+TOOL_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass
@@ -96,7 +99,8 @@ def measure(tool: str, command: list[str], cwd: Path, output: Path) -> Result:
     """Run `command`, sampling the process tree's memory every 50 ms."""
     settle(output)
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=TOOL_ENV)
     peak = 0
     done = threading.Event()
 
