@@ -121,7 +121,7 @@ def _build(cls: type, data: Any, prefix: str, path: Path, text: str) -> Any:
             close = difflib.get_close_matches(key, fields, n=1)
             hint = f"did you mean '{prefix}{close[0]}'?" if close else f"known keys: {', '.join(sorted(fields))}"
             raise ConfigError(f"unknown key '{dotted}'", path, _key_line(text, dotted), hint)
-        kind = fields[key].type
+        kind = str(fields[key].type)  # a name: annotations are not evaluated here
         if kind in ("str", "int", "bool"):
             expected = {"str": str, "int": int, "bool": bool}[kind]
             # bool is a subclass of int in Python; `page_size = true` must still be refused.

@@ -162,7 +162,9 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
                        settings.compiled)
     env.globals["body"].store = chunk.bodies  # type: ignore[attr-defined]
     output = Output(settings.folder) if settings.folder else None
-    write = (output.write_new if settings.fresh else output.write) if output else None
+    write: Callable[[str, bytes], object] | None = None
+    if output is not None:
+        write = output.write_new if settings.fresh else output.write
     results = []
     # Files are written by a thread while the next page renders: creating files and folders
     # waits on the file system, which would otherwise leave the core idle.
@@ -171,7 +173,7 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
         for page, print_, data in _chunk_pages(chunk, settings):
             text, used = render_noting_bodies(env, page)
             encoded = text.encode("utf-8")
-            if writer is not None:
+            if writer is not None and write is not None:
                 written.append(writer.submit(write, page.url, encoded))
             results.append(Rendered(page.url, print_, used, data if used and settings.fingerprints else None,
                                     None if write else encoded))

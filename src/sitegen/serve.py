@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from sitegen.build import BuildOptions
 from sitegen.cache import CACHE_DIR
@@ -277,7 +278,7 @@ class Server:
         self.rebuilder = Rebuilder(BuildOptions(source=build.source, base_url=local, drafts=build.drafts,
                                                 future=build.future), self.output)
         self.url = local
-        self.observer: Observer | None = None
+        self.observer: BaseObserver | None = None
         self.lock = threading.Lock()
 
     def start(self) -> None:

@@ -105,15 +105,17 @@ def parse_wire_copy(text: str, path: Path | None = None, first_line: int = 1) ->
     source = None
     # The end mark './.' closes the article; a '(Source: VNA)' line may stand just before it.
     for _ in range(3):
-        if blocks and isinstance(blocks[-1], Paragraph):
-            last = blocks.pop()
-            trimmed = strip_end_mark(last.text)
-            found = _SOURCE.match(trimmed)
-            if found and source is None:
-                source = found.group("source")
-            elif trimmed:
-                blocks.append(Paragraph(trimmed, last.line))
-                break
+        last = blocks[-1] if blocks else None
+        if not isinstance(last, Paragraph):
+            break
+        blocks.pop()
+        trimmed = strip_end_mark(last.text)
+        found = _SOURCE.match(trimmed)
+        if found and source is None:
+            source = found.group("source")
+        elif trimmed:
+            blocks.append(Paragraph(trimmed, last.line))
+            break
     return WireCopy(headline=headline, standfirst=strip_end_mark(standfirst),
                     blocks=tuple(blocks), source=source)
 
