@@ -312,6 +312,24 @@ def test_fingerprints_do_not_depend_on_object_identity(archive: Path) -> None:
     assert [here.dumps(p) for p in pages] == [there.dumps(p) for chunk in copies for p in chunk]
 
 
+def test_fingerprints_do_not_depend_on_how_many_keys_are_kept(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitegen.cache
+    from sitegen.build import load_settings, plan
+    from sitegen.cache import Fingerprinter
+    from sitegen.config import load_config
+    from sitegen.load import load_content
+
+    config, _ = load_config(archive)
+    loaded = load_content(archive / "seeds", load_settings(config))
+    pages = plan(config, BuildOptions(source=archive), loaded).pages
+    cards = {a.digest: "card" for a in loaded.articles}
+    everything = [Fingerprinter(cards).dumps(p) for p in pages]
+    # An archive's worth of articles overflows the keys kept: they are made again, the same.
+    monkeypatch.setattr(sitegen.cache, "KEY_MEMORY", 2)
+    assert [Fingerprinter(cards).dumps(p) for p in pages] == everything
+    assert sum(b"_article_ref" in data for data in everything) > 10
+
+
 def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:
     from sitegen.cache import CachedBodies
     from sitegen.model import Article, Body

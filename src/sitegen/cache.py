@@ -29,6 +29,8 @@ from sitegen.model import Article, Body, Term
 CACHE_DIR = ".sitegen-cache"
 SCHEMA = "sitegen cache 3"
 _CHUNK = 500
+# Article keys a Fingerprinter keeps at a time (see Fingerprinter._reference).
+KEY_MEMORY = 16384
 _TABLES = ("articles", "bodies", "files", "pages", "page_data", "page_bodies", "pages_next", "page_bodies_next")
 
 
@@ -349,10 +351,17 @@ def _article_ref(reference: str) -> Article:
     return resolve(reference)
 
 
+@lru_cache(maxsize=65536)
+def _term_json(term: Term) -> str:
+    # ASCII: one non-Latin-1 letter would make Python store the whole key at two bytes a character.
+    return json.dumps([term.name, term.slug], ensure_ascii=True, separators=(",", ":"))
+
+
 def _terms_json(article: Article) -> str:
-    pairs = [[[t.name, t.slug] for t in terms] for terms in ((article.section,) if article.section else (),
-                                                            article.tags, article.authors)]
-    return json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+    """The article's filed section, tags and authors as JSON, put together from each term's."""
+    section = _term_json(article.section) if article.section else ""
+    tags, authors = ",".join(map(_term_json, article.tags)), ",".join(map(_term_json, article.authors))
+    return f"[[{section}],[{tags}],[{authors}]]"
 
 
 def _terms(encoded: str) -> tuple[Term | None, tuple[Term, ...], tuple[Term, ...]]:
@@ -368,20 +377,21 @@ class Fingerprinter:
 
     def __init__(self, cards: Mapping[str, str]) -> None:
         self.cards = cards
-        self._refs: dict[int, tuple[Any, ...]] = {}
-        self._keep: list[Article] = []  # keeps ids stable while references are cached by id
+        # Keys of recently pickled articles by id, each with its article, which keeps the id its own.
+        # Bounded: every article's key, kept, was a tenth of the build's memory at 100,000 articles.
+        self._keys: dict[int, tuple[Article, str]] = {}
         self.dispatch = {**copyreg.dispatch_table, Article: self._reference}
 
     def _reference(self, article: Article) -> tuple[Any, ...]:
-        ref = self._refs.get(id(article))
-        if ref is None:
+        known = self._keys.get(id(article))
+        if known is None or known[0] is not article:
+            if len(self._keys) >= KEY_MEMORY:
+                self._keys.clear()
             # The terms are filed site-wide (one spelling per slug) and can change without the file.
             # One string per article keeps pickling 15,000 pages in C.
-            key = "\0".join((str(article.source_path), self.cards[article.digest], _terms_json(article)))
-            ref = (_article_ref, (key,))
-            self._refs[id(article)] = ref
-            self._keep.append(article)
-        return ref
+            known = (article, "\0".join((str(article.source_path), self.cards[article.digest], _terms_json(article))))
+            self._keys[id(article)] = known
+        return (_article_ref, (known[1],))
 
     def dumps(self, value: object) -> bytes:
         buffer = io.BytesIO()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sitegen.config import Config
 from sitegen.model import Article
 from sitegen.urls import Links, absolute_url
-from sitegen.xmlwriter import DECLARATION, XmlWriter
+from sitegen.xmlwriter import DECLARATION, XmlWriter, text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -47,16 +47,13 @@ def chunk_entries(entries: list[SitemapEntry], base_url: str,
 
 def urlset(entries: tuple[SitemapEntry, ...], config: Config) -> str:
     """One sitemap file listing `entries` with their last modification."""
-    xml = XmlWriter()
-    xml.open("urlset", {"xmlns": SITEMAP_NS})
+    # One string per URL, not XmlWriter's one per tag: a file of 50,000 URLs made 200,000 of them.
+    lines = [f'{DECLARATION}<urlset xmlns="{SITEMAP_NS}">\n']
     for entry in entries:
-        xml.open("url")
-        xml.leaf("loc", absolute_url(entry.url, config.base_url))
-        if entry.lastmod:
-            xml.leaf("lastmod", entry.lastmod.isoformat())
-        xml.close("url")
-    xml.close("urlset")
-    return DECLARATION + xml.getvalue()
+        lastmod = f"    <lastmod>{entry.lastmod.isoformat()}</lastmod>\n" if entry.lastmod else ""
+        lines.append(f"  <url>\n    <loc>{text(absolute_url(entry.url, config.base_url))}</loc>\n{lastmod}  </url>\n")
+    lines.append("</urlset>\n")
+    return "".join(lines)
 
 
 def sitemap_index(parts: tuple[tuple[str, datetime | None], ...], config: Config) -> str:
