@@ -58,12 +58,20 @@ def _body(rng: random.Random, words_target: int) -> tuple[list[str], int]:
     return blocks, count
 
 
+START = datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=7)))
+
+
+def last_published(count: int) -> datetime:
+    """No article of a corpus of `count` is dated later than this."""
+    return START + timedelta(minutes=37 * count + 30)
+
+
 def generate(count: int, folder: Path, seed: int = 2024) -> None:
     """Write `count` articles and a sitegen.toml into `folder`."""
     rng = random.Random(seed)
     tags = [f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}" for i in range(300)]
     authors = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(120)]
-    start = datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=7)))
+    start = START
     seeds = folder / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     (folder / "sitegen.toml").write_text(
