@@ -405,7 +405,6 @@ class Fingerprinter:
         return buffer.getvalue()
 
 
-
 class PageReader:
     """Reads pages as `Fingerprinter` pickled them, asking `article(path, card key)` for each article they name.
 
