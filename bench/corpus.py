@@ -71,14 +71,13 @@ def generate(count: int, folder: Path, seed: int = 2024) -> None:
     rng = random.Random(seed)
     tags = [f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}" for i in range(300)]
     authors = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(120)]
-    start = START
     seeds = folder / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     (folder / "sitegen.toml").write_text(
         'title = "Synthetic Daily"\nbase_url = "https://bench.example/"\ntimezone = "Asia/Ho_Chi_Minh"\n'
         "page_size = 20\n" + "".join(f'\n[[sections]]\nname = "{s}"\n' for s in SECTIONS), encoding="utf-8")
     for i in range(count):
-        published = start + timedelta(minutes=37 * i + rng.randint(0, 30))
+        published = START + timedelta(minutes=37 * i + rng.randint(0, 30))
         headline = _sentence(rng, 6, 12)[:-1] + f" ({i})"
         standfirst = _sentence(rng, 15, 30)
         section = rng.choice(SECTIONS)

@@ -183,6 +183,20 @@ def test_chunking_by_size() -> None:
     assert chunk_entries(entries, "https://example.org/") == [tuple(entries)]
 
 
+def test_sitemap_urls_are_escaped_for_xml() -> None:
+    # urlset writes its lines itself (one per URL, for 50,000-URL files), so its escaping is checked here.
+    from sitegen.config import Config
+
+    when = datetime(2024, 3, 2, 9, 15, tzinfo=timezone(timedelta(hours=7)))
+    config = Config(base_url="https://example.org/a&b<c>/")
+    xml = sitemaps.urlset((SitemapEntry("/world/story/", when), SitemapEntry("/tags/", None)), config)
+    root = lxml.etree.fromstring(xml.encode("utf-8"))
+    urls = root.findall(f"{SM}url")
+    assert [u.findtext(f"{SM}loc") for u in urls] == ["https://example.org/a&b<c>/world/story/",
+                                                       "https://example.org/a&b<c>/tags/"]
+    assert [u.findtext(f"{SM}lastmod") for u in urls] == ["2024-03-02T09:15:00+07:00", None]
+
+
 def test_news_sitemap_covers_two_days_and_at_most_1000() -> None:
     now = datetime(2024, 3, 3, 12, tzinfo=timezone.utc)
     articles = tuple(
