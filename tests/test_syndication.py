@@ -189,12 +189,20 @@ def test_sitemap_urls_are_escaped_for_xml() -> None:
 
     when = datetime(2024, 3, 2, 9, 15, tzinfo=timezone(timedelta(hours=7)))
     config = Config(base_url="https://example.org/a&b<c>/")
-    xml = sitemaps.urlset((SitemapEntry("/world/story/", when), SitemapEntry("/tags/", None)), config)
+    xml = sitemaps.urlset((SitemapEntry("/world/story/", when.isoformat()), SitemapEntry("/tags/", None)), config)
     root = lxml.etree.fromstring(xml.encode("utf-8"))
     urls = root.findall(f"{SM}url")
     assert [u.findtext(f"{SM}loc") for u in urls] == ["https://example.org/a&b<c>/world/story/",
                                                        "https://example.org/a&b<c>/tags/"]
     assert [u.findtext(f"{SM}lastmod") for u in urls] == ["2024-03-02T09:15:00+07:00", None]
+
+
+def test_a_sitemap_parts_newest_entry_is_by_time_not_by_text() -> None:
+    # As text, 09:15+07:00 sorts after 03:00+00:00, but it is 02:15 UTC: three quarters of an hour earlier.
+    entries = (SitemapEntry("/a/", "2024-03-02T09:15:00+07:00"), SitemapEntry("/b/", None),
+               SitemapEntry("/c/", "2024-03-02T03:00:00+00:00"))
+    assert sitemaps.newest(entries) == "2024-03-02T03:00:00+00:00"
+    assert sitemaps.newest((SitemapEntry("/b/", None),)) is None
 
 
 def test_news_sitemap_covers_two_days_and_at_most_1000() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.feeds import FORMATS, Feed, feed_entries, feed_title
 from sitegen.model import Article, Site, Term
-from sitegen.sitemaps import SitemapEntry, chunk_entries, news_articles
+from sitegen.sitemaps import SitemapEntry, chunk_entries, newest, news_articles
 from sitegen.urls import Links, paginated
 
 RELATED_WINDOW = 12
@@ -175,25 +175,33 @@ def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str
         # The sitemap protocol requires absolute URLs; build.py warns that they were left out.
         pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}))
         return pages
-    entries = [SitemapEntry(p.url, p.lastmod) for p in html if p.template != "404.html"]
-    chunks = chunk_entries(entries, config.base_url)
-    sitemaps: list[str] = []
-    if len(chunks) == 1:
-        pages.append(Page("/sitemap.xml", "sitemap:urlset", {"entries": chunks[0]}))
-    else:
-        parts = []
-        for number, chunk in enumerate(chunks, start=1):
-            url = f"/sitemaps/sitemap-{number}.xml"
-            lastmod = max((e.lastmod for e in chunk if e.lastmod), default=None)
-            parts.append((url, lastmod))
-            pages.append(Page(url, "sitemap:urlset", {"entries": chunk}))
-        pages.append(Page("/sitemap.xml", "sitemap:index", {"parts": tuple(parts)}))
-    sitemaps.append("/sitemap.xml")
+    pages += sitemap_pages([SitemapEntry(p.url, p.lastmod.isoformat() if p.lastmod else None)
+                            for p in html if p.template != "404.html"], config.base_url)
     recent = news_articles(site.articles, now)
     pages.append(Page("/news-sitemap.xml", "sitemap:news", {"articles": recent}))
-    sitemaps.append("/news-sitemap.xml")
-    pages.append(Page("/robots.txt", "robots", {"sitemaps": tuple(sitemaps)}))
+    pages.append(Page("/robots.txt", "robots", {"sitemaps": ("/sitemap.xml", "/news-sitemap.xml")}))
     return pages
+
+
+def sitemap_pages(entries: list[SitemapEntry], base_url: str) -> list[Page]:
+    """`/sitemap.xml` listing `entries`, or, past one file's limits, the index of `/sitemaps/sitemap-N.xml`."""
+    chunks = chunk_entries(entries, base_url)
+    if len(chunks) == 1:
+        return [Page("/sitemap.xml", "sitemap:urlset", {"entries": chunks[0]})]
+    pages, parts = [], []
+    for number, chunk in enumerate(chunks, start=1):
+        url = f"/sitemaps/sitemap-{number}.xml"
+        parts.append((url, newest(chunk)))
+        pages.append(Page(url, "sitemap:urlset", {"entries": chunk}))
+    pages.append(Page("/sitemap.xml", "sitemap:index", {"parts": tuple(parts)}))
+    return pages
+
+
+def sitemap_entries(root: Page, page: Callable[[str], Page]) -> list[SitemapEntry]:
+    """The entries of the sitemap `sitemap_pages` made, from its root page and `page(url)` for each part."""
+    if root.template == "sitemap:urlset":
+        return list(root.context["entries"])
+    return [entry for url, _ in root.context["parts"] for entry in page(url).context["entries"]]
 
 
 def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sitegen.config import Config
 from sitegen.model import Article
@@ -20,10 +20,20 @@ NEWS_MAX = 1000
 _ENTRY_OVERHEAD = 96
 _HEAD_OVERHEAD = 256
 
-@dataclass(frozen=True)
-class SitemapEntry:
+class SitemapEntry(NamedTuple):
+    """A page in the sitemap, with its last modification as the sitemap writes it (ISO 8601).
+
+    Text and a plain tuple: an edit that moves a page reads back, and pickles again, every entry
+    of a sitemap, and pickling 15,000 zoned datetimes without a memo took a fifth of a second.
+    """
+
     url: str
-    lastmod: datetime | None
+    lastmod: str | None
+
+
+def newest(entries: tuple[SitemapEntry, ...]) -> str | None:
+    """The latest `lastmod` among the entries, as written."""
+    return max((e.lastmod for e in entries if e.lastmod), key=datetime.fromisoformat, default=None)
 
 
 def chunk_entries(entries: list[SitemapEntry], base_url: str,
@@ -50,13 +60,13 @@ def urlset(entries: tuple[SitemapEntry, ...], config: Config) -> str:
     # One string per URL, not XmlWriter's one per tag: a file of 50,000 URLs made 200,000 of them.
     lines = [f'{DECLARATION}<urlset xmlns="{SITEMAP_NS}">\n']
     for entry in entries:
-        lastmod = f"    <lastmod>{entry.lastmod.isoformat()}</lastmod>\n" if entry.lastmod else ""
+        lastmod = f"    <lastmod>{entry.lastmod}</lastmod>\n" if entry.lastmod else ""
         lines.append(f"  <url>\n    <loc>{text(absolute_url(entry.url, config.base_url))}</loc>\n{lastmod}  </url>\n")
     lines.append("</urlset>\n")
     return "".join(lines)
 
 
-def sitemap_index(parts: tuple[tuple[str, datetime | None], ...], config: Config) -> str:
+def sitemap_index(parts: tuple[tuple[str, str | None], ...], config: Config) -> str:
     """A sitemap index pointing at each part file."""
     xml = XmlWriter()
     xml.open("sitemapindex", {"xmlns": SITEMAP_NS})
@@ -64,7 +74,7 @@ def sitemap_index(parts: tuple[tuple[str, datetime | None], ...], config: Config
         xml.open("sitemap")
         xml.leaf("loc", absolute_url(url, config.base_url))
         if lastmod:
-            xml.leaf("lastmod", lastmod.isoformat())
+            xml.leaf("lastmod", lastmod)
         xml.close("sitemap")
     xml.close("sitemapindex")
     return DECLARATION + xml.getvalue()
