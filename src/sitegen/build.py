@@ -16,8 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from sitegen import code_identity
 from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
@@ -36,7 +34,7 @@ from sitegen.parallel import (
     load_chunk_for_cache,
 )
 from sitegen.plan import Page, plan_site
-from sitegen.render import make_environment, render_noting_bodies, template_closure
+from sitegen.render import make_environment, render_noting_bodies, template_hashes
 from sitegen.sitemaps import NEWS_WINDOW
 from sitegen.theme import theme_dir
 from sitegen.urls import output_path
@@ -371,7 +369,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
     """
     dirs = template_dirs(options.source)
     env = make_environment(config, dirs, {})
-    templates = _template_hashes(pages, config, env)
+    templates = template_hashes(pages, config, env)
     settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
                               fingerprints=options.cache, fresh=True, cache=None if workers.remote else cache.path,
                               run=uuid.uuid4().hex, compiled=None if workers.remote else cache.templates)
@@ -418,21 +416,6 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
             on_page(result.url)
     report.reused = len(kept)
     return kept
-
-
-def _template_hashes(pages: list[Page], config: Config, env: jinja2.Environment) -> dict[str, str]:
-    """For each template in use: a hash of sitegen, the config and every template file it uses."""
-    hashes: dict[str, str] = {}
-    for name in {p.template for p in pages}:
-        sources_hash = hashlib.sha256(code_identity().encode() + pickle.dumps(config))
-        if name.endswith(".html"):
-            for used in sorted(template_closure(env, name)):
-                try:
-                    sources_hash.update(used.encode() + b"\0" + env.loader.get_source(env, used)[0].encode())  # type: ignore[union-attr]
-                except jinja2.TemplateNotFound:
-                    sources_hash.update(used.encode() + b"\0missing")
-        hashes[name] = sources_hash.hexdigest()
-    return hashes
 
 
 def _copy_static(source: Path, staging: Staging) -> int:

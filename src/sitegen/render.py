@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import traceback
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -13,9 +15,11 @@ from typing import Any
 import jinja2
 import jinja2.bccache
 import jinja2.meta
+import jinja2.nodes
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
 
+from sitegen import code_identity
 from sitegen.bodies import BodyLookup
 from sitegen.config import Config
 from sitegen.errors import TemplateError
@@ -200,10 +204,8 @@ def _free_variables(env: jinja2.Environment, name: str) -> frozenset[str]:
         if current in seen:
             continue
         seen.add(current)
-        try:
-            source, _, _ = env.loader.get_source(env, current)  # type: ignore[union-attr]
-            tree = env.parse(source)
-        except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+        tree = _parsed(env, current)
+        if tree is None:
             return METADATA
         names |= jinja2.meta.find_undeclared_variables(tree)
         for other in jinja2.meta.find_referenced_templates(tree):
@@ -213,18 +215,32 @@ def _free_variables(env: jinja2.Environment, name: str) -> frozenset[str]:
     return frozenset(names)
 
 
+_PARSED: weakref.WeakKeyDictionary[jinja2.Environment, dict[str, jinja2.nodes.Template | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _parsed(env: jinja2.Environment, name: str) -> jinja2.nodes.Template | None:
+    """Template `name` parsed, once per environment (both analyses above need it); None if missing or broken."""
+    known = _PARSED.setdefault(env, {})
+    if name not in known:
+        try:
+            source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+            known[name] = env.parse(source)
+        except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+            known[name] = None
+    return known[name]
+
+
 def template_closure(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> frozenset[str]:
     """`name` and every template it extends, includes or imports, transitively."""
     seen = set() if seen is None else seen
     if name in seen:
         return frozenset(seen)
     seen.add(name)
-    try:
-        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
-        referenced = jinja2.meta.find_referenced_templates(env.parse(source))
-    except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+    tree = _parsed(env, name)
+    if tree is None:
         return frozenset(seen)
-    for other in referenced:
+    for other in jinja2.meta.find_referenced_templates(tree):
         if other is not None:
             template_closure(env, other, seen)
     return frozenset(seen)
@@ -238,3 +254,17 @@ def _template_frame(error: BaseException) -> tuple[str | None, int | None]:
             found = (frame.filename, frame.lineno)
     return found
 
+
+def template_hashes(pages: Iterable[Page], config: Config, env: jinja2.Environment) -> dict[str, str]:
+    """For each template in use: a hash of sitegen, the config and every template file it uses."""
+    hashes: dict[str, str] = {}
+    for name in {p.template for p in pages}:
+        sources_hash = hashlib.sha256(code_identity().encode() + pickle.dumps(config))
+        if name.endswith(".html"):
+            for used in sorted(template_closure(env, name)):
+                try:
+                    sources_hash.update(used.encode() + b"\0" + env.loader.get_source(env, used)[0].encode())  # type: ignore[union-attr]
+                except jinja2.TemplateNotFound:
+                    sources_hash.update(used.encode() + b"\0missing")
+        hashes[name] = sources_hash.hexdigest()
+    return hashes
