@@ -71,3 +71,25 @@ def run_vnu(folder: Path) -> str:
         capture_output=True, text=True, timeout=300,
     )
     return result.stderr.strip()
+
+
+def story(title: str, body: str, tags: str = "[Shared]", date: str = "2024-01-02", extra: str = "") -> str:
+    """A Markdown article in section World by Ann; `extra` is more front matter, one key a line."""
+    return f"---\ntitle: {title}\ndate: {date}\nsection: World\ntags: {tags}\nauthors: [Ann]\n{extra}---\n{body}\n"
+
+
+def rendered(site: Path, out: Path, **options: object) -> tuple[BuildReport, list[str]]:
+    """Build (in this process) and say which pages were rendered."""
+    urls: list[str] = []
+    report = build(BuildOptions(source=site, output=out, **{"workers": 1, **options}),  # type: ignore[arg-type]
+                   on_page=urls.append)
+    return report, sorted(urls)
+
+
+@pytest.fixture
+def archive(make_site: Callable[..., Path]) -> Path:
+    """25 dated stories in one section, tag and author, five to a listing page, and one wire story."""
+    files = {f"seeds/s{i:02}.md": story(f"Story {i}", f"Body {i}.", date=f"2024-01-{i + 1:02}") for i in range(25)}
+    files["seeds/wire.txt"] = "Wire headline\nWire standfirst.\nWire body./."
+    files["seeds/wire.yaml"] = "date: 2023-12-01\nsection: World\ntags: [Shared]\n"
+    return make_site({**files, "sitegen.toml": 'title = "T"\nbase_url = "https://news.example/"\npage_size = 5\n'})

@@ -121,8 +121,9 @@ def test_site_overrides_one_template(make_site: Callable[..., Path], tmp_path: P
     assert "A good story" in (tmp_path / "out/world/a-good-story/index.html").read_text()
 
 
-@pytest.mark.parametrize("edit", [("Good body", "Changed body"), ("A good story", "A changed story")],
-                         ids=["body, patched in", "headline, whole site"])
+@pytest.mark.parametrize("edit", [("Good body", "Changed body"), ("A good story", "A changed story"),
+                                  ("2024-01-02T10", "2024-01-03T10")],
+                         ids=["body, patched in", "headline, patched in", "date, whole site planned"])
 def test_interrupted_build_leaves_previous_site(
     make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: tuple[str, str]
 ) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import BuildOptions, BuildReport, build
+from sitegen.build import BuildOptions
 from sitegen.cache import CACHE_DIR, Cache
 from sitegen.errors import ContentError, TemplateError
 from sitegen.model import Article
-from tests.conftest import SITES, build_into, write
+from tests.conftest import SITES, build_into, rendered, story, write
 from tests.test_build import tree_digest
 
 STORY = "---\ntitle: Cached story\ndate: 2024-01-02\nsection: World\ntags: [A]\n---\nFirst text.\n"
@@ -215,30 +215,12 @@ def test_another_sitegen_version_drops_the_cache(make_site: Callable[..., Path],
     assert not report.unchanged and report.cache_hits == 0
 
 
-def _story(title: str, body: str, tags: str = "[Shared]", date: str = "2024-01-02") -> str:
-    return f"---\ntitle: {title}\ndate: {date}\nsection: World\ntags: {tags}\nauthors: [Ann]\n---\n{body}\n"
-
-
-def _rendered(site: Path, out: Path) -> tuple[BuildReport, list[str]]:
-    urls: list[str] = []
-    report = build(BuildOptions(source=site, output=out, workers=1), on_page=urls.append)
-    return report, sorted(urls)
-
-
-@pytest.fixture
-def archive(make_site: Callable[..., Path]) -> Path:
-    files = {f"seeds/s{i:02}.md": _story(f"Story {i}", f"Body {i}.", date=f"2024-01-{i + 1:02}") for i in range(25)}
-    files["seeds/wire.txt"] = "Wire headline\nWire standfirst.\nWire body./."
-    files["seeds/wire.yaml"] = "date: 2023-12-01\nsection: World\ntags: [Shared]\n"
-    return make_site({**files, "sitegen.toml": 'title = "T"\nbase_url = "https://news.example/"\npage_size = 5\n'})
-
-
 def test_a_body_edit_renders_only_the_pages_that_show_that_body(archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first, _ = _rendered(archive, out)
+    first, _ = rendered(archive, out)
     # Story 24 is the newest: it is in the site, section, tag and author feeds.
-    write(archive / "seeds/s24.md", _story("Story 24", "Body 24, corrected.", date="2024-01-25"))
-    report, urls = _rendered(archive, out)
+    write(archive / "seeds/s24.md", story("Story 24", "Body 24, corrected.", date="2024-01-25"))
+    report, urls = rendered(archive, out)
     feeds = [f"{prefix}{name}" for prefix in ("/", "/world/", "/tags/shared/", "/authors/ann/")
              for name in ("feed.json", "feed.xml", "rss.xml")]
     assert urls == sorted(["/world/story-24/", *feeds])
@@ -246,10 +228,10 @@ def test_a_body_edit_renders_only_the_pages_that_show_that_body(archive: Path, t
     assert "Body 24, corrected." in (out / "world/story-24/index.html").read_text()
     assert "Body 24, corrected." in (out / "tags/shared/feed.xml").read_text()
     # An old story is in no feed: only its own page shows its body.
-    write(archive / "seeds/s00.md", _story("Story 0", "Body 0, corrected, and longer than before.", date="2024-01-01"))
-    assert _rendered(archive, out)[1] == ["/world/story-0/"]
+    write(archive / "seeds/s00.md", story("Story 0", "Body 0, corrected, and longer than before.", date="2024-01-01"))
+    assert rendered(archive, out)[1] == ["/world/story-0/"]
     write(archive / "seeds/wire.txt", "Wire headline\nWire standfirst.\nWire body, corrected./.")
-    assert _rendered(archive, out)[1] == ["/world/wire-headline/"]
+    assert rendered(archive, out)[1] == ["/world/wire-headline/"]
     build_into(archive, tmp_path / "fresh", cache=False)
     assert tree_digest(out) == tree_digest(tmp_path / "fresh")
 
@@ -257,21 +239,21 @@ def test_a_body_edit_renders_only_the_pages_that_show_that_body(archive: Path, t
 @pytest.mark.parametrize(
     ("path", "text"),
     [
-        ("seeds/s10.md", _story("Story ten, renamed", "Body 10.", date="2024-01-11")),
-        ("seeds/s10.md", _story("Story 10", "Body 10.", tags="[Shared, Fresh]", date="2024-01-11")),
-        ("seeds/s10.md", _story("Story 10", "Body 10.", date="2024-01-30")),
+        ("seeds/s10.md", story("Story ten, renamed", "Body 10.", date="2024-01-11")),
+        ("seeds/s10.md", story("Story 10", "Body 10.", tags="[Shared, Fresh]", date="2024-01-11")),
+        ("seeds/s10.md", story("Story 10", "Body 10.", date="2024-01-30")),
         ("seeds/wire.yaml", "date: 2023-12-01\nsection: Business\ntags: [Shared]\n"),
         ("seeds/wire.txt", "Wire headline changed\nWire standfirst.\nWire body./."),
-        ("seeds/new.md", _story("A new story", "New body.")),
+        ("seeds/new.md", story("A new story", "New body.")),
     ],
     ids=["headline", "tags", "date", "sidecar section", "wire headline", "new article"],
 )
 def test_a_metadata_edit_renews_every_page_that_lists_the_article(archive: Path, tmp_path: Path, path: str,
                                                                   text: str) -> None:
     out = tmp_path / "out"
-    _rendered(archive, out)
+    rendered(archive, out)
     write(archive / path, text)
-    report, urls = _rendered(archive, out)
+    report, urls = rendered(archive, out)
     assert not report.errors and len(urls) > 3
     build_into(archive, tmp_path / "fresh", cache=False)
     assert tree_digest(out) == tree_digest(tmp_path / "fresh")
@@ -279,9 +261,9 @@ def test_a_metadata_edit_renews_every_page_that_lists_the_article(archive: Path,
 
 def test_deleting_an_article_removes_its_pages(archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    _rendered(archive, out)
+    rendered(archive, out)
     (archive / "seeds/s03.md").unlink()
-    _rendered(archive, out)
+    rendered(archive, out)
     assert not (out / "world/story-3").exists()
     build_into(archive, tmp_path / "fresh", cache=False)
     assert tree_digest(out) == tree_digest(tmp_path / "fresh")
@@ -289,11 +271,11 @@ def test_deleting_an_article_removes_its_pages(archive: Path, tmp_path: Path) ->
 
 def test_a_touched_file_renders_nothing(archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first, _ = _rendered(archive, out)
+    first, _ = rendered(archive, out)
     os.utime(archive / "seeds/s05.md", (1, 1))
-    report, urls = _rendered(archive, out)
+    report, urls = rendered(archive, out)
     assert urls == [] and report.reused == first.pages and not report.unchanged
-    assert _rendered(archive, out)[0].unchanged
+    assert rendered(archive, out)[0].unchanged
 
 
 def test_fingerprints_do_not_depend_on_object_identity(archive: Path) -> None:
@@ -347,7 +329,7 @@ def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:
     cache.close()
 
 
-def _stored_story(tmp_path: Path) -> tuple[Cache, Article, str]:
+def _storedstory(tmp_path: Path) -> tuple[Cache, Article, str]:
     """A cache holding one article as a build records it (its file's digest and the article), and its card key."""
     from sitegen.model import Body, Term
 
@@ -367,7 +349,7 @@ def test_stored_pages_read_their_articles_from_the_cache(tmp_path: Path) -> None
     from sitegen.model import Term
     from sitegen.plan import Page
 
-    cache, article, card = _stored_story(tmp_path)
+    cache, article, card = _storedstory(tmp_path)
     # The site files the tag under the spelling another article used first: the page keeps that one.
     filed = replace(article, tags=(Term("Đà Nẵng", "da-nang"),))
     page = Page("/tags/da-nang/", "list.html", {"articles": (filed, filed), "title": "Đà Nẵng"})
@@ -387,7 +369,7 @@ def test_a_stored_page_whose_article_changed_is_refused(tmp_path: Path) -> None:
     from sitegen.errors import BuildError
     from sitegen.plan import Page
 
-    cache, article, _ = _stored_story(tmp_path)
+    cache, article, _ = _storedstory(tmp_path)
     # Pickled against another card key: what the page showed is no longer what the cache holds.
     data = Fingerprinter({"d1": "an older card"}).dumps(Page("/", "index.html", {"articles": (article,)}))
     with pytest.raises(BuildError, match="stale"):

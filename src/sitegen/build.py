@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import shutil
 import time
 import uuid
@@ -17,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
-from sitegen.errors import BuildError, ContentError, SitegenError
-from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, load_or_error, source_digest, source_names
-from sitegen.model import Article, Body, Site, Term, build_site
+from sitegen.edits import Patched, patch_edits
+from sitegen.errors import ContentError, SitegenError
+from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, source_digest, source_names
+from sitegen.model import Article, Site, Term, build_site
 from sitegen.parallel import (
     RENDER_CHUNK,
     Progress,
@@ -34,7 +34,7 @@ from sitegen.parallel import (
     load_chunk_for_cache,
 )
 from sitegen.plan import Page, plan_site
-from sitegen.render import make_environment, render_noting_bodies, template_hashes
+from sitegen.render import make_environment, template_hashes
 from sitegen.sitemaps import NEWS_WINDOW
 from sitegen.theme import theme_dir
 from sitegen.urls import output_path
@@ -294,11 +294,14 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         if last and current and last.get("signature") == signature:
             return _unchanged(last, started)
         if last and current and last.get("theme") == theme:
-            edited = _update_bodies(options, config, settings, scanned, cache, output, last, on_page)
-            if edited is not None:
-                edited.seconds = time.perf_counter() - started
-                cache.store_last_build({**last, "signature": signature})
-                return edited
+            patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source))
+            if patched is not None:
+                report = _patched(last, patched, len(scanned))
+                cache.store_last_build({**last, "signature": signature, **_counts(report)})
+                for url in sorted(patched.rendered):
+                    if on_page:
+                        on_page(url)
+                return _finish(report, started)
         # Forked now, while this process holds little: see parallel.py.
         workers = stack.enter_context(Workers(options.workers, executor))
         loaded = _load(scanned, settings, cache, workers, report, _ticker(progress, "reading", len(scanned)))
@@ -375,6 +378,8 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
                               run=uuid.uuid4().hex, compiled=None if workers.remote else cache.templates)
     bodies = CachedBodies(cache.path)
     kept: list[str] = []
+    # The pickled form of each page sent to a worker, and the articles it names, until it comes back rendered.
+    sent: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def changed() -> Iterator[tuple[Page, str, bytes]]:
         """Every page whose fingerprint differs from the last build's, with its fingerprint ("" when not taken)."""
@@ -390,6 +395,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
                 if progress:
                     progress(1)
             else:
+                sent[page.url] = (data, tuple(sorted(pickler.named)))
                 yield page, print_, data
 
     def chunks() -> Iterator[RenderChunk]:
@@ -398,7 +404,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
                 yield RenderChunk((), bodies, {}, stored=[(print_, data) for _, print_, data in chunk])
                 continue
             todo = [page for page, _, _ in chunk]
-            prints = {page.url: (print_, data) for page, print_, data in chunk if print_}
+            prints = {page.url: print_ for page, print_, _ in chunk if print_}
             if workers.remote:
                 named = articles_in(todo)
                 yield RenderChunk(todo, {d: bodies[d] for d in sorted(named)}, {d: cards[d] for d in named}, prints)
@@ -410,8 +416,9 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
     for result in workers.render(chunks(), settings, progress):
         if result.data is not None:
             staging.write(result.url, result.data)
+        data, named = sent.pop(result.url, (result.page, result.named or ()))
         if options.cache:
-            cache.stage_page(result.url, result.fingerprint, result.page, result.bodies)
+            cache.stage_page(result.url, result.fingerprint, data, result.bodies, named)
         if on_page:
             on_page(result.url)
     report.reused = len(kept)
@@ -432,77 +439,12 @@ def _stale_static(output: Path, staging: Staging) -> list[str]:
             if not (staging.path / "static" / path.relative_to(live)).is_file()]
 
 
-def _update_bodies(options: BuildOptions, config: Config, settings: LoadSettings, scanned: dict[str, str],
-                   cache: Cache, output: Path, last: dict[str, Any],
-                   on_page: Callable[[str], None] | None) -> BuildReport | None:
-    """The build after only article bodies changed: the pages that show them, rendered and patched in.
-
-    None when anything else may have changed (a file added or removed, a headline, tag or date
-    edited, an error): then the full build decides.
-    """
-    known = cache.file_digests()
-    if set(scanned) != set(known):
-        return None
-    files = dict(known)
-    touched: dict[str, tuple[str, str]] = {}
-    edited: dict[str, tuple[Article, Body]] = {}
-    for name, status in scanned.items():
-        if status == known[name][0]:
-            continue
-        path = Path(name)
-        digest = source_digest(path, settings)
-        files[name] = touched[name] = (status, digest)
-        if digest == known[name][1]:
-            continue
-        loaded = load_or_error(path, settings, digest)
-        before = cache.articles([known[name][1]]).get(known[name][1])
-        if isinstance(loaded, SitegenError) or before is None or card_key(loaded[0]) != before[1]:
-            return None
-        edited[name] = loaded
-    report = BuildReport(articles=last["articles"], pages=last["pages"], files=last["files"],
-                         skipped=last["skipped"], warnings=list(last["warnings"]), written=True)
-    stored = cache.pages_showing(known[name][1] for name in edited)
-    if any(data is None for _, data in stored.values()):
-        return None
-    cache.store_articles(edited.values())
-    current = {name: article for name, (article, _) in edited.items()}
-
-    def article(path: str, card: str) -> Article:
-        if path not in current:
-            found = cache.articles([files[path][1]]).get(files[path][1]) if path in files else None
-            if found is None or found[1] != card:
-                raise BuildError(f"the cached article {path} is stale", path, None, "delete .sitegen-cache/")
-            current[path] = found[0]
-        return current[path]
-
-    try:
-        reader = PageReader(article)
-        pages = {url: reader.load(data) for url, (_, data) in stored.items() if data is not None}
-    except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
-        return None
-    env = make_environment(config, template_dirs(options.source), CachedBodies(cache.path), compiled=cache.templates)
-    staging = Staging(output)
-    cache.discard_staged_pages()
-    try:
-        for url in sorted(pages):
-            text, used = render_noting_bodies(env, pages[url])
-            staging.write(url, text)
-            # The page's fingerprint and pickled form stand: only its bodies changed.
-            cache.stage_page(url, stored[url][0], stored[url][1], used)
-        staging.commit_patch([])
-    except BaseException:
-        staging.discard()
-        cache.discard_staged_pages()
-        raise
-    cache.commit_staged_pages(output, [])
-    cache.store_file_digests(touched, replace_all=False)
-    cache.forget_articles({known[name][1] for name in edited})
-    if on_page:
-        for url in sorted(pages):
-            on_page(url)
-    report.cache_hits = len(files) - len(edited)
-    report.reused = report.pages - len(pages)
-    return report
+def _patched(last: dict[str, Any], patched: Patched, scanned: int) -> BuildReport:
+    """The report of a build that patched edited articles' pages into the last build's output."""
+    return BuildReport(articles=last["articles"], pages=last["pages"] + patched.added,
+                       files=last["files"] + patched.added, skipped=last["skipped"], warnings=list(last["warnings"]),
+                       reused=last["pages"] + patched.added - len(patched.rendered),
+                       cache_hits=scanned - patched.read, written=True)
 
 
 def _counts(report: BuildReport) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,12 @@ from sitegen.errors import BuildError
 from sitegen.model import Article, Body, Term
 
 CACHE_DIR = ".sitegen-cache"
-SCHEMA = "sitegen cache 3"
+SCHEMA = "sitegen cache 4"
 _CHUNK = 500
 # Article keys a Fingerprinter keeps at a time (see Fingerprinter._reference).
 KEY_MEMORY = 16384
-_TABLES = ("articles", "bodies", "files", "pages", "page_data", "page_bodies", "pages_next", "page_bodies_next")
+_TABLES = ("articles", "bodies", "files", "pages", "page_data", "page_bodies", "page_articles", "pages_next",
+           "page_bodies_next", "page_articles_next")
 
 
 class Cache:
@@ -45,6 +47,7 @@ class Cache:
         self.templates = folder / "templates"
         self._staged: list[tuple[str, str, bytes | None]] = []
         self._staged_bodies: list[tuple[str, str]] = []
+        self._staged_articles: list[tuple[str, str]] = []
         try:
             self.db = self._open()
         except sqlite3.DatabaseError:
@@ -68,17 +71,27 @@ class Cache:
             db.execute("DELETE FROM meta")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (schema,))
         db.executescript("""
-            CREATE TABLE IF NOT EXISTS articles (digest TEXT PRIMARY KEY, card TEXT, value BLOB);
+            -- slug and published (a timestamp) too: an edit that changes a slug asks who else has it.
+            CREATE TABLE IF NOT EXISTS articles (digest TEXT PRIMARY KEY, card TEXT, value BLOB, slug TEXT,
+                                                 published REAL);
             CREATE TABLE IF NOT EXISTS bodies (digest TEXT PRIMARY KEY, value BLOB);
             CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, status TEXT, digest TEXT);
             CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT);
             -- Apart from the fingerprints, which every build reads: scanning past the pickles costs seconds.
             CREATE TABLE IF NOT EXISTS page_data (url TEXT PRIMARY KEY, page BLOB);
             CREATE TABLE IF NOT EXISTS page_bodies (digest TEXT, url TEXT);
+            -- Which articles (by source path) a page names, shown in full or not.
+            CREATE TABLE IF NOT EXISTS page_articles (path TEXT, url TEXT);
             CREATE TABLE IF NOT EXISTS pages_next (url TEXT PRIMARY KEY, fingerprint TEXT, page BLOB);
             CREATE TABLE IF NOT EXISTS page_bodies_next (digest TEXT, url TEXT);
+            CREATE TABLE IF NOT EXISTS page_articles_next (path TEXT, url TEXT);
             CREATE INDEX IF NOT EXISTS page_bodies_digest ON page_bodies (digest);
             CREATE INDEX IF NOT EXISTS page_bodies_url ON page_bodies (url);
+            CREATE INDEX IF NOT EXISTS files_digest ON files (digest);
+            CREATE INDEX IF NOT EXISTS articles_slug ON articles (slug);
+            CREATE INDEX IF NOT EXISTS articles_published ON articles (published);
+            CREATE INDEX IF NOT EXISTS page_articles_path ON page_articles (path);
+            CREATE INDEX IF NOT EXISTS page_articles_url ON page_articles (url);
         """)
         return db
 
@@ -104,8 +117,9 @@ class Cache:
     def store_articles(self, loaded: Iterable[tuple[Article, Body] | Prepared]) -> dict[str, str]:
         """Keep articles and their bodies; returns each article's card key by digest."""
         ready = [item if isinstance(item, Prepared) else prepare(*item) for item in loaded]
-        self._write("INSERT OR REPLACE INTO articles VALUES (?, ?, ?)",
-                    [(p.article.digest, p.card, p.article_data) for p in ready])
+        self._write("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?)",
+                    [(p.article.digest, p.card, p.article_data, p.article.slug,
+                      p.article.published.timestamp() if p.article.published else None) for p in ready])
         self._write("INSERT OR REPLACE INTO bodies VALUES (?, ?)", [(p.article.digest, p.body_data) for p in ready])
         return {p.article.digest: p.card for p in ready}
 
@@ -116,6 +130,22 @@ class Cache:
         except sqlite3.DatabaseError:
             return
         self.forget_articles(stored - keep)
+
+    def shares_slug_or_time(self, path: str, slug: str, published: datetime | None) -> bool:
+        """Whether an article other than the one at `path` has this slug or was published at this moment.
+
+        Either decides an order or a URL that the other article's pages depend on; an unreadable
+        cache says yes, which is the safe answer.
+        """
+        try:
+            # CROSS JOIN: articles first, through their indexes; left to itself SQLite walks every file.
+            row = self.db.execute(
+                "SELECT 1 FROM articles CROSS JOIN files ON files.digest = articles.digest "
+                "WHERE (articles.slug = ? OR articles.published = ?) AND files.path != ? LIMIT 1",
+                (slug, published.timestamp() if published else None, path)).fetchone()
+        except sqlite3.DatabaseError:
+            return True
+        return row is not None
 
     def forget_articles(self, digests: Iterable[str]) -> None:
         gone = [(d,) for d in sorted(digests)]
@@ -152,9 +182,19 @@ class Cache:
 
     def pages_showing(self, digests: Iterable[str]) -> dict[str, tuple[str, bytes | None]]:
         """Fingerprint and stored page (as `Fingerprinter` pickled it) of every page that showed one of these bodies."""
+        return self._stored_pages("SELECT url FROM page_bodies WHERE digest IN ({marks})", list(digests))
+
+    def pages_naming(self, paths: Iterable[str]) -> dict[str, tuple[str, bytes | None]]:
+        """Fingerprint and stored page of every page that names one of the articles at these source paths."""
+        return self._stored_pages("SELECT url FROM page_articles WHERE path IN ({marks})", list(paths))
+
+    def stored_pages(self, urls: Iterable[str]) -> dict[str, tuple[str, bytes | None]]:
+        """Fingerprint and stored page of each of these pages that the last build wrote."""
+        return self._stored_pages("SELECT url FROM pages WHERE url IN ({marks})", list(urls))
+
+    def _stored_pages(self, select_urls: str, keys: list[str]) -> dict[str, tuple[str, bytes | None]]:
         try:
-            urls = sorted({url for (url,) in self._select("SELECT url FROM page_bodies WHERE digest IN ({marks})",
-                                                          list(digests))})
+            urls = sorted({url for (url,) in self._select(select_urls, keys)})
             return {url: (fp, page) for url, fp, page in
                     self._select("SELECT pages.url, fingerprint, page FROM pages LEFT JOIN page_data "
                                  "ON page_data.url = pages.url WHERE pages.url IN ({marks})", urls)}
@@ -163,14 +203,20 @@ class Cache:
 
     def discard_staged_pages(self) -> None:
         """Forget pages staged by a build that did not finish."""
-        self._staged, self._staged_bodies = [], []
+        self._staged, self._staged_bodies, self._staged_articles = [], [], []
         self._write("DELETE FROM pages_next", [()])
         self._write("DELETE FROM page_bodies_next", [()])
+        self._write("DELETE FROM page_articles_next", [()])
 
-    def stage_page(self, url: str, fingerprint: str, page: bytes | None, bodies: frozenset[str]) -> None:
-        """Note a page this build rendered; it counts only once `commit_staged_pages` runs, after the site is written."""
+    def stage_page(self, url: str, fingerprint: str, page: bytes | None, bodies: frozenset[str],
+                   named: Iterable[str] = ()) -> None:
+        """Note a page this build rendered, the bodies it showed and the articles it named (by path).
+
+        It counts only once `commit_staged_pages` runs, after the site is written.
+        """
         self._staged.append((url, fingerprint, page))
         self._staged_bodies += [(digest, url) for digest in sorted(bodies)]
+        self._staged_articles += [(path, url) for path in sorted(named)]
         if len(self._staged) >= 1000:
             self._flush_staged()
 
@@ -178,7 +224,8 @@ class Cache:
         # Batched: one transaction per page would cost seconds at archive scale.
         self._write("INSERT OR REPLACE INTO pages_next VALUES (?, ?, ?)", self._staged)
         self._write("INSERT INTO page_bodies_next VALUES (?, ?)", self._staged_bodies)
-        self._staged, self._staged_bodies = [], []
+        self._write("INSERT INTO page_articles_next VALUES (?, ?)", self._staged_articles)
+        self._staged, self._staged_bodies, self._staged_articles = [], [], []
 
     def commit_staged_pages(self, output: Path, removed: Iterable[str], replace_all: bool = False) -> None:
         """Make the staged pages (and removals) the record of `output`, in one transaction."""
@@ -190,18 +237,23 @@ class Cache:
                 self.db.execute("DELETE FROM pages")
                 self.db.execute("DELETE FROM page_data")
                 self.db.execute("DELETE FROM page_bodies")
+                self.db.execute("DELETE FROM page_articles")
             gone = [(url,) for url in removed]
             self.db.executemany("DELETE FROM pages WHERE url = ?", gone)
             self.db.executemany("DELETE FROM page_data WHERE url = ?", gone)
             self.db.executemany("DELETE FROM page_bodies WHERE url = ?", gone)
+            self.db.executemany("DELETE FROM page_articles WHERE url = ?", gone)
             self.db.execute("DELETE FROM pages WHERE url IN (SELECT url FROM pages_next)")
             self.db.execute("DELETE FROM page_data WHERE url IN (SELECT url FROM pages_next)")
             self.db.execute("DELETE FROM page_bodies WHERE url IN (SELECT url FROM pages_next)")
+            self.db.execute("DELETE FROM page_articles WHERE url IN (SELECT url FROM pages_next)")
             self.db.execute("INSERT INTO pages SELECT url, fingerprint FROM pages_next")
             self.db.execute("INSERT INTO page_data SELECT url, page FROM pages_next WHERE page IS NOT NULL")
             self.db.execute("INSERT INTO page_bodies SELECT * FROM page_bodies_next")
+            self.db.execute("INSERT INTO page_articles SELECT * FROM page_articles_next")
             self.db.execute("DELETE FROM pages_next")
             self.db.execute("DELETE FROM page_bodies_next")
+            self.db.execute("DELETE FROM page_articles_next")
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('output', ?)", (str(output.resolve()),))
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError:
@@ -379,8 +431,10 @@ class Fingerprinter:
         self.cards = cards
         # Keys of recently pickled articles by id, each with its article, which keeps the id its own.
         # Bounded: every article's key, kept, was a tenth of the build's memory at 100,000 articles.
-        self._keys: dict[int, tuple[Article, str]] = {}
+        self._keys: dict[int, tuple[Article, str, str]] = {}
         self.dispatch = {**copyreg.dispatch_table, Article: self._reference}
+        # Source paths of the articles the last `dumps` named.
+        self.named: set[str] = set()
 
     def _reference(self, article: Article) -> tuple[Any, ...]:
         known = self._keys.get(id(article))
@@ -389,11 +443,14 @@ class Fingerprinter:
                 self._keys.clear()
             # The terms are filed site-wide (one spelling per slug) and can change without the file.
             # One string per article keeps pickling 15,000 pages in C.
-            known = (article, "\0".join((str(article.source_path), self.cards[article.digest], _terms_json(article))))
+            path = str(article.source_path)
+            known = (article, "\0".join((path, self.cards[article.digest], _terms_json(article))), path)
             self._keys[id(article)] = known
+        self.named.add(known[2])
         return (_article_ref, (known[1],))
 
     def dumps(self, value: object) -> bytes:
+        self.named = set()
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         # A dispatch entry for Article alone keeps everything else in the C pickler: fast at 15,000 pages.

@@ -101,8 +101,8 @@ class RenderChunk:
     bodies: Mapping[str, Body]
     # Card key of every article the pages name, for fingerprints.
     cards: Mapping[str, str]
-    # Fingerprint and pickled page, when the sender computed them already.
-    prints: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
+    # Fingerprints the sender took already, by URL.
+    prints: Mapping[str, str] = field(default_factory=dict)
     # Pages as `Fingerprinter` pickled them, with their fingerprints ("" when not yet taken), instead of `pages`.
     stored: Sequence[tuple[str, bytes]] = ()
 
@@ -114,9 +114,11 @@ class Rendered:
     url: str
     fingerprint: str
     bodies: frozenset[str] = frozenset()
-    # The page pickled with articles as references, when it showed bodies (to render it again later).
+    # The page pickled with articles as references, and the articles it names (by source path), when
+    # the worker pickled it; None when the sender did, and so has them already.
     page: bytes | None = None
     data: bytes | None = None
+    named: tuple[str, ...] | None = None
 
 
 @lru_cache(maxsize=4)
@@ -133,8 +135,12 @@ def _page_reader(cache: Path, run: str) -> PageReader:
     return PageReader(CachedArticles(cache), ARTICLE_MEMORY)
 
 
-def _chunk_pages(chunk: RenderChunk, settings: RenderSettings) -> Iterator[tuple[Page, str, bytes]]:
-    """Each page of the chunk with its fingerprint and pickled form, taken here when the sender did not."""
+def _chunk_pages(chunk: RenderChunk, settings: RenderSettings,
+                 ) -> Iterator[tuple[Page, str, tuple[bytes, tuple[str, ...]] | None]]:
+    """Each page of the chunk with its fingerprint, taken here when the sender did not take it.
+
+    Also the page pickled, and the articles it names, when pickled here (None when the sender did).
+    """
     if chunk.stored:
         assert settings.cache is not None, "stored pages need the cache their articles are in"
         reader = _page_reader(settings.cache, settings.run)
@@ -142,17 +148,17 @@ def _chunk_pages(chunk: RenderChunk, settings: RenderSettings) -> Iterator[tuple
             page: Page = reader.load(data)
             if not print_ and settings.fingerprints:
                 print_ = fingerprint(settings.templates[page.template], data)
-            yield page, print_, data
+            yield page, print_, None
         return
     pickler = Fingerprinter(chunk.cards)
     for page in chunk.pages:
         if page.url in chunk.prints:
-            yield page, *chunk.prints[page.url]
+            yield page, chunk.prints[page.url], None
         elif settings.fingerprints:
             data = pickler.dumps(page)
-            yield page, fingerprint(settings.templates[page.template], data), data
+            yield page, fingerprint(settings.templates[page.template], data), (data, tuple(sorted(pickler.named)))
         else:
-            yield page, "", b""
+            yield page, "", None
 
 
 def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]:
@@ -170,13 +176,13 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
     # waits on the file system, which would otherwise leave the core idle.
     with ThreadPoolExecutor(1) if write else nullcontext() as writer:
         written = []
-        for page, print_, data in _chunk_pages(chunk, settings):
+        for page, print_, stored in _chunk_pages(chunk, settings):
             text, used = render_noting_bodies(env, page)
             encoded = text.encode("utf-8")
             if writer is not None and write is not None:
                 written.append(writer.submit(write, page.url, encoded))
-            results.append(Rendered(page.url, print_, used, data if used and settings.fingerprints else None,
-                                    None if write else encoded))
+            results.append(Rendered(page.url, print_, used, stored[0] if stored else None, None if write else encoded,
+                                    stored[1] if stored else None))
         for done in written:
             done.result()
     return results

@@ -1,0 +1,220 @@
+"""The build after edits to articles already in the site: only the pages they reach, rendered and patched in.
+
+An edit that leaves where an article is filed alone (its dates, section, tags, authors, language
+and draft state) leaves every listing's order and every page's choice of articles as they were.
+So the pages to render again are known from the cache, without planning the site: those that
+showed the article's body, when only its text changed; those that name it, when what they show
+of it (headline, standfirst, image, slug) changed. A new slug moves the article's page and its
+sitemap entry. Any other change is the full build's.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sitegen.cache import Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
+from sitegen.config import Config
+from sitegen.errors import BuildError, SitegenError
+from sitegen.load import LoadSettings, load_or_error, source_digest
+from sitegen.model import Article, Body
+from sitegen.plan import Page, sitemap_entries, sitemap_pages
+from sitegen.render import make_environment, render_noting_bodies, template_hashes
+from sitegen.urls import Links
+from sitegen.write import Staging
+
+
+@dataclass(frozen=True)
+class Patched:
+    """What an edit build did: pages rendered and removed, and how many articles it read again."""
+
+    rendered: list[str]
+    removed: list[str]
+    read: int
+    # Pages the site gained (negative: lost), when the sitemap was split differently.
+    added: int
+
+
+def same_filing(before: Article, after: Article) -> bool:
+    """Whether `after` sits in every listing where `before` did, in the same place; only what pages show differs.
+
+    A new slug counts as the same place here; the caller checks it breaks no tie.
+    """
+    return replace(after, headline=before.headline, standfirst=before.standfirst, figures=before.figures,
+                   source=before.source, corrections=before.corrections, slug=before.slug,
+                   digest=before.digest) == before
+
+
+@dataclass
+class _Edit:
+    before: Article
+    before_card: str
+    after: Article
+    body: Body
+
+    @property
+    def restated(self) -> bool:
+        """Listings show something new of it, not only its text."""
+        return card_key(self.after) != self.before_card
+
+
+def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
+                template_dirs: list[Path]) -> Patched | None:
+    """Render and patch in the pages that edited articles reach; None when the full build must decide.
+
+    That is when a file was added or removed, an article does not load, or an edit moves it in a
+    listing (see `same_filing`) or gives it a slug another article has or needs to break a tie.
+    """
+    known = cache.file_digests()
+    if set(scanned) != set(known):
+        return None
+    files = dict(known)
+    touched: dict[str, tuple[str, str]] = {}
+    edits: dict[str, _Edit] = {}
+    for name, status in scanned.items():
+        if status == known[name][0]:
+            continue
+        path = Path(name)
+        digest = source_digest(path, settings)
+        files[name] = touched[name] = (status, digest)
+        if digest == known[name][1]:
+            continue
+        loaded = load_or_error(path, settings, digest)
+        before = cache.articles([known[name][1]]).get(known[name][1])
+        if isinstance(loaded, SitegenError) or before is None or not same_filing(before[0], loaded[0]):
+            return None
+        edits[name] = _Edit(before[0], before[1], *loaded)
+    moved = _moves(edits, cache, Links(config))
+    if moved is None:
+        return None
+    stored = cache.pages_naming([name for name, edit in edits.items() if edit.restated])
+    stored |= cache.pages_showing(edit.before.digest for edit in edits.values() if not edit.restated)
+    if any(data is None for _, data in stored.values()):
+        return None
+    cache.store_articles((edit.after, edit.body) for edit in edits.values())
+    cards = {edit.after.digest: card_key(edit.after) for edit in edits.values()}
+    reader = PageReader(_article_lookup(cache, files, {name: edit.after for name, edit in edits.items()}, cards))
+    try:
+        pages = {url: reader.load(data) for url, (_, data) in stored.items() if data is not None}
+    except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
+        return None
+    removed = [old for old in moved if old in pages]
+    for old in removed:
+        pages[moved[old]] = replace(pages.pop(old), url=moved[old])
+    previous = {url: print_ for url, (print_, _) in stored.items()}
+    added = 0
+    if removed and config.base_url:
+        maps = _moved_sitemaps(cache, reader, {old: moved[old] for old in removed}, config.base_url)
+        if maps is None:
+            return None
+        sitemaps, gone, previous_maps = maps
+        pages.update(sitemaps)
+        previous.update(previous_maps)
+        removed += gone
+        added = len(sitemaps) - len(previous_maps)
+    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed)
+    cache.store_file_digests(touched, replace_all=False)
+    cache.forget_articles({edit.before.digest for edit in edits.values()})
+    return Patched(rendered, removed, len(edits), added)
+
+
+def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str] | None:
+    """Old URL -> new URL of every edited article whose slug moved it; None when a new slug is not free.
+
+    A slug also orders undated articles, and dated ones published at the same moment, so those
+    edits are left to the full build.
+    """
+    moved: dict[str, str] = {}
+    slugs = [edit.after.slug for edit in edits.values()]
+    if len(set(slugs)) < len(slugs):
+        return None
+    for name, edit in edits.items():
+        if edit.after.slug == edit.before.slug:
+            continue
+        if edit.after.published is None or cache.shares_slug_or_time(name, edit.after.slug, edit.after.published):
+            return None
+        old, new = links.article(edit.before), links.article(edit.after)
+        if old != new:
+            if cache.stored_pages([new]):
+                return None
+            moved[old] = new
+    return moved
+
+
+def _article_lookup(cache: Cache, files: dict[str, tuple[str, str]], edited: dict[str, Article],
+                    cards: dict[str, str]) -> Callable[[str, str], Article]:
+    """`article(path, card)` for a PageReader: edited articles as they are now, others as the cache has them.
+
+    Notes each article's card in `cards`, for fingerprints.
+    """
+    def article(path: str, card: str) -> Article:
+        if path in edited:
+            return edited[path]
+        found = cache.articles([files[path][1]]).get(files[path][1]) if path in files else None
+        if found is None or found[1] != card:
+            raise BuildError(f"the cached article {path} is stale", path, None, "delete .sitegen-cache/")
+        cards[found[0].digest] = card
+        return found[0]
+
+    return article
+
+
+def _moved_sitemaps(cache: Cache, reader: PageReader, moved: dict[str, str], base_url: str,
+                    ) -> tuple[dict[str, Page], list[str], dict[str, str]] | None:
+    """The sitemap's pages with moved URLs changed; the URLs of parts it no longer has; the old fingerprints."""
+    root = cache.stored_pages(["/sitemap.xml"])
+    if not root or root["/sitemap.xml"][1] is None:
+        return None
+    stored = dict(root)
+    old_root: Page = reader.load(root["/sitemap.xml"][1])
+
+    def part(url: str) -> Page:
+        stored.update(cache.stored_pages([url]))
+        data = stored[url][1] if url in stored else None
+        if data is None:
+            raise BuildError(f"the cached sitemap part {url} is missing", None, None, "delete .sitegen-cache/")
+        page: Page = reader.load(data)
+        return page
+
+    try:
+        entries = sitemap_entries(old_root, part)
+    except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
+        return None
+    new_pages = sitemap_pages([e._replace(url=moved[e.url]) if e.url in moved else e for e in entries], base_url)
+    pages = {page.url: page for page in new_pages}
+    return pages, sorted(set(stored) - set(pages)), {url: print_ for url, (print_, _) in stored.items()}
+
+
+def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Path, pages: dict[str, Page],
+            previous: dict[str, str], cards: dict[str, str], removed: list[str]) -> list[str]:
+    """Render `pages` into the output as a patch and record them in the cache; returns the URLs rendered.
+
+    A page is rendered unless its fingerprint is as before and it shows no edited body, which
+    only a sitemap part can be.
+    """
+    env = make_environment(config, template_dirs, CachedBodies(cache.path), compiled=cache.templates)
+    templates = template_hashes(pages.values(), config, env)
+    pickler = Fingerprinter(cards)
+    staging = Staging(output)
+    cache.discard_staged_pages()
+    rendered = []
+    try:
+        for url in sorted(pages):
+            page = pages[url]
+            data = pickler.dumps(page)
+            print_ = fingerprint(templates[page.template], data)
+            if page.template == "sitemap:urlset" and previous.get(url) == print_:
+                continue
+            text, used = render_noting_bodies(env, page)
+            staging.write(url, text)
+            cache.stage_page(url, print_, data, used, pickler.named)
+            rendered.append(url)
+        staging.commit_patch(removed)
+    except BaseException:
+        staging.discard()
+        cache.discard_staged_pages()
+        raise
+    cache.commit_staged_pages(output, removed)
+    return rendered

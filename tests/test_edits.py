@@ -1,0 +1,184 @@
+"""Edits to articles already in the site: only the pages they reach are rendered, and the site equals a fresh build."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sitegen import build as build_module
+from sitegen import sitemaps
+from sitegen.edits import same_filing
+from sitegen.model import Article, Term
+from sitegen.urls import output_path
+from tests.conftest import build_into, rendered, story, write
+from tests.test_build import tree_digest
+
+
+def _planned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the builds that planned the whole site (the edit path never does)."""
+    calls: list[int] = []
+    original = build_module.plan
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "plan", counting)
+    return calls
+
+
+def _changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+
+
+def _url(name: str) -> str:
+    """The site path a file of the output is served at."""
+    return "/" + name.removesuffix("index.html")
+
+
+def _text(out: Path, url: str) -> str:
+    return (out / output_path(url)).read_text(encoding="utf-8")
+
+
+def _same_as_fresh(site: Path, out: Path, tmp_path: Path) -> None:
+    build_into(site, tmp_path / "fresh", cache=False)
+    assert tree_digest(out) == tree_digest(tmp_path / "fresh")
+
+
+def test_a_new_headline_moves_the_page_and_renders_only_what_names_it(archive: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    first, _ = rendered(archive, out)
+    before = tree_digest(out)
+    planned = _planned(monkeypatch)
+    write(archive / "seeds/s10.md", story("Story ten, renamed", "Body 10.", date="2024-01-11"))
+    report, urls = rendered(archive, out)
+    after = tree_digest(out)
+    assert planned == [] and not report.errors
+    assert "/world/story-ten-renamed/" in urls and "/sitemap.xml" in urls
+    assert not (out / "world/story-10").exists()
+    # Every file that changed was rendered (or removed), and every page rendered names the story.
+    assert {_url(name) for name in _changed(before, after)} == {*urls, "/world/story-10/"}
+    for url in urls:
+        assert "Story ten, renamed" in _text(out, url) or "story-ten-renamed" in _text(out, url), url
+    assert 5 < len(urls) < 30 and report.reused == first.pages - len(urls) and report.pages == first.pages
+    _same_as_fresh(archive, out, tmp_path)
+
+
+def test_a_standfirst_edit_renders_the_pages_that_name_the_story_and_not_the_sitemap(
+        archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(archive, out)
+    planned = _planned(monkeypatch)
+    write(archive / "seeds/s03.md", story("Story 3", "Body 3.", date="2024-01-04", extra="standfirst: Now with a dek\n"))
+    report, urls = rendered(archive, out)
+    assert planned == [] and "/world/story-3/" in urls and "/sitemap.xml" not in urls
+    assert "Now with a dek" in _text(out, "/world/story-3/")
+    _same_as_fresh(archive, out, tmp_path)
+
+
+def test_a_wire_story_edited_through_its_sidecar_and_a_second_story_in_the_same_build(
+        archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(archive, out)
+    planned = _planned(monkeypatch)
+    write(archive / "seeds/wire.yaml", "date: 2023-12-01\nsection: World\ntags: [Shared]\nslug: wire-renamed\n")
+    write(archive / "seeds/s20.md", story("Story 20", "Body 20, corrected.", date="2024-01-21"))
+    report, urls = rendered(archive, out)
+    assert planned == [] and "/world/wire-renamed/" in urls and "/world/story-20/" in urls
+    assert report.cache_hits == report.articles - 2
+    _same_as_fresh(archive, out, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("files", "edit"),
+    [
+        ({}, ("seeds/s10.md", story("Story 11", "Body 10.", date="2024-01-11"))),
+        ({"seeds/sport.md": "---\ntitle: Cup final\ndate: 2023-06-01\nsection: Sport\n---\nText.\n"},
+         ("seeds/s10.md", story("Cup final", "Body 10.", date="2024-01-11"))),
+        ({"seeds/twin.md": story("Twin", "Same minute.", date="2024-01-11")},
+         ("seeds/s10.md", story("Story ten, renamed", "Body 10.", date="2024-01-11"))),
+        ({"seeds/undated.md": "---\ntitle: Undated one\nsection: World\n---\nText.\n"},
+         ("seeds/undated.md", "---\ntitle: Undated two\nsection: World\n---\nText.\n")),
+        ({}, ("seeds/s10.md", story("Story 10", "Body 10.", date="2024-01-11", extra="language: vi\n"))),
+        ({}, ("seeds/s10.md", story("Story 10", "Body 10.", tags="[Shared, New]", date="2024-01-11"))),
+        ({}, ("seeds/s10.md", story("Story 10", "Body 10.", date="2024-01-11", extra="updated: 2024-02-01\n"))),
+        ({}, ("seeds/s10.md", story("Story 10", "Body 10.", date="2024-01-11", extra="draft: true\n"))),
+        ({}, ("seeds/s10.md", "---\ntitle: [unclosed\n---\nBroken.\n")),
+    ],
+    ids=["slug and page taken", "slug taken in another section", "same moment as another", "undated", "language",
+         "tags", "updated", "draft", "broken"],
+)
+def test_edits_that_refile_or_clash_are_left_to_the_full_build(
+        archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        files: dict[str, str], edit: tuple[str, str]) -> None:
+    for name, text in files.items():
+        write(archive / name, text)
+    out = tmp_path / "out"
+    rendered(archive, out)
+    planned = _planned(monkeypatch)
+    write(archive / edit[0], edit[1])
+    report, _ = rendered(archive, out)
+    assert planned == [1]
+    fresh = build_into(archive, tmp_path / "fresh", cache=False)
+    assert [str(e) for e in report.errors] == [str(e) for e in fresh.errors]
+    if not report.errors:
+        assert tree_digest(out) == tree_digest(tmp_path / "fresh")
+
+
+def test_a_moved_page_changes_only_its_part_of_a_split_sitemap(archive: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sitemaps, "MAX_URLS", 10)
+    out = tmp_path / "out"
+    rendered(archive, out)
+    parts = sorted(path.name for path in (out / "sitemaps").iterdir())
+    assert len(parts) > 3
+    write(archive / "seeds/s24.md", story("Story 24, renamed", "Body 24.", date="2024-01-25"))
+    _, urls = rendered(archive, out)
+    assert [url for url in urls if url.startswith("/sitemaps/")] == ["/sitemaps/sitemap-1.xml"]
+    assert "https://news.example/world/story-24-renamed/" in (out / "sitemaps/sitemap-1.xml").read_text()
+    _same_as_fresh(archive, out, tmp_path)
+
+
+def test_pages_an_edit_rendered_are_kept_by_the_next_full_build(archive: Path, tmp_path: Path) -> None:
+    # The edit path fingerprints what it renders as a full build would, or the next one would render it all again.
+    out = tmp_path / "out"
+    rendered(archive, out)
+    write(archive / "seeds/s10.md", story("Story ten, renamed", "Body 10, corrected.", date="2024-01-11"))
+    assert rendered(archive, out)[1]
+    write(archive / "seeds/draft.md", story("A draft", "Not yet.", extra="draft: true\n"))
+    report, urls = rendered(archive, out)
+    assert urls == [] and report.reused == report.pages
+    _same_as_fresh(archive, out, tmp_path)
+
+
+def test_same_filing_is_false_for_every_field_but_what_pages_show() -> None:
+    base = Article(Path("a.md"), "a", "A", "Dek", published=None, section=Term("World", "world"),
+                   tags=(Term("T", "t"),), authors=(Term("Ann", "ann"),))
+    shown = {"slug": "b", "headline": "B", "standfirst": "Other", "figures": (), "source": "VNA",
+             "corrections": ("Fixed.",), "digest": "x"}
+    for name, value in shown.items():
+        assert same_filing(base, replace(base, **{name: value})), name  # type: ignore[arg-type]
+    filed = {"section": Term("Sport", "sport"), "tags": (), "authors": (), "language": "vi", "draft": True,
+             "published": datetime(2024, 1, 1, tzinfo=timezone.utc), "updated": datetime(2024, 1, 2, tzinfo=timezone.utc),
+             "source_path": Path("b.md")}
+    for name, value in filed.items():
+        assert not same_filing(base, replace(base, **{name: value})), name  # type: ignore[arg-type]
+
+
+def test_the_edit_path_needs_the_whole_site_unchanged_in_files(make_site: Callable[..., Path], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site({"seeds/a.md": story("A", "Text."), "seeds/b.md": story("B", "Text.", date="2024-01-03")})
+    out = tmp_path / "out"
+    rendered(site, out)
+    planned = _planned(monkeypatch)
+    (site / "seeds/b.md").unlink()
+    write(site / "seeds/a.md", story("A, renamed", "Text."))
+    rendered(site, out)
+    assert planned == [1]
+    _same_as_fresh(site, out, tmp_path)
