@@ -10,7 +10,9 @@ tag and author pages, and feeds (bench/themes/; sitegen's, like the others, has 
 feeds). Reported: wall time, peak memory of the whole process tree (PSS), files written, and each
 as a ratio to Hugo in the same run. sitegen is measured cold (no cache) with those templates and
 with its full default theme; then, with the default theme, with nothing changed, after
-correcting the text of an old and of the newest article, and after changing an article's headline.
+correcting the text of an old and of the newest article, after changing the headline of an old
+and of the newest article (which moves its page: the slug follows the headline), and after
+adding a tag to an article (which files it anew).
 Every tool builds every article, as of a build time (SOURCE_DATE_EPOCH) just after the newest.
 """
 
@@ -202,6 +204,11 @@ def run(count: int, work: Path, sitegen_only: bool = False) -> list[Result]:
     results.append(measure("sitegen newest edit", sitegen, site, site / "build", env))
     _edit(old, lambda text: re.sub(r'^title: "(.*)"$', r'title: "\1, revised"', text, count=1, flags=re.MULTILINE))
     results.append(measure("sitegen headline", sitegen, site, site / "build", env))
+    _edit(newest, lambda text: re.sub(r'^title: "(.*)"$', r'title: "\1, revised"', text, count=1, flags=re.MULTILINE))
+    results.append(measure("sitegen newest hline", sitegen, site, site / "build", env))
+    # A tag added files the story anew: every listing of the tag shifts, so the site is planned again.
+    _edit(old, lambda text: re.sub(r"^tags: \[", "tags: [Breaking, ", text, count=1, flags=re.MULTILINE))
+    results.append(measure("sitegen tags", sitegen, site, site / "build", env))
     return results
 
 
