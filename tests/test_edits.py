@@ -76,7 +76,7 @@ def test_a_standfirst_edit_renders_the_pages_that_name_the_story_and_not_the_sit
     rendered(archive, out)
     planned = _planned(monkeypatch)
     write(archive / "seeds/s03.md", story("Story 3", "Body 3.", date="2024-01-04", extra="standfirst: Now with a dek\n"))
-    report, urls = rendered(archive, out)
+    _, urls = rendered(archive, out)
     assert planned == [] and "/world/story-3/" in urls and "/sitemap.xml" not in urls
     assert "Now with a dek" in _text(out, "/world/story-3/")
     _same_as_fresh(archive, out, tmp_path)
