@@ -182,3 +182,19 @@ def test_the_edit_path_needs_the_whole_site_unchanged_in_files(make_site: Callab
     rendered(site, out)
     assert planned == [1]
     _same_as_fresh(site, out, tmp_path)
+
+
+def test_an_edit_that_reaches_many_pages_is_left_to_the_full_build(archive: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # With no floor, the limit is a tenth of the site's pages: too few for a headline here, enough for a text edit.
+    monkeypatch.setattr(build_module, "PATCH_LIMIT", 0)
+    out = tmp_path / "out"
+    first, _ = rendered(archive, out)
+    planned = _planned(monkeypatch)
+    write(archive / "seeds/s10.md", story("Story ten, renamed", "Body 10.", date="2024-01-11"))
+    _, urls = rendered(archive, out)
+    assert planned == [1] and len(urls) > first.pages // 10
+    write(archive / "seeds/s00.md", story("Story 0", "Body 0, corrected.", date="2024-01-01"))
+    assert rendered(archive, out)[1] == ["/world/story-0/"] and planned == [1]
+    _same_as_fresh(archive, out, tmp_path)
+

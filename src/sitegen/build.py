@@ -42,7 +42,8 @@ from sitegen.write import Staging, static_files, temporary_cache_name
 
 CONTENT_DIR = "seeds"
 # A build that changes at most this many pages (or a tenth of the site) patches them into the
-# output instead of assembling a whole new copy of it.
+# output instead of assembling a whole new copy of it; an edit that reaches more than that is
+# left to the full build, which reads and renders in parallel.
 PATCH_LIMIT = 200
 # Files whose digests are taken, and looked up in the cache, at a time while workers read the misses.
 DIGEST_BLOCK = 512
@@ -294,7 +295,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         if last and current and last.get("signature") == signature:
             return _unchanged(last, started)
         if last and current and last.get("theme") == theme:
-            patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source))
+            patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
+                                  max(PATCH_LIMIT, last["pages"] // 10))
             if patched is not None:
                 report = _patched(last, patched, len(scanned))
                 cache.store_last_build({**last, "signature": signature, **_counts(report)})

@@ -61,11 +61,13 @@ class _Edit:
 
 
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
-                template_dirs: list[Path]) -> Patched | None:
+                template_dirs: list[Path], limit: int) -> Patched | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide.
 
-    That is when a file was added or removed, an article does not load, or an edit moves it in a
-    listing (see `same_filing`) or gives it a slug another article has or needs to break a tie.
+    That is when a file was added or removed, an article does not load, an edit moves it in a
+    listing (see `same_filing`) or gives it a slug another article has or needs to break a tie,
+    or more than `limit` articles or pages would be read or rendered here, one at a time, which
+    the full build does in parallel.
     """
     known = cache.file_digests()
     if set(scanned) != set(known):
@@ -81,6 +83,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         files[name] = touched[name] = (status, digest)
         if digest == known[name][1]:
             continue
+        if len(edits) == limit:
+            return None
         loaded = load_or_error(path, settings, digest)
         before = cache.articles([known[name][1]]).get(known[name][1])
         if isinstance(loaded, SitegenError) or before is None or not same_filing(before[0], loaded[0]):
@@ -91,7 +95,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         return None
     stored = cache.pages_naming([name for name, edit in edits.items() if edit.restated])
     stored |= cache.pages_showing(edit.before.digest for edit in edits.values() if not edit.restated)
-    if any(data is None for _, data in stored.values()):
+    if len(stored) > limit or any(data is None for _, data in stored.values()):
         return None
     cache.store_articles((edit.after, edit.body) for edit in edits.values())
     cards = {edit.after.digest: card_key(edit.after) for edit in edits.values()}
