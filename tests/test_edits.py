@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ from sitegen import build as build_module
 from sitegen import sitemaps
 from sitegen.edits import same_filing
 from sitegen.model import Article, Term
+from sitegen.slugs import slugify
 from sitegen.urls import output_path
 from tests.conftest import build_into, rendered, story, write
 from tests.test_build import tree_digest
@@ -198,3 +200,22 @@ def test_an_edit_that_reaches_many_pages_is_left_to_the_full_build(archive: Path
     assert rendered(archive, out)[1] == ["/world/story-0/"] and planned == [1]
     _same_as_fresh(archive, out, tmp_path)
 
+
+
+def test_a_hostile_headline_moves_the_page_of_a_site_without_a_base_url(make_site: Callable[..., Path], tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site({f"seeds/s{i}.md": story(f"Story {i}", f"Body {i}.", date=f"2024-01-0{i + 1}") for i in range(4)})
+    out = tmp_path / "out"
+    rendered(site, out)
+    planned = _planned(monkeypatch)
+    hostile = '"</script><b onmouseover=alert(1)>Đà Nẵng & 🎉 سلام'
+    write(site / "seeds/s2.md", story(hostile.replace('"', '\\"').join('""'), "Body 2.", date="2024-01-03"))
+    _, urls = rendered(site, out)
+    moved = f"/world/{slugify(hostile)}/"
+    assert planned == [] and moved in urls and not (out / "world/story-2").exists()
+    page = _text(out, moved)
+    assert "<b onmouseover" not in page and "&lt;/script&gt;&lt;b onmouseover=alert(1)&gt;Đà Nẵng &amp; 🎉 سلام" in page
+    # A JSON Feed title is plain text: the parser gives back exactly what was written.
+    assert hostile in [item["title"] for item in json.loads(_text(out, "/feed.json"))["items"]]
+    assert not (out / "sitemap.xml").exists()
+    _same_as_fresh(site, out, tmp_path)
