@@ -47,17 +47,20 @@ def same_filing(before: Article, after: Article) -> bool:
                    digest=before.digest) == before
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Edit:
+    """An article as the last build had it and as it is now, with each one's card key."""
+
     before: Article
     before_card: str
     after: Article
+    after_card: str
     body: Body
 
     @property
     def restated(self) -> bool:
         """Listings show something new of it, not only its text."""
-        return card_key(self.after) != self.before_card
+        return self.after_card != self.before_card
 
 
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
@@ -89,7 +92,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         before = cache.articles([known[name][1]]).get(known[name][1])
         if isinstance(loaded, SitegenError) or before is None or not same_filing(before[0], loaded[0]):
             return None
-        edits[name] = _Edit(before[0], before[1], *loaded)
+        edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
     moved = _moves(edits, cache, Links(config))
     if moved is None:
         return None
@@ -98,7 +101,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if len(stored) > limit or any(data is None for _, data in stored.values()):
         return None
     cache.store_articles((edit.after, edit.body) for edit in edits.values())
-    cards = {edit.after.digest: card_key(edit.after) for edit in edits.values()}
+    cards = {edit.after.digest: edit.after_card for edit in edits.values()}
     reader = PageReader(_article_lookup(cache, files, {name: edit.after for name, edit in edits.items()}, cards))
     try:
         pages = {url: reader.load(data) for url, (_, data) in stored.items() if data is not None}
