@@ -309,3 +309,17 @@ def test_correction_is_visible_and_dated(newsroom: Path) -> None:
     assert "Cập nhật 2 tháng 3, 2024, 17:40" in dateline
     notice = "".join(next(a for a in page.iter("aside") if a.get("class") == "correction").itertext())
     assert "Đính chính: An earlier version misstated the bridge's length" in notice
+
+
+def test_a_tag_spelled_anew_reaches_every_feed_in_a_second_build_in_one_process(
+        make_site: Callable[..., Path], tmp_path: Path) -> None:
+    # The first file by path spells a tag for the whole site; `sitegen serve` builds again in one process.
+    story = "---\ntitle: {title}\ndate: 2024-01-0{day}\nsection: World\ntags: [{tag}]\n---\nText.\n"
+    site = make_site({"seeds/a.md": story.format(title="A", day=1, tag="Hanoi"),
+                      "seeds/b.md": story.format(title="B", day=2, tag="Hanoi")})
+    build_into(site, tmp_path / "out", workers=1)
+    (site / "seeds/a.md").write_text(story.format(title="A", day=1, tag="HANOI"), encoding="utf-8")
+    build_into(site, tmp_path / "out", workers=1)
+    for name in ("feed.json", "world/feed.json", "tags/hanoi/feed.json"):
+        items = json.loads((tmp_path / "out" / name).read_text(encoding="utf-8"))["items"]
+        assert [item["tags"] for item in items] == [["World", "HANOI"]] * 2, name

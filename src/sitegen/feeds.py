@@ -255,15 +255,17 @@ class FeedEntries:
     """Each article's entry in each format, written once and reused by every feed that carries it.
 
     An article sits in the site's feed and in its section's, tags' and author's feeds, alike in
-    each; an entry depends only on the article (its digest says which) and the site's config.
+    each; an entry depends only on the article and the site's config. Its digest says which
+    article, but not how the site spells its terms (the first file by path does), which can change
+    between two builds in one process, such as `sitegen serve`'s: the filed terms are in the key.
     """
 
     def __init__(self, config: Config, links: Links, bodies: BodyLookup, size: int = 4096) -> None:
         self.config, self.links, self.bodies, self.size = config, links, bodies, size
-        self._written: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._written: OrderedDict[tuple[object, ...], str] = OrderedDict()
 
     def get(self, kind: str, article: Article) -> str:
-        key = (kind, article.digest)
+        key = (kind, article.digest, article.section, article.tags, article.authors)
         found = self._written.get(key)
         if found is None:
             found = _WRITERS[kind](article, _content(article, self.config, self.bodies), self.config, self.links)
