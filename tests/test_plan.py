@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sitegen.config import Config
 from sitegen.model import Article, Term, build_site
-from sitegen.plan import plan_site
+from sitegen.plan import plan_site, related_articles
 
 NOW = datetime(2024, 11, 25, tzinfo=timezone.utc)
 
@@ -39,3 +39,13 @@ def test_an_empty_site_still_has_a_front_page() -> None:
     pagination = pages["/"].context["pagination"]
     assert (pagination.total, pagination.previous, pagination.next) == (1, None, None)
     assert pages["/"].context["lead"] is None
+
+
+def test_a_tag_and_a_section_of_one_name_are_two_lists_for_related_stories() -> None:
+    world, sport = Term("World", "world"), Term("Sport", "sport")
+    a, b, c = (Article(source_path=Path(f"seeds/{name}.md"), slug=name, headline=name, standfirst="",
+                       published=NOW - timedelta(hours=hours), section=section, tags=tags, digest=name)
+               for name, hours, section, tags in (("a", 1, world, (world,)), ("b", 2, world, ()), ("c", 3, sport, (world,))))
+    site = build_site([a, b, c], timezone.utc)
+    # c shares the tag (twice the weight), b only the section.
+    assert [x.slug for x in related_articles(site, 3)[0]] == ["c", "b"]

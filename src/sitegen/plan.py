@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import Counter
@@ -61,28 +62,36 @@ class Pagination:
 def related_articles(site: Site, count: int) -> list[tuple[Article, ...]]:
     """For each article (in site order), up to `count` others sharing its tags (weighted) or section."""
     index = {id(a): i for i, a in enumerate(site.articles)}
-    members: dict[Term, list[int]] = {}
-    position: dict[Term, dict[int, int]] = {}
-    for groups in (site.tags, site.sections):
+    # Keyed by kind too: a tag and a section may share a name and slug, and are still two lists.
+    members: dict[tuple[str, Term], list[int]] = {}
+    for kind, groups in (("tag", site.tags), ("section", site.sections)):
         for term, items in groups.items():
-            members[term] = [index[id(a)] for a in items]
-            position[term] = {g: i for i, g in enumerate(members[term])}
+            members[kind, term] = [index[id(a)] for a in items]
     result: list[tuple[Article, ...]] = []
     for here, article in enumerate(site.articles):
-        scores: Counter[int] = Counter()
-        lists = [(t, 2) for t in article.tags if t in members]
-        if article.section in members:
-            lists.append((article.section, 1))  # type: ignore[arg-type]
-        for term, weight in lists:
-            # A window around the article keeps this linear in archive size, not quadratic.
-            local = position[term][here]
-            window = members[term][max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1]
-            for _ in range(weight):
-                scores.update(window)  # counted in C: this loop runs for every article of the archive
-        scores.pop(here, None)
-        best = heapq.nsmallest(count, [(-score, abs(i - here), i) for i, score in scores.items()])
-        result.append(tuple(site.articles[i] for _, _, i in best))
+        lists = [(members["tag", t], 2) for t in article.tags if ("tag", t) in members]
+        if article.section and ("section", article.section) in members:
+            lists.append((members["section", article.section], 1))
+        result.append(tuple(site.articles[i] for i in related_indices(here, lists, count)))
     return result
+
+
+def related_indices(here: int, lists: Iterable[tuple[list[int], int]], count: int) -> list[int]:
+    """Site positions of up to `count` articles most often near article `here` in `lists` (sorted positions, weight).
+
+    Ties go to the nearer article in the site's order. Only articles within RELATED_WINDOW places
+    of `here` in a list count, so an edit reaches only the related boxes near it.
+    """
+    scores: Counter[int] = Counter()
+    for members, weight in lists:
+        # A window around the article keeps this linear in archive size, not quadratic.
+        local = bisect.bisect_left(members, here)
+        window = members[max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1]
+        for _ in range(weight):
+            scores.update(window)  # counted in C: this runs for every article of the archive
+    scores.pop(here, None)
+    best = heapq.nsmallest(count, [(-score, abs(i - here), i) for i, score in scores.items()])
+    return [i for _, _, i in best]
 
 
 def _newest(articles: Iterable[Article]) -> datetime | None:
@@ -90,16 +99,65 @@ def _newest(articles: Iterable[Article]) -> datetime | None:
     return max((a.modified for a in articles if a.modified), default=None)
 
 
-def _listing(url: str, template: str, articles: tuple[Article, ...], size: int, **context: Any) -> list[Page]:
-    """The pages of a paginated listing; an empty listing still gets its first page."""
-    total = max(1, math.ceil(len(articles) / size))
-    pages = []
-    for number in range(1, total + 1):
-        chunk = articles[(number - 1) * size : number * size]
-        pagination = Pagination(number, total, url)
-        pages.append(Page(pagination.url(number), template,
-                          {**context, "articles": chunk, "pagination": pagination}, lastmod=_newest(chunk)))
-    return pages
+def listing_page(first: str, template: str, chunk: tuple[Article, ...], number: int, total: int,
+                 context: Mapping[str, Any]) -> Page:
+    """Page `number` of `total` of the listing at `first`, showing `chunk`."""
+    pagination = Pagination(number, total, first)
+    return Page(pagination.url(number), template, {**context, "articles": chunk, "pagination": pagination},
+                lastmod=_newest(chunk))
+
+
+def page_count(members: int, size: int) -> int:
+    """How many pages a listing of `members` articles takes; an empty listing still gets its first page."""
+    return max(1, math.ceil(members / size))
+
+
+def _listing(url: str, template: str, articles: tuple[Article, ...], size: int,
+             context: Mapping[str, Any]) -> list[Page]:
+    """The pages of a paginated listing."""
+    total = page_count(len(articles), size)
+    return [listing_page(url, template, articles[(n - 1) * size : n * size], n, total, context)
+            for n in range(1, total + 1)]
+
+
+def front_page(links: Links, chunk: tuple[Article, ...], number: int, total: int, lead: Article | None,
+               nav: tuple[Term, ...]) -> Page:
+    """A page of the front page's listing; the lead story sits above the first page's list."""
+    page = listing_page(links.home, "index.html", chunk, number, total, {"lead": None, "nav_sections": nav})
+    if number == 1 and lead is not None:
+        page = replace(page, context={**page.context, "lead": lead}, lastmod=_newest([lead, *chunk]))
+    return page
+
+
+def term_context(kind: str, term: Term, nav: tuple[Term, ...]) -> dict[str, Any]:
+    """What a section's, tag's or author's listing pages share."""
+    return {"kind": kind, "title": term.name, "term": term, "nav_sections": nav}
+
+
+def month_context(key: tuple[int, int] | None, nav: tuple[Term, ...]) -> dict[str, Any]:
+    return {"kind": "month", "title": None, "term": None, "month": key, "nav_sections": nav}
+
+
+def article_page(article: Article, similar: tuple[Article, ...], links: Links, nav: tuple[Term, ...]) -> Page:
+    crumbs = [("Home", links.home)]
+    if article.section:
+        crumbs.append((article.section.name, links.section(article.section)))
+    return Page(links.article(article), "article.html",
+                {"article": article, "related": similar, "breadcrumbs": tuple(crumbs), "nav_sections": nav},
+                language=article.language, lastmod=article.modified)
+
+
+def terms_page(links: Links, kind: str, counts: tuple[tuple[Term, int], ...], nav: tuple[Term, ...],
+               newest: datetime | None) -> Page:
+    """The index of every tag (`kind` 'tag') or author, with how many articles each has."""
+    url, title = (links.tags_index, "Tags") if kind == "tag" else (links.authors_index, "Authors")
+    return Page(url, "terms.html", {"kind": kind, "title": title, "terms": counts, "nav_sections": nav},
+                lastmod=newest)
+
+
+def archive_page(links: Links, months: tuple[tuple[tuple[int, int] | None, int], ...], nav: tuple[Term, ...],
+                 newest: datetime | None) -> Page:
+    return Page(links.archive, "archive.html", {"months": months, "nav_sections": nav}, lastmod=newest)
 
 
 def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
@@ -110,39 +168,22 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
     size = config.page_size
     nav = tuple(site.sections)
     related = related_articles(site, config.related_count)
-    pages: list[Page] = []
-    for article, similar in zip(site.articles, related, strict=True):
-        crumbs = [("Home", links.home)]
-        if article.section:
-            crumbs.append((article.section.name, links.section(article.section)))
-        pages.append(Page(
-            links.article(article), "article.html",
-            {"article": article, "related": similar, "breadcrumbs": tuple(crumbs), "nav_sections": nav},
-            language=article.language, lastmod=article.modified,
-        ))
-    # The lead story sits above the first page's list; later pages continue after it.
-    front = _listing(links.home, "index.html", site.articles[1:], size, lead=None, nav_sections=nav)
-    if site.articles:
-        first, lead = front[0], site.articles[0]
-        front[0] = replace(first, context={**first.context, "lead": lead},
-                           lastmod=_newest([lead, *first.context["articles"]]))
-    pages += front
+    pages = [article_page(article, similar, links, nav)
+             for article, similar in zip(site.articles, related, strict=True)]
+    rest = site.articles[1:]
+    total = page_count(len(rest), size)
+    lead = site.articles[0] if site.articles else None
+    pages += [front_page(links, rest[(n - 1) * size : n * size], n, total, lead, nav) for n in range(1, total + 1)]
     for kind, groups, url_of in _term_kinds(site, links):
         for term, articles in groups.items():
-            pages += _listing(url_of(term), "list.html", articles, size, kind=kind, title=term.name, term=term,
-                              nav_sections=nav)
+            pages += _listing(url_of(term), "list.html", articles, size, term_context(kind, term, nav))
     newest = _newest(site.articles)
-    pages.append(Page(links.tags_index, "terms.html",
-                      {"kind": "tag", "title": "Tags", "terms": _counts(site.tags), "nav_sections": nav},
-                      lastmod=newest))
-    pages.append(Page(links.authors_index, "terms.html",
-                      {"kind": "author", "title": "Authors", "terms": _counts(site.authors), "nav_sections": nav},
-                      lastmod=newest))
+    pages.append(terms_page(links, "tag", _counts(site.tags), nav, newest))
+    pages.append(terms_page(links, "author", _counts(site.authors), nav, newest))
     months = tuple((key, len(items)) for key, items in site.archives.items())
-    pages.append(Page(links.archive, "archive.html", {"months": months, "nav_sections": nav}, lastmod=newest))
+    pages.append(archive_page(links, months, nav, newest))
     for key, articles in site.archives.items():
-        pages += _listing(links.month(key), "list.html", articles, size, kind="month", title=None, term=None,
-                          month=key, nav_sections=nav)
+        pages += _listing(links.month(key), "list.html", articles, size, month_context(key, nav))
     pages.append(Page(links.not_found, "404.html", {"nav_sections": nav}))
     return pages
 
@@ -152,35 +193,47 @@ def _term_kinds(site: Site, links: Links) -> tuple[tuple[str, dict[Term, tuple[A
             ("author", site.authors, links.author))
 
 
+def term_feed(config: Config, term: Term | None, url: str, articles: tuple[Article, ...]) -> Feed:
+    """The feed of a listing: the site's (`term` None) or a section's, tag's or author's."""
+    description = config.description if term is None else f"Latest from {term.name}"
+    return Feed(feed_title(config, term), description, url, url, feed_entries(articles, config.feeds.limit))
+
+
+def feed_pages(feed: Feed) -> list[Page]:
+    """The feed in each format."""
+    return [Page(feed.url(kind), "feed:" + kind, {"feed": feed}) for kind in FORMATS]
+
+
 def _feeds(site: Site, config: Config, links: Links) -> dict[str, Feed]:
     """Every feed, keyed by the site path of the listing it mirrors."""
-    limit = config.feeds.limit
-    feeds = {links.home: Feed(config.title, config.description, links.home, links.home,
-                              feed_entries(site.articles, limit))}
+    feeds = {links.home: term_feed(config, None, links.home, site.articles)}
     for _kind, groups, url_of in _term_kinds(site, links):
         for term, articles in groups.items():
             url = url_of(term)
-            feeds[url] = Feed(feed_title(config, term), f"Latest from {term.name}", url, url,
-                              feed_entries(articles, limit))
+            feeds[url] = term_feed(config, term, url, articles)
     return feeds
 
 
 def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str, Feed],
                        html: list[Page], now: datetime) -> list[Page]:
     """Feeds in three formats for every listing; sitemaps and robots.txt when there is a base URL."""
-    pages = []
-    for feed in feeds.values():
-        pages += [Page(feed.url(kind), "feed:" + kind, {"feed": feed}) for kind in FORMATS]
+    pages = [page for feed in feeds.values() for page in feed_pages(feed)]
     if not config.base_url:
         # The sitemap protocol requires absolute URLs; build.py warns that they were left out.
         pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}))
         return pages
-    pages += sitemap_pages([SitemapEntry(p.url, p.lastmod.isoformat() if p.lastmod else None)
-                            for p in html if p.template != "404.html"], config.base_url)
-    recent = news_articles(site.articles, now)
-    pages.append(Page("/news-sitemap.xml", "sitemap:news", {"articles": recent}))
+    pages += sitemap_pages([sitemap_entry(p) for p in html if p.template != "404.html"], config.base_url)
+    pages.append(news_page(news_articles(site.articles, now)))
     pages.append(Page("/robots.txt", "robots", {"sitemaps": ("/sitemap.xml", "/news-sitemap.xml")}))
     return pages
+
+
+def sitemap_entry(page: Page) -> SitemapEntry:
+    return SitemapEntry(page.url, page.lastmod.isoformat() if page.lastmod else None)
+
+
+def news_page(recent: tuple[Article, ...]) -> Page:
+    return Page("/news-sitemap.xml", "sitemap:news", {"articles": recent})
 
 
 def sitemap_pages(entries: list[SitemapEntry], base_url: str) -> list[Page]:
