@@ -14,7 +14,7 @@ import pytest
 
 from sitegen import sitemaps
 from sitegen.model import Article
-from sitegen.sitemaps import SitemapEntry, chunk_entries, news_articles
+from sitegen.sitemaps import chunk_entries, news_articles
 from tests.conftest import SITES, build_into
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -177,7 +177,7 @@ def test_sitemap_splits_into_an_index(newsroom: Path, tmp_path: Path, monkeypatc
 
 
 def test_chunking_by_size() -> None:
-    entries = [SitemapEntry(f"/a/{'x' * 100}{i}/", None) for i in range(10)]
+    entries = [(f"/a/{'x' * 100}{i}/", None) for i in range(10)]
     chunks = chunk_entries(entries, "https://example.org/", max_bytes=1200)
     assert len(chunks) > 2 and sum(len(c) for c in chunks) == 10
     assert chunk_entries(entries, "https://example.org/") == [tuple(entries)]
@@ -189,7 +189,7 @@ def test_sitemap_urls_are_escaped_for_xml() -> None:
 
     when = datetime(2024, 3, 2, 9, 15, tzinfo=timezone(timedelta(hours=7)))
     config = Config(base_url="https://example.org/a&b<c>/")
-    xml = sitemaps.urlset((SitemapEntry("/world/story/", when.isoformat()), SitemapEntry("/tags/", None)), config)
+    xml = sitemaps.urlset((("/world/story/", when.isoformat()), ("/tags/", None)), config)
     root = lxml.etree.fromstring(xml.encode("utf-8"))
     urls = root.findall(f"{SM}url")
     assert [u.findtext(f"{SM}loc") for u in urls] == ["https://example.org/a&b<c>/world/story/",
@@ -199,10 +199,10 @@ def test_sitemap_urls_are_escaped_for_xml() -> None:
 
 def test_a_sitemap_parts_newest_entry_is_by_time_not_by_text() -> None:
     # As text, 09:15+07:00 sorts after 03:00+00:00, but it is 02:15 UTC: three quarters of an hour earlier.
-    entries = (SitemapEntry("/a/", "2024-03-02T09:15:00+07:00"), SitemapEntry("/b/", None),
-               SitemapEntry("/c/", "2024-03-02T03:00:00+00:00"))
+    entries = (("/a/", "2024-03-02T09:15:00+07:00"), ("/b/", None),
+               ("/c/", "2024-03-02T03:00:00+00:00"))
     assert sitemaps.newest(entries) == "2024-03-02T03:00:00+00:00"
-    assert sitemaps.newest((SitemapEntry("/b/", None),)) is None
+    assert sitemaps.newest((("/b/", None),)) is None
 
 
 def test_news_sitemap_covers_two_days_and_at_most_1000() -> None:

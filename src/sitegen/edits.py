@@ -189,7 +189,7 @@ def _moved_sitemaps(cache: Cache, reader: PageReader, moved: dict[str, str], bas
         entries = sitemap_entries(old_root, part)
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
-    new_pages = sitemap_pages([e._replace(url=moved[e.url]) if e.url in moved else e for e in entries], base_url)
+    new_pages = sitemap_pages([(moved.get(url, url), lastmod) for url, lastmod in entries], base_url)
     pages = {page.url: page for page in new_pages}
     return pages, sorted(set(stored) - set(pages)), {url: print_ for url, (print_, _) in stored.items()}
 

@@ -229,7 +229,7 @@ def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str
 
 
 def sitemap_entry(page: Page) -> SitemapEntry:
-    return SitemapEntry(page.url, page.lastmod.isoformat() if page.lastmod else None)
+    return (page.url, page.lastmod.isoformat() if page.lastmod else None)
 
 
 def news_page(recent: tuple[Article, ...]) -> Page:
