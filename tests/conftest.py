@@ -7,9 +7,11 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sitegen import build as build_module
 from sitegen.build import BuildOptions, BuildReport, build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,3 +95,16 @@ def archive(make_site: Callable[..., Path]) -> Path:
     files["seeds/wire.txt"] = "Wire headline\nWire standfirst.\nWire body./."
     files["seeds/wire.yaml"] = "date: 2023-12-01\nsection: World\ntags: [Shared]\n"
     return make_site({**files, "sitegen.toml": 'title = "T"\nbase_url = "https://news.example/"\npage_size = 5\n'})
+
+
+def count_plans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the builds that planned the whole site (the edit paths never do)."""
+    calls: list[int] = []
+    original = build_module.plan
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "plan", counting)
+    return calls

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, fingerprint
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, filing_row, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.edits import Patched, patch_edits
 from sitegen.errors import ContentError, SitegenError
 from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, source_digest, source_names
-from sitegen.model import Article, Site, Term, build_site
+from sitegen.model import Article, Selection, Site, Term, build_site
 from sitegen.parallel import (
     RENDER_CHUNK,
     Progress,
@@ -91,10 +91,7 @@ def load_settings(config: Config) -> LoadSettings:
 
 def select_articles(articles: tuple[Article, ...], options: BuildOptions, now: datetime) -> list[Article]:
     """Drop drafts and embargoed (future-dated) articles unless asked for."""
-    return [
-        a for a in articles
-        if (options.drafts or not a.draft) and (options.future or a.published is None or a.published <= now)
-    ]
+    return list(filter(Selection(options.drafts, options.future, now).keeps_article, articles))
 
 
 def remove_duplicate_slugs(articles: list[Article]) -> tuple[list[Article], list[SitegenError]]:
@@ -296,7 +293,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             return _unchanged(last, started)
         if last and current and last.get("theme") == theme:
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
-                                  max(PATCH_LIMIT, last["pages"] // 10))
+                                  max(PATCH_LIMIT, last["pages"] // 10),
+                                  Selection(options.drafts, options.future, build_time()))
             if patched is not None:
                 report = _patched(last, patched, len(scanned))
                 cache.store_last_build({**last, "signature": signature, **_counts(report)})
@@ -312,6 +310,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         # for an up-to-date one.
         cache.forget_last_build()
         cache.store_file_digests(loaded.files, replace_all=True)
+        cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
         cache.settle()
         del scanned
         loaded.files = {}

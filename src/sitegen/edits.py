@@ -5,7 +5,9 @@ and draft state) leaves every listing's order and every page's choice of article
 So the pages to render again are known from the cache, without planning the site: those that
 showed the article's body, when only its text changed; those that name it, when what they show
 of it (headline, standfirst, image, slug) changed. A new slug moves the article's page and its
-sitemap entry. Any other change is the full build's.
+sitemap entry. An edit that refiles an article in its place in the site's order (new section,
+tags, authors, language or `updated`) is planned by refile.py from where the cache says every
+article is filed. Any other change is the full build's.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from sitegen.cache import Cache, CachedBodies, Fingerprinter, PageReader, card_k
 from sitegen.config import Config
 from sitegen.errors import BuildError, SitegenError
 from sitegen.load import LoadSettings, load_or_error, source_digest
-from sitegen.model import Article, Body
-from sitegen.plan import Page, sitemap_entries, sitemap_pages
+from sitegen.model import Article, Body, Selection
+from sitegen.plan import Page, sitemap_pages
+from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
 from sitegen.urls import Links
 from sitegen.write import Staging
@@ -64,13 +67,13 @@ class _Edit:
 
 
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
-                template_dirs: list[Path], limit: int) -> Patched | None:
+                template_dirs: list[Path], limit: int, selection: Selection) -> Patched | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide.
 
-    That is when a file was added or removed, an article does not load, an edit moves it in a
-    listing (see `same_filing`) or gives it a slug another article has or needs to break a tie,
-    or more than `limit` articles or pages would be read or rendered here, one at a time, which
-    the full build does in parallel.
+    That is when a file was added or removed, an article does not load, an edit moves it in the
+    site's order (see `refile.refiled_pages` for the rest) or gives it a slug another article has
+    or needs to break a tie, or more than `limit` articles or pages would be read or rendered
+    here, one at a time, which the full build does in parallel.
     """
     known = cache.file_digests()
     if set(scanned) != set(known):
@@ -90,9 +93,12 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
             return None
         loaded = load_or_error(path, settings, digest)
         before = cache.articles([known[name][1]]).get(known[name][1])
-        if isinstance(loaded, SitegenError) or before is None or not same_filing(before[0], loaded[0]):
+        if isinstance(loaded, SitegenError) or before is None:
             return None
         edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
+    if not all(same_filing(edit.before, edit.after) for edit in edits.values()):
+        return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, touched,
+                              {name: digest for name, (_, digest) in known.items()})
     moved = _moves(edits, cache, Links(config))
     if moved is None:
         return None
@@ -113,7 +119,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     previous = {url: print_ for url, (print_, _) in stored.items()}
     added = 0
     if removed and config.base_url:
-        maps = _moved_sitemaps(cache, reader, {old: moved[old] for old in removed}, config.base_url)
+        maps = _moved_sitemaps(cache, {old: moved[old] for old in removed}, config.base_url)
         if maps is None:
             return None
         sitemaps, gone, previous_maps = maps
@@ -121,10 +127,37 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         previous.update(previous_maps)
         removed += gone
         added = len(sitemaps) - len(previous_maps)
-    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed)
+    # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
+    must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
+    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
     return Patched(rendered, removed, len(edits), added)
+
+
+def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
+                   selection: Selection, edits: dict[str, _Edit], touched: dict[str, tuple[str, str]],
+                   files: dict[str, str]) -> Patched | None:
+    """Render and patch in what edits that refile articles reach, planned by `refile.refiled_pages`."""
+    cards: dict[str, str] = {}
+    refiled = refiled_pages(config, files, {name: (e.before, e.after, e.after_card) for name, e in edits.items()},
+                            cache, selection, cards)
+    if refiled is None or len(refiled.pages) > limit:
+        return None
+    gone = set(refiled.removed)
+    # Every page that named an edited article, or showed its body, is planned again or goes; or this
+    # missed a way an edit reaches a page, and the full build must decide.
+    showing = set(cache.pages_showing(edit.before.digest for edit in edits.values()))
+    if not set(cache.pages_naming(edits)) | showing <= refiled.pages.keys() | gone:
+        return None
+    previous = {url: print_ for url, (print_, _) in cache.stored_pages(refiled.pages).items()}
+    cache.store_articles((edit.after, edit.body) for edit in edits.values())
+    cards.update((edit.after.digest, edit.after_card) for edit in edits.values())
+    removed = sorted(gone)
+    rendered = _render(config, template_dirs, cache, output, refiled.pages, previous, cards, removed, showing)
+    cache.store_file_digests(touched, replace_all=False)
+    cache.forget_articles({edit.before.digest for edit in edits.values()})
+    return Patched(rendered, removed, len(edits), len(refiled.pages.keys() - previous.keys()) - len(removed))
 
 
 def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str] | None:
@@ -168,38 +201,27 @@ def _article_lookup(cache: Cache, files: dict[str, tuple[str, str]], edited: dic
     return article
 
 
-def _moved_sitemaps(cache: Cache, reader: PageReader, moved: dict[str, str], base_url: str,
+def _moved_sitemaps(cache: Cache, moved: dict[str, str], base_url: str,
                     ) -> tuple[dict[str, Page], list[str], dict[str, str]] | None:
     """The sitemap's pages with moved URLs changed; the URLs of parts it no longer has; the old fingerprints."""
-    root = cache.stored_pages(["/sitemap.xml"])
-    if not root or root["/sitemap.xml"][1] is None:
-        return None
-    stored = dict(root)
-    old_root: Page = reader.load(root["/sitemap.xml"][1])
-
-    def part(url: str) -> Page:
-        stored.update(cache.stored_pages([url]))
-        data = stored[url][1] if url in stored else None
-        if data is None:
-            raise BuildError(f"the cached sitemap part {url} is missing", None, None, "delete .sitegen-cache/")
-        page: Page = reader.load(data)
-        return page
-
     try:
-        entries = sitemap_entries(old_root, part)
+        stored = stored_sitemap(cache)
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
+    if stored is None:
+        return None
+    entries, prints = stored
     new_pages = sitemap_pages([(moved.get(url, url), lastmod) for url, lastmod in entries], base_url)
     pages = {page.url: page for page in new_pages}
-    return pages, sorted(set(stored) - set(pages)), {url: print_ for url, (print_, _) in stored.items()}
+    return pages, sorted(set(prints) - set(pages)), prints
 
 
 def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Path, pages: dict[str, Page],
-            previous: dict[str, str], cards: dict[str, str], removed: list[str]) -> list[str]:
+            previous: dict[str, str], cards: dict[str, str], removed: list[str], must: set[str]) -> list[str]:
     """Render `pages` into the output as a patch and record them in the cache; returns the URLs rendered.
 
-    A page is rendered unless its fingerprint is as before and it shows no edited body, which
-    only a sitemap part can be.
+    A page is rendered if its fingerprint changed or it is in `must`: one that showed an edited
+    body has the fingerprint it had.
     """
     env = make_environment(config, template_dirs, CachedBodies(cache.path), compiled=cache.templates)
     templates = template_hashes(pages.values(), config, env)
@@ -212,7 +234,7 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
             page = pages[url]
             data = pickler.dumps(page)
             print_ = fingerprint(templates[page.template], data)
-            if page.template == "sitemap:urlset" and previous.get(url) == print_:
+            if url not in must and previous.get(url) == print_:
                 continue
             text, used = render_noting_bodies(env, page)
             staging.write(url, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import lru_cache
@@ -110,6 +111,22 @@ class Article:
         return bool(self.updated and self.published and self.updated > self.published)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which articles a build publishes: drafts and embargoed (future-dated) ones only when asked for."""
+
+    drafts: bool
+    future: bool
+    now: datetime
+
+    def keeps(self, draft: bool, published: float | None) -> bool:
+        """Whether an article with this draft state and publication time (a timestamp) is published."""
+        return (self.drafts or not draft) and (self.future or published is None or published <= self.now.timestamp())
+
+    def keeps_article(self, article: Article) -> bool:
+        return self.keeps(article.draft, article.published.timestamp() if article.published else None)
+
+
 def publication_order_key(article: Article) -> tuple[int, float, str, str]:
     """Newest first; undated after every dated article; ties broken by slug, then path."""
     if article.published is None:
@@ -136,23 +153,34 @@ def _group(articles: tuple[Article, ...], keys: object) -> dict[Term, tuple[Arti
     return {term: tuple(items) for term, items in sorted(groups.items(), key=lambda kv: kv[0].slug)}
 
 
+def term_keys(article: Article) -> Iterator[tuple[str, Term]]:
+    """Every (kind, term) the article names, section first, as its file spells them."""
+    if article.section:
+        yield "section", article.section
+    for term in article.tags:
+        yield "tag", term
+    for term in article.authors:
+        yield "author", term
+
+
 def _canonical_terms(articles: list[Article]) -> list[Article]:
     """One name per slug: 'Đà Nẵng' and 'Da Nang' share a page, named as the first file spells it."""
     names: dict[tuple[str, str], Term] = {}
     for article in sorted(articles, key=lambda a: str(a.source_path)):
-        for kind, terms in (("tag", article.tags), ("author", article.authors),
-                            ("section", (article.section,) if article.section else ())):
-            for term in terms:
-                names.setdefault((kind, term.slug), term)
-    result = []
-    for a in articles:
-        tags = tuple(dict.fromkeys(names["tag", t.slug] for t in a.tags))
-        authors = tuple(dict.fromkeys(names["author", t.slug] for t in a.authors))
-        section = names["section", a.section.slug] if a.section else None
-        # Keep the very object when nothing changes: rebuilds compare contexts, and identity is fastest.
-        unchanged = tags == a.tags and authors == a.authors and section == a.section
-        result.append(a if unchanged else replace(a, tags=tags, authors=authors, section=section))
-    return result
+        for kind, term in term_keys(article):
+            names.setdefault((kind, term.slug), term)
+    return [file_under(a, names) for a in articles]
+
+
+def file_under(article: Article, names: Mapping[tuple[str, str], Term]) -> Article:
+    """The article with each term named as `names` has its (kind, slug)."""
+    tags = tuple(dict.fromkeys(names["tag", t.slug] for t in article.tags))
+    authors = tuple(dict.fromkeys(names["author", t.slug] for t in article.authors))
+    section = names["section", article.section.slug] if article.section else None
+    # Keep the very object when nothing changes: rebuilds compare contexts, and identity is fastest.
+    if tags == article.tags and authors == article.authors and section == article.section:
+        return article
+    return replace(article, tags=tags, authors=authors, section=section)
 
 
 def build_site(articles: list[Article], tz: tzinfo, section_order: tuple[str, ...] = ()) -> Site:

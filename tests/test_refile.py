@@ -1,0 +1,207 @@
+"""Edits that refile articles (sections, tags, authors, updated): planned without the whole site, equal to a fresh build."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen import sitemaps
+from tests.conftest import build_into, count_plans, rendered, write
+from tests.test_build import tree_digest
+
+HOSTILE = "<b>Đà Nẵng</b> \"q\" & 'a' 🎉 مرحبا </script>"
+
+
+def _story(title: str, date: str, section: str = "World", tags: str = "[Shared]", authors: str = "[Ann]",
+           extra: str = "", body: str = "Text.") -> str:
+    return (f"---\ntitle: {title}\ndate: {date}\nsection: {section}\ntags: {tags}\nauthors: {authors}\n{extra}---\n"
+            f"{body}\n")
+
+
+def _newsroom(count: int = 24) -> dict[str, str]:
+    """Stories in two sections, three tags and two authors, three to a listing page; a draft, an
+    embargoed story and one in the news sitemap's window (the tests build on 2024-11-25)."""
+    files = {}
+    for i in range(count):
+        tags = ["Shared"] + (["Other"] if i % 3 == 0 else []) + (["Đà Nẵng"] if i % 4 == 1 else [])
+        files[f"seeds/s{i:02}.md"] = _story(
+            f"Story {i}", f"2024-01-{i + 1:02}T{8 + i % 10:02}:00:00+07:00", section="Sport" if i % 5 == 2 else "World",
+            tags=json.dumps(tags, ensure_ascii=False), authors="[Ann]" if i % 2 else "[Ann, Bob]")
+    files["seeds/draft.md"] = _story("Draft", "2024-01-05", tags="[Other, Secret]", extra="draft: true\n")
+    files["seeds/later.md"] = _story("Embargoed", "2030-01-01", tags="[Shared, Later]")
+    files["seeds/recent.md"] = _story("Recent", "2024-11-24T10:00:00Z", tags="[Shared]")
+    files["sitegen.toml"] = 'title = "T"\nbase_url = "https://news.example/"\npage_size = 3\n'
+    return files
+
+
+@pytest.fixture
+def newsroom(make_site: Callable[..., Path]) -> Path:
+    return make_site(_newsroom())
+
+
+def _edit_and_compare(site: Path, out: Path, tmp_path: Path, edits: dict[str, str],
+                      planned: list[int] | None = None) -> list[str]:
+    """Apply `edits`, build, and check the site equals a fresh build; returns the pages rendered.
+
+    The fresh build plans the site: it is taken back off `planned`.
+    """
+    before = tree_digest(out)
+    for name, text in edits.items():
+        write(site / name, text)
+    report, urls = rendered(site, out)
+    after = tree_digest(out)
+    changed = {"/" + name.removesuffix("index.html") for name in before.keys() | after.keys()
+               if before.get(name) != after.get(name)}
+    # Every file that changed was rendered or removed by this build.
+    assert {url for url in changed if (out / url.lstrip("/")).exists() or url.endswith("/")} - set(urls) <= {
+        url for url in changed if url not in {"/" + n.removesuffix("index.html") for n in after}}
+    fresh_out = tmp_path / "fresh"
+    count = len(planned) if planned is not None else 0
+    fresh = build_into(site, fresh_out, cache=False)
+    if planned is not None:
+        del planned[count:]
+    assert after == tree_digest(fresh_out)
+    assert (report.pages, report.articles, [str(e) for e in report.errors]) == (
+        fresh.pages, fresh.articles, [str(e) for e in fresh.errors])
+    return urls
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expect"),
+    [
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", tags="[Shared, New]"), "/tags/new/"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", tags="[Shared, Other]"), "/tags/other/feed.xml"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", tags="[]"), "/tags/shared/"),
+        ("seeds/s05.md", _story("Story 5", "2024-01-06T13:00:00+07:00", tags="[Shared]", authors="[Ann]"),
+         "/tags/da-nang/page/2/"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", authors="[Cy]"), "/authors/cy/"),
+        ("seeds/s11.md", _story("Story 11", "2024-01-12T09:00:00+07:00", authors="[Bob]"), "/authors/bob/"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", section="Sport"), "/sport/story-10/"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", extra="updated: 2024-03-01\n"),
+         "/sitemap.xml"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", extra="updated: 2024-11-24T12:00:00Z\n"),
+         "/tags/"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T08:00:00+07:00", extra="language: vi\n"),
+         "/world/story-10/"),
+        ("seeds/recent.md", _story("Recent", "2024-11-24T10:00:00Z", tags="[Shared, Breaking]"),
+         "/news-sitemap.xml"),
+        ("seeds/s23.md", _story("Story 23, retagged", "2024-01-24T11:00:00+07:00", tags="[Other]",
+                                extra="slug: story-23\n"), "/"),
+    ],
+    ids=["new tag", "joins a tag", "leaves every tag", "leaves a tag", "new author", "loses an author",
+         "other section", "updated", "updated newest", "language", "news window", "headline and tags near the lead"],
+)
+def test_a_refiling_edit_is_planned_without_the_site_and_equals_a_fresh_build(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str, expect: str) -> None:
+    out = tmp_path / "out"
+    first, _ = rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    urls = _edit_and_compare(newsroom, out, tmp_path, {name: text}, planned)
+    assert planned == [] and expect in urls
+    # Far fewer pages than the site: the path does not render what the edit does not reach.
+    assert len(urls) < first.pages // 2
+
+
+def test_a_tag_that_empties_is_removed_and_one_that_appears_is_listed(newsroom: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    lone = {"seeds/s05.md": _story("Story 5", "2024-01-06T13:00:00+07:00", tags="[Shared]", authors="[Ann]")}
+    for name in ("s01", "s09", "s13", "s17", "s21"):
+        number = int(name[1:])
+        lone[f"seeds/{name}.md"] = _story(f"Story {number}", f"2024-01-{number + 1:02}T{8 + number % 10:02}:00:00+07:00",
+                                          tags="[Shared]" if number != 9 else "[Shared, Other]",
+                                          authors="[Ann]" if number % 2 else "[Ann, Bob]")
+    _edit_and_compare(newsroom, out, tmp_path, lone, planned)
+    assert planned == [] and not (out / "tags/da-nang").exists()
+    assert "/tags/da-nang/" not in (out / "sitemap.xml").read_text()
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/s03.md": _story(
+        "Story 3", "2024-01-04T11:00:00+07:00", tags=json.dumps(["Shared", HOSTILE], ensure_ascii=False))}, planned)
+    assert planned == [] and "/tags/" in urls
+    page = (out / "tags/index.html").read_text()
+    assert "<b>Đà" not in page and "&lt;b&gt;Đà Nẵng&lt;/b&gt;" in page and "</script>" not in page.split("<body")[1]
+    feeds = [url for url in urls if url.endswith("feed.json")]
+    assert any(HOSTILE in json.loads((out / url.lstrip("/")).read_text())["title"] for url in feeds)
+
+
+def test_edits_that_respell_a_term_or_change_the_sections_are_planned_in_full(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    # A later file's spelling changes nothing: the first file by path names the tag on every page.
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s00.md": _story(
+        "Story 0", "2024-01-01T08:00:00+07:00", tags="[SHARED, Other]", authors="[Ann, Bob]")}, planned)
+    assert planned == []
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/recent.md": _story(
+        "Recent", "2024-11-24T10:00:00Z", tags="[SHARED]")}, planned)
+    assert planned == [1] and ">SHARED<" in (out / "tags/index.html").read_text()
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story(
+        "Story 10", "2024-01-11T08:00:00+07:00", section="Culture")}, planned)
+    assert planned == [1, 1]
+    # The last story in Sport leaves it: the section goes from every page's navigation.
+    for i in (2, 7, 12, 17):
+        _edit_and_compare(newsroom, out, tmp_path, {f"seeds/s{i:02}.md": _story(
+            f"Story {i}", f"2024-01-{i + 1:02}T{8 + i % 10:02}:00:00+07:00", authors="[Ann]" if i % 2 else "[Ann, Bob]",
+            tags=json.dumps(["Shared"] + (["Other"] if i % 3 == 0 else []) + (["Đà Nẵng"] if i % 4 == 1 else []),
+                            ensure_ascii=False))}, planned)
+    assert planned == [1, 1]
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s22.md": _story(
+        "Story 22", "2024-01-23T10:00:00+07:00", authors="[Ann, Bob]")}, planned)
+    assert planned == [1, 1, 1] and "/sport/" not in (out / "index.html").read_text()
+
+
+def test_a_refiling_edit_changes_only_its_parts_of_a_split_sitemap(newsroom: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sitemaps, "MAX_URLS", 8)
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story(
+        "Story 10", "2024-01-11T08:00:00+07:00", tags="[Shared, New, Newer]")}, planned)
+    parts = sorted(path.name for path in (out / "sitemaps").iterdir())
+    assert planned == [] and len(parts) > 4
+    assert 0 < len([url for url in urls if url.startswith("/sitemaps/")]) < len(parts)
+
+
+def test_a_refiling_edit_on_a_site_without_a_base_url(make_site: Callable[..., Path], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _newsroom(12)
+    files["sitegen.toml"] = 'title = "T"\npage_size = 3\n'
+    site = make_site(files)
+    out = tmp_path / "out"
+    rendered(site, out)
+    planned = count_plans(monkeypatch)
+    urls = _edit_and_compare(site, out, tmp_path, {"seeds/s04.md": _story(
+        "Story 4", "2024-01-05T12:00:00+07:00", section="Sport", tags="[Fresh]")}, planned)
+    assert planned == [] and "/sport/story-4/" in urls and not (out / "sitemap.xml").exists()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[..., Path], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    rng = random.Random(seed)
+    site = make_site(_newsroom())
+    out = tmp_path / "out"
+    rendered(site, out)
+    planned = count_plans(monkeypatch)
+    pool = ["Shared", "Other", "Đà Nẵng", "Da Nang", "Fresh", HOSTILE, "Zed"]
+    for step in range(6):
+        edits = {}
+        for i in rng.sample(range(24), rng.choice([1, 1, 2])):
+            tags = rng.sample(pool, rng.randint(0, 3))
+            extra = rng.choice(["", "", f"updated: 2024-0{rng.randint(2, 9)}-01\n", "language: vi\n"])
+            # A new headline with the old slug: a new slug can break a tie in the order, which is the full build's.
+            edits[f"seeds/s{i:02}.md"] = _story(
+                f"Story {i}" + rng.choice(["", "", " (updated)"]), f"2024-01-{i + 1:02}T{8 + i % 10:02}:00:00+07:00",
+                section=rng.choice(["World", "World", "Sport"]), tags=json.dumps(tags, ensure_ascii=False),
+                authors=rng.choice(["[Ann]", "[Bob]", "[Ann, Bob]", "[Cy]"]), extra=extra + f"slug: story-{i}\n")
+        _edit_and_compare(site, out, tmp_path, edits, planned)
+        assert len(planned) <= step + 1
+    # Most of these edits refile without planning the site; the rest must still equal a fresh build.
+    assert len(planned) <= 3
