@@ -12,7 +12,8 @@ as a ratio to Hugo in the same run. sitegen is measured cold (no cache) with tho
 with its full default theme; then, with the default theme, with nothing changed, after
 correcting the text of an old and of the newest article, after changing the headline of an old
 and of the newest article (which moves its page: the slug follows the headline), and after
-adding a tag to an article (which files it anew).
+adding a tag to an old article, replacing its author and changing its section (which file it
+anew, in its place).
 Every tool builds every article, as of a build time (SOURCE_DATE_EPOCH) just after the newest.
 """
 
@@ -206,9 +207,14 @@ def run(count: int, work: Path, sitegen_only: bool = False) -> list[Result]:
     results.append(measure("sitegen headline", sitegen, site, site / "build", env))
     _edit(newest, lambda text: re.sub(r'^title: "(.*)"$', r'title: "\1, revised"', text, count=1, flags=re.MULTILINE))
     results.append(measure("sitegen newest hline", sitegen, site, site / "build", env))
-    # A tag added files the story anew: every listing of the tag shifts, so the site is planned again.
+    # Edits that refile the story in its place: a tag added (every later page of the tag's listing
+    # shifts), its author replaced, and its section changed (which moves its page).
     _edit(old, lambda text: re.sub(r"^tags: \[", "tags: [Breaking, ", text, count=1, flags=re.MULTILINE))
     results.append(measure("sitegen tags", sitegen, site, site / "build", env))
+    _edit(old, lambda text: re.sub(r"^authors: \[.*\]$", "authors: [Desk Editor]", text, count=1, flags=re.MULTILINE))
+    results.append(measure("sitegen author", sitegen, site, site / "build", env))
+    _edit(old, _other_section)
+    results.append(measure("sitegen section", sitegen, site, site / "build", env))
     return results
 
 
@@ -224,6 +230,11 @@ def _others(site: Path, work: Path, cold: list[str], env: dict[str, str]) -> lis
         # Same templates' scope as Hugo's and Pelican's: the comparison the targets are about.
         measure("sitegen cold", cold, minimal, minimal / "build", env),
     ]
+
+
+def _other_section(text: str) -> str:
+    section = "Sport" if re.search(r"^section: World$", text, re.MULTILINE) else "World"
+    return re.sub(r"^section: .*$", f"section: {section}", text, count=1, flags=re.MULTILINE)
 
 
 def _published(path: Path) -> str:

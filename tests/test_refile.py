@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -205,3 +206,16 @@ def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[...,
         assert len(planned) <= step + 1
     # Most of these edits refile without planning the site; the rest must still equal a fresh build.
     assert len(planned) <= 3
+
+
+def test_damaged_kept_filings_are_read_again_from_each_article(newsroom: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    with sqlite3.connect(newsroom / ".sitegen-cache/cache.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM filings").fetchone()[0] >= 1
+        db.execute("UPDATE filings SET value = x'80049500'")
+    planned = count_plans(monkeypatch)
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story(
+        "Story 10", "2024-01-11T08:00:00+07:00", tags="[Shared, New]")}, planned)
+    assert planned == [] and "/tags/new/" in urls

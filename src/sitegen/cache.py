@@ -9,6 +9,7 @@ from __future__ import annotations
 import copyreg
 import hashlib
 import io
+import itertools
 import json
 import os
 import pickle
@@ -34,9 +35,11 @@ FilingRow = tuple[str, str, str, float | None, str, float | None, bool, tuple[tu
 CACHE_DIR = ".sitegen-cache"
 SCHEMA = "sitegen cache 5"
 _CHUNK = 500
+# Articles' filings in one piece of `Cache.store_filings`.
+_FILINGS_PART = 5000
 # Article keys a Fingerprinter keeps at a time (see Fingerprinter._reference).
 KEY_MEMORY = 16384
-_TABLES = ("articles", "bodies", "files", "pages", "page_data", "page_bodies", "page_articles", "pages_next",
+_TABLES = ("articles", "bodies", "filings", "files", "pages", "page_data", "page_bodies", "page_articles", "pages_next",
            "page_bodies_next", "page_articles_next")
 
 
@@ -82,6 +85,8 @@ class Cache:
             CREATE TABLE IF NOT EXISTS articles (digest TEXT PRIMARY KEY, card TEXT, slug TEXT, published REAL,
                                                  modified REAL, draft INTEGER, filing BLOB, value BLOB);
             CREATE TABLE IF NOT EXISTS bodies (digest TEXT PRIMARY KEY, value BLOB);
+            -- The same filings, for the articles of the last full build, in a few pickled pieces.
+            CREATE TABLE IF NOT EXISTS filings (part INTEGER PRIMARY KEY, value BLOB);
             CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, status TEXT, digest TEXT);
             CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT);
             -- Apart from the fingerprints, which every build reads: scanning past the pickles costs seconds.
@@ -132,23 +137,29 @@ class Cache:
         return {p.article.digest: p.card for p in ready}
 
     def store_filings(self, rows: Iterable[FilingRow]) -> None:
-        """Keep every article's filing in one piece, by digest, which says it all: a digest's never changes.
+        """Keep every article's filing in a few pieces, by digest, which says it all: a digest's never changes.
 
         Reading 10,000 of them row by row took a tenth of a second; an edit build reads them all.
+        Pieces of a bounded size, so that 100,000 of them never sit in memory twice.
         """
-        self._write("INSERT OR REPLACE INTO meta VALUES ('filings', ?)", [(_pickle({r[1]: r[2:] for r in rows}),)])
+        self._write("DELETE FROM filings", [()])
+        rows = iter(rows)
+        for part in itertools.count():
+            piece = {row[1]: row[2:] for row in itertools.islice(rows, _FILINGS_PART)}
+            if not piece:
+                break
+            self._write("INSERT INTO filings VALUES (?, ?)", [(part, _pickle(piece))])
 
     def filings(self, files: Mapping[str, str]) -> list[FilingRow]:
         """Where each article of these files (path -> digest) is filed (see `refile.Filed`).
 
         From the whole the last full build kept, and row by row for articles read since.
         """
+        kept: dict[str, tuple[Any, ...]] = {}
         try:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'filings'").fetchone()
-            kept = pickle.loads(row[0]) if row else {}
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError):
-            kept = {}
-        if not isinstance(kept, dict):
+            for (value,) in self.db.execute("SELECT value FROM filings ORDER BY part"):
+                kept.update(pickle.loads(value))
+        except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError):
             kept = {}
         try:
             for digest, card, slug, published, modified, draft, filed in self._select(
