@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from sitegen import write as write_module
 from sitegen.errors import TemplateError
 from sitegen.write import Output
 from tests.conftest import SITES, build_into, write
@@ -218,3 +220,28 @@ def test_empty_sidecar_is_no_metadata(make_site: Callable[..., Path], tmp_path: 
     site = make_site({"seeds/a.txt": "Headline here\nStandfirst", "seeds/a.yaml": "  \n"})
     assert not build_into(site, tmp_path / "out").errors
     assert (tmp_path / "out/news/headline-here/index.html").is_file()
+
+
+def test_a_late_removal_of_the_replaced_site_cannot_touch_the_next_builds_pages(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The site a swap replaced is deleted in the background. `sitegen serve` builds again in the same
+    # process, maybe before that deletion ends, and the next build's pages must not be in its way.
+    site = make_site({"seeds/good.md": GOOD, "seeds/other.md": GOOD.replace("A good story", "Other")})
+    out = tmp_path / "out"
+    build_into(site, out, workers=1)
+    late: list[Path] = []
+    monkeypatch.setattr(write_module, "_remove_in_background", late.append)
+    write(site / "seeds/other.md", GOOD.replace("A good story", "Other, renamed"))
+    build_into(site, out, workers=1, cache=False)
+    assert late
+    original = write_module.Staging.commit_patch
+
+    def removal_ends_now(self: write_module.Staging, removed: list[str]) -> int:
+        for folder in late:
+            shutil.rmtree(folder, ignore_errors=True)
+        return original(self, removed)
+
+    monkeypatch.setattr(write_module.Staging, "commit_patch", removal_ends_now)
+    write(site / "seeds/good.md", GOOD.replace("Good body", "Changed body"))
+    build_into(site, out, workers=1)
+    assert "Changed body" in (out / "world/a-good-story/index.html").read_text()

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from sitegen.errors import BuildError
@@ -106,8 +107,9 @@ class Staging(Output):
         self.output = output.resolve()
         self.output.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(self.output)
-        super().__init__(self.output.parent / f".{self.output.name}.staging-{os.getpid()}")
-        shutil.rmtree(self.path, ignore_errors=True)
+        # A name no other build has had: the site a swap replaces keeps its staging folder's name
+        # while it is deleted in the background, maybe still when this process builds again.
+        super().__init__(_unique(self.output, "staging"))
         self.path.mkdir()
 
     def commit(self) -> None:
@@ -116,7 +118,7 @@ class Staging(Output):
             if _exchange(self.path, self.output):
                 _remove_in_background(self.path)
                 return
-            old = self.output.parent / f".{self.output.name}.old-{os.getpid()}"
+            old = _unique(self.output, "old")
             os.rename(self.output, old)
             os.rename(self.path, self.output)
             _remove_in_background(old)
@@ -153,6 +155,11 @@ class Staging(Output):
         """Throw the staged files away, unless a patch began to move them: the next build finishes it."""
         if not _journal(self.output).is_file():
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _unique(output: Path, kind: str) -> Path:
+    """A folder beside the output for a staged or replaced site, named as a leftover of its `kind`."""
+    return output.parent / f".{output.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex}"
 
 
 def _same_file(a: str, b: str) -> bool:
