@@ -45,7 +45,7 @@ def newsroom(make_site: Callable[..., Path]) -> Path:
 
 
 def _edit_and_compare(site: Path, out: Path, tmp_path: Path, edits: dict[str, str],
-                      planned: list[int] | None = None) -> list[str]:
+                      planned: list[int] | None = None, **options: object) -> list[str]:
     """Apply `edits`, build, and check the site equals a fresh build; returns the pages rendered.
 
     The fresh build plans the site: it is taken back off `planned`.
@@ -53,7 +53,7 @@ def _edit_and_compare(site: Path, out: Path, tmp_path: Path, edits: dict[str, st
     before = tree_digest(out)
     for name, text in edits.items():
         write(site / name, text)
-    report, urls = rendered(site, out)
+    report, urls = rendered(site, out, **options)
     after = tree_digest(out)
     changed = {"/" + name.removesuffix("index.html") for name in before.keys() | after.keys()
                if before.get(name) != after.get(name)}
@@ -62,7 +62,7 @@ def _edit_and_compare(site: Path, out: Path, tmp_path: Path, edits: dict[str, st
         url for url in changed if url not in {"/" + n.removesuffix("index.html") for n in after}}
     fresh_out = tmp_path / "fresh"
     count = len(planned) if planned is not None else 0
-    fresh = build_into(site, fresh_out, cache=False)
+    fresh = build_into(site, fresh_out, cache=False, **options)
     if planned is not None:
         del planned[count:]
     assert after == tree_digest(fresh_out)
@@ -219,3 +219,17 @@ def test_damaged_kept_filings_are_read_again_from_each_article(newsroom: Path, t
     urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story(
         "Story 10", "2024-01-11T08:00:00+07:00", tags="[Shared, New]")}, planned)
     assert planned == [] and "/tags/new/" in urls
+
+
+def test_with_drafts_and_embargoed_stories_built_a_refiling_edit_counts_them(newsroom: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out, drafts=True, future=True)
+    planned = count_plans(monkeypatch)
+    # The draft and the embargoed story are in this site: the draft's tag and the later story's.
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story(
+        "Story 10", "2024-01-11T08:00:00+07:00", tags="[Shared, Secret, Later]")}, planned, drafts=True, future=True)
+    assert planned == [] and "/tags/secret/" in urls and "/tags/later/" in urls
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/draft.md": _story(
+        "Draft", "2024-01-05", tags="[Other]", extra="draft: true\n")}, planned, drafts=True, future=True)
+    assert planned == [] and "/tags/secret/" in urls
