@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -245,3 +246,21 @@ def test_a_late_removal_of_the_replaced_site_cannot_touch_the_next_builds_pages(
     write(site / "seeds/good.md", GOOD.replace("Good body", "Changed body"))
     build_into(site, out, workers=1)
     assert "Changed body" in (out / "world/a-good-story/index.html").read_text()
+
+
+def test_a_site_being_deleted_in_the_background_is_left_to_it_and_a_killed_ones_leftovers_go(
+        make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/good.md": GOOD})
+    busy, killed = tmp_path / ".out.old-1-busy", tmp_path / ".out.staging-2-killed"
+    for folder in (busy, killed):
+        write(folder / "index.html", "replaced")
+        (tmp_path / f"{folder.name}.lock").touch()
+    with open(tmp_path / f"{busy.name}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        build_into(site, tmp_path / "out")
+        # Deleting it here would make the build wait for what another process is already doing.
+        assert (busy / "index.html").is_file()
+        assert not killed.exists() and not (tmp_path / f"{killed.name}.lock").exists()
+    write(site / "seeds/good.md", GOOD.replace("Good body", "Changed body"))
+    build_into(site, tmp_path / "out")
+    assert not busy.exists() and not (tmp_path / f"{busy.name}.lock").exists()

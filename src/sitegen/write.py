@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import json
 import os
 import shutil
@@ -215,19 +216,57 @@ def _exchange(a: Path, b: Path) -> bool:
 def _remove_in_background(folder: Path) -> None:
     """Delete the replaced site without making the build wait: 15,000 folders take seconds to remove.
 
-    The folder keeps a leftover's name, so if this is cut short the next build removes it.
+    The folder keeps a leftover's name, so if this is cut short the next build removes it. Until
+    then the deleting process holds a lock beside it, so the next build leaves it alone rather
+    than delete it again, and wait for that, first.
     """
+    lock = _lock_of(folder)
     try:
+        fd = os.open(lock, os.O_CREAT | os.O_WRONLY, 0o644)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        # The child inherits the locked descriptor: the lock lasts as long as the deletion does.
         subprocess.Popen(
-            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", str(folder)],
+            [sys.executable, "-c",
+             "import os, shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True); os.unlink(sys.argv[2])",
+             str(folder), str(lock)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            pass_fds=(fd,),
         )
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def _lock_of(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".lock")
+
+
+def _being_removed(folder: Path) -> bool:
+    """Whether a background deletion holds the folder's lock (see `_remove_in_background`)."""
+    try:
+        fd = os.open(_lock_of(folder), os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _remove_leftovers(output: Path) -> None:
-    """A patch cut short is finished; staging or old folders left by a killed build are removed."""
+    """A patch cut short is finished; staging or old folders left by a killed build are removed.
+
+    One that a background deletion is still removing is left to it.
+    """
     if _journal(output).is_file():
         try:
             _apply_patch(output)
@@ -237,7 +276,9 @@ def _remove_leftovers(output: Path) -> None:
     for leftover in output.parent.glob(f".{output.name}.cache-*"):
         if leftover.name != temporary_cache_name(output):
             shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in output.parent.glob(f".{output.name}.staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in output.parent.glob(f".{output.name}.old-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    for kind in ("staging", "old"):
+        for leftover in output.parent.glob(f".{output.name}.{kind}-*"):
+            folder = leftover.with_suffix("") if leftover.suffix == ".lock" else leftover
+            if not _being_removed(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                _lock_of(folder).unlink(missing_ok=True)
