@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import fcntl
 import json
 import os
 import shutil
@@ -15,6 +14,11 @@ from pathlib import Path
 
 from sitegen.errors import BuildError
 from sitegen.urls import output_path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so a build removes every leftover itself, as it did
+    fcntl = None  # type: ignore[assignment]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -221,6 +225,9 @@ def _remove_in_background(folder: Path) -> None:
     than delete it again, and wait for that, first.
     """
     lock = _lock_of(folder)
+    if fcntl is None:
+        _delete_later(folder, [])
+        return
     try:
         fd = os.open(lock, os.O_CREAT | os.O_WRONLY, 0o644)
     except OSError:
@@ -229,18 +236,26 @@ def _remove_in_background(folder: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         # The child inherits the locked descriptor: the lock lasts as long as the deletion does.
-        subprocess.Popen(
-            [sys.executable, "-c",
-             "import os, shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True); os.unlink(sys.argv[2])",
-             str(folder), str(lock)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            pass_fds=(fd,),
-        )
+        _delete_later(folder, [fd], lock)
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
         lock.unlink(missing_ok=True)
     finally:
         os.close(fd)
+
+
+def _delete_later(folder: Path, keep: list[int], lock: Path | None = None) -> None:
+    """Start a process that deletes `folder` (then `lock`), holding the descriptors `keep` while it runs."""
+    script = "import os, shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+    script += "; os.unlink(sys.argv[2])" if lock else ""
+    try:
+        subprocess.Popen([sys.executable, "-c", script, str(folder), *([str(lock)] if lock else [])],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, pass_fds=tuple(keep))
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        if lock:
+            lock.unlink(missing_ok=True)
 
 
 def _lock_of(folder: Path) -> Path:
@@ -249,6 +264,8 @@ def _lock_of(folder: Path) -> Path:
 
 def _being_removed(folder: Path) -> bool:
     """Whether a background deletion holds the folder's lock (see `_remove_in_background`)."""
+    if fcntl is None:
+        return False
     try:
         fd = os.open(_lock_of(folder), os.O_WRONLY)
     except OSError:
