@@ -128,10 +128,16 @@ class Selection:
 
 
 def publication_order_key(article: Article) -> tuple[int, float, str, str]:
-    """Newest first; undated after every dated article; ties broken by slug, then path."""
-    if article.published is None:
-        return (1, 0.0, article.slug, str(article.source_path))
-    return (0, -article.published.timestamp(), article.slug, str(article.source_path))
+    """The site's order: see `order_key`."""
+    return order_key(article.published.timestamp() if article.published else None, article.slug,
+                     str(article.source_path))
+
+
+def order_key(published: float | None, slug: str, path: str) -> tuple[int, float, str, str]:
+    """Newest first (`published` a timestamp); undated after every dated article; ties broken by slug, then path."""
+    if published is None:
+        return (1, 0.0, slug, path)
+    return (0, -published, slug, path)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sitegen.cache import Cache, PageReader, filing_row
 from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.feeds import FORMATS
-from sitegen.model import Article, Selection, Term, file_under
+from sitegen.model import Article, Selection, Term, file_under, order_key
 from sitegen.plan import (
     RELATED_WINDOW,
     Page,
@@ -73,10 +73,7 @@ class Filed(NamedTuple):
         return cls._make(filing_row(article, card))
 
     def order(self) -> tuple[int, float, str, str]:
-        """As `model.publication_order_key`."""
-        if self.published is None:
-            return (1, 0.0, self.slug, self.path)
-        return (0, -self.published, self.slug, self.path)
+        return order_key(self.published, self.slug, self.path)
 
 
 @dataclass(frozen=True)
