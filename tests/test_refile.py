@@ -1,4 +1,5 @@
-"""Edits that refile articles (sections, tags, authors, updated): planned without the whole site, equal to a fresh build."""
+"""Edits that refile articles (sections, tags, authors, updated, publication time): planned without the whole
+site, equal to a fresh build."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sitegen import sitemaps
+from sitegen.cache import Cache
 from tests.conftest import build_into, count_plans, rendered, write
 from tests.test_build import tree_digest
 
@@ -90,9 +92,16 @@ def _edit_and_compare(site: Path, out: Path, tmp_path: Path, edits: dict[str, st
          "/news-sitemap.xml"),
         ("seeds/s23.md", _story("Story 23, retagged", "2024-01-24T11:00:00+07:00", tags="[Other]",
                                 extra="slug: story-23\n"), "/"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-14T09:30:00+07:00"), "/archive/2024/01/page/4/"),
+        ("seeds/s10.md", _story("Story 10", "2024-01-11T01:00:00Z"), "/world/story-10/"),
+        ("seeds/s20.md", _story("Story 20", "2024-11-20T08:00:00Z"), "/archive/2024/11/"),
+        ("seeds/s23.md", _story("Story 23", "2024-11-24T12:00:00Z", tags="[Other]"), "/news-sitemap.xml"),
+        ("seeds/recent.md", _story("Recent", "2024-11-02T10:00:00Z", tags="[Shared]"), "/news-sitemap.xml"),
     ],
     ids=["new tag", "joins a tag", "leaves every tag", "leaves a tag", "new author", "loses an author",
-         "other section", "updated", "updated newest", "language", "news window", "headline and tags near the lead"],
+         "other section", "updated", "updated newest", "language", "news window", "headline and tags near the lead",
+         "published later", "published in another time zone", "published in another month", "published as the lead",
+         "published out of the news window"],
 )
 def test_a_refiling_edit_is_planned_without_the_site_and_equals_a_fresh_build(
         newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str, expect: str) -> None:
@@ -103,6 +112,46 @@ def test_a_refiling_edit_is_planned_without_the_site_and_equals_a_fresh_build(
     assert planned == [] and expect in urls
     # Far fewer pages than the site: the path does not render what the edit does not reach.
     assert len(urls) < first.pages // 2
+
+
+def test_a_new_publication_time_keeps_when_the_site_next_changes_by_itself(newsroom: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+
+    def until() -> str:
+        cache = Cache(newsroom / ".sitegen-cache")
+        try:
+            record = cache.last_build()
+            assert record is not None
+            return str(record["valid_until"])
+        finally:
+            cache.close()
+
+    # The news sitemap's window is two days: Recent (2024-11-24T10:00Z) leaves it first, then this story.
+    assert until() == "2024-11-26T10:00:00+00:00"
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story("Story 10", "2024-11-24T08:30:00Z")}, planned)
+    assert planned == [] and until() == "2024-11-26T08:30:00+00:00"
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story("Story 10", "2024-01-11T08:00:00+07:00")},
+                      planned)
+    assert planned == [] and until() == "2024-11-26T10:00:00+00:00"
+
+
+def test_a_new_publication_time_that_empties_or_opens_a_month_is_planned_in_full(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s10.md": _story("Story 10", "2024-03-11T08:00:00+07:00")},
+                      planned)
+    assert planned == [1] and (out / "archive/2024/03/index.html").is_file()
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/recent.md": _story("Recent", "2024-01-30T10:00:00Z")}, planned)
+    assert planned == [1, 1] and not (out / "archive/2024/11").exists()
+    # Past a story at the same moment: the tie is broken by slug, as a full build breaks it.
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s03.md": _story("Story 3", "2024-01-12T09:00:00+07:00")},
+                      planned)
+    assert planned == [1, 1]
 
 
 def test_a_tag_that_empties_is_removed_and_one_that_appears_is_listed(newsroom: Path, tmp_path: Path,
@@ -194,10 +243,17 @@ def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[...,
         edits = {}
         for i in rng.sample(range(24), rng.choice([1, 1, 2])):
             tags = rng.sample(pool, rng.randint(0, 3))
-            extra = rng.choice(["", "", f"updated: 2024-0{rng.randint(2, 9)}-01\n", "language: vi\n"])
+            # Now and then a new publication time: later or earlier in January (maybe the same moment as
+            # another story), or in November, in the news sitemap's window or before it.
+            date = rng.choice([f"2024-01-{i + 1:02}T{8 + i % 10:02}:00:00+07:00"] * 3 + [
+                f"2024-01-{rng.randint(1, 28):02}T{rng.choice([8, 9, 13]):02}:00:00+07:00",
+                f"2024-11-2{rng.randint(0, 4)}T0{rng.randint(0, 9)}:00:00Z"])
+            # An update before publication is an error, which the full build reports.
+            updated = "updated: 2024-11-25\n" if date > "2024-11" else f"updated: 2024-0{rng.randint(2, 9)}-01\n"
+            extra = rng.choice(["", "", updated, "language: vi\n"])
             # A new headline with the old slug: a new slug can break a tie in the order, which is the full build's.
             edits[f"seeds/s{i:02}.md"] = _story(
-                f"Story {i}" + rng.choice(["", "", " (updated)"]), f"2024-01-{i + 1:02}T{8 + i % 10:02}:00:00+07:00",
+                f"Story {i}" + rng.choice(["", "", " (updated)"]), date,
                 section=rng.choice(["World", "World", "Sport"]), tags=json.dumps(tags, ensure_ascii=False),
                 authors=rng.choice(["[Ann]", "[Bob]", "[Ann, Bob]", "[Cy]"]), extra=extra + f"slug: story-{i}\n")
         _edit_and_compare(site, out, tmp_path, edits, planned)

@@ -35,7 +35,7 @@ from sitegen.parallel import (
 )
 from sitegen.plan import Page, plan_site
 from sitegen.render import make_environment, template_hashes
-from sitegen.sitemaps import NEWS_WINDOW
+from sitegen.sitemaps import next_change
 from sitegen.theme import theme_dir
 from sitegen.urls import output_path
 from sitegen.write import Staging, static_files, temporary_cache_name
@@ -118,8 +118,8 @@ class Plan:
     skipped: int
     warnings: list[str]
     # The first moment the same inputs would give a different site: an embargo lifts, or a story
-    # leaves the news sitemap's two-day window.
-    valid_until: datetime | None
+    # leaves the news sitemap's two-day window (a timestamp).
+    valid_until: float | None
 
 
 def plan(config: Config, options: BuildOptions, loaded: LoadResult) -> Plan:
@@ -136,9 +136,8 @@ def plan(config: Config, options: BuildOptions, loaded: LoadResult) -> Plan:
             "base_url is not set, so sitemap.xml, news-sitemap.xml, canonical links and og:url were left out "
             "and feeds use relative links; set base_url in sitegen.toml or pass --base-url"
         )
-    moments = [a.published for a in loaded.articles if a.published and a.published > now]
-    moments += [a.published + NEWS_WINDOW for a in site.articles if a.published and a.published <= now]
-    valid_until = min((m for m in moments if m > now), default=None)
+    valid_until = next_change(now.timestamp(), (a.published.timestamp() for a in loaded.articles if a.published),
+                              (a.published.timestamp() for a in site.articles if a.published))
     return Plan(site, plan_site(site, config, now), errors, len(loaded.articles) - len(chosen), warnings,
                 valid_until)
 
@@ -297,7 +296,10 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                                   Selection(options.drafts, options.future, build_time()))
             if patched is not None:
                 report = _patched(last, patched, len(scanned))
-                cache.store_last_build({**last, "signature": signature, **_counts(report)})
+                record = {**last, "signature": signature, **_counts(report)}
+                if patched.retimed:
+                    record["valid_until"] = _instant(patched.valid_until)
+                cache.store_last_build(record)
                 for url in sorted(patched.rendered):
                     if on_page:
                         on_page(url)
@@ -349,10 +351,15 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         if options.cache:
             cache.commit_staged_pages(output, removed, replace_all=not had_records)
             if not report.errors:
-                until = planned.valid_until.astimezone(timezone.utc).isoformat() if planned.valid_until else None
+                until = _instant(planned.valid_until)
                 cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until,
                                         **_counts(report)})
     return _finish(report, started)
+
+
+def _instant(timestamp: float | None) -> str | None:
+    """A moment as the last build's record keeps it: ISO 8601 in UTC, which sorts as it compares."""
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
 
 
 def _finish(report: BuildReport, started: float) -> BuildReport:

@@ -38,6 +38,9 @@ class Patched:
     read: int
     # Pages the site gained (negative: lost), when the sitemap was split differently.
     added: int
+    # Whether a publication time changed, and so when the site next changes by itself (a timestamp).
+    retimed: bool = False
+    valid_until: float | None = None
 
 
 def same_filing(before: Article, after: Article) -> bool:
@@ -157,7 +160,8 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     rendered = _render(config, template_dirs, cache, output, refiled.pages, previous, cards, removed, showing)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
-    return Patched(rendered, removed, len(edits), len(refiled.pages.keys() - previous.keys()) - len(removed))
+    return Patched(rendered, removed, len(edits), len(refiled.pages.keys() - previous.keys()) - len(removed),
+                   refiled.retimed, refiled.valid_until)
 
 
 def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str] | None:

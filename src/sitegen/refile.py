@@ -1,19 +1,20 @@
-"""The pages an edit that refiles articles reaches: new sections, tags or authors, or a new `updated`.
+"""The pages an edit that refiles articles reaches: new sections, tags, authors, `updated` or publication time.
 
-An edited article that keeps its publication time and slug keeps its place in the site's order,
-so the front page, the archives and every listing it was not and is not in keep their pages.
-What it reaches: its own page; the listing pages and feeds of every term it left, joined or kept,
-where their members or page count changed or it shows; its front page and month page; the
-related-story boxes within RELATED_WINDOW places of it in those terms; the tag, author and
-month indexes; and the sitemap. They are planned with plan.py's own functions, from where the
-cache says every article is filed (`Cache.filings`), so only the articles they show are read.
+An edited article that keeps its slug keeps or changes its place in the site's order, and every
+listing it was not and is not in keeps its pages. What it reaches: its own page; the listing
+pages and feeds of every term it left, joined or kept, where their members or page count changed
+or it shows; the front and month pages likewise; the related-story boxes within RELATED_WINDOW
+places of it, and of every story its move shifted, in their terms (ties go to the nearer story
+in the site's order); the tag, author and month indexes; and the sitemaps. They are planned
+with plan.py's own functions, from where the cache says every article is filed
+(`Cache.filings`), so only the articles they show are read.
 """
 
 from __future__ import annotations
 
 import bisect
 import pickle
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -42,11 +43,15 @@ from sitegen.plan import (
     term_feed,
     terms_page,
 )
-from sitegen.sitemaps import NEWS_MAX, NEWS_WINDOW, SitemapEntry
+from sitegen.sitemaps import NEWS_MAX, NEWS_WINDOW, SitemapEntry, next_change
 from sitegen.urls import Links, paginated
 
 Key = tuple[str, str]  # (kind, slug) of a section, tag or author
+Months = tuple[tuple[tuple[int, int] | None, int], ...]  # each month's (year, month) and story count, as archived
 _READ_ERRORS = (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError, KeyError, TypeError)
+# Stories a new publication time may shift in the site's order before the full build plans instead:
+# each shifted story's related box, and those near it, are planned again.
+MOVE_LIMIT = 200
 
 
 class Filed(NamedTuple):
@@ -82,6 +87,9 @@ class Refiled:
 
     pages: dict[str, Page]
     removed: list[str]
+    # Whether a publication time changed, and so when the site next changes by itself (see `next_change`).
+    retimed: bool = False
+    valid_until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -103,37 +111,48 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
 
     `files` maps every source path to its digest before the edits; `edits` maps a source path to
     the article before, after, and after's card key. The full build plans when an edit moves an
-    article in the site's order or in or out of it, leaves it undated, changes how a term is
-    spelled site-wide (by its first file by path), adds or empties a section (every page's
-    navigation shows them), or gives the article a URL another page has. Notes the card key of
-    every article read in `cards`, for fingerprints.
+    article in or out of the site, or past more than MOVE_LIMIT others, leaves it undated, changes
+    how a term is spelled site-wide (by its first file by path), adds or empties a section (every
+    page's navigation shows them) or a month, or gives the article a URL another page has. Notes
+    the card key of every article read in `cards`, for fingerprints.
     """
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
     for path, (before, after, card) in edits.items():
-        was = rows.get(path)
-        if (was is None or was.digest != before.digest or before.published is None or after.published is None
-                or before.published != after.published or before.published.utcoffset() != after.published.utcoffset()
+        was, now = rows.get(path), Filed.of(after, card)
+        if (was is None or was.digest != before.digest or was.published is None or now.published is None
                 or before.slug != after.slug
-                or not selection.keeps(before.draft, was.published) or not selection.keeps(after.draft, was.published)):
+                or not selection.keeps(before.draft, was.published) or not selection.keeps(after.draft, now.published)):
             return None
-        after_rows[path] = Filed.of(after, card)
+        after_rows[path] = now
     site = sorted((f for f in after_rows.values() if selection.keeps(f.draft, f.published)), key=Filed.order)
     position = {f.path: i for i, f in enumerate(site)}
     edited = {position[path]: rows[path] for path in edits}
     old_site = [edited.get(i, f) for i, f in enumerate(site)]
+    retimed = any(rows[path].published != after_rows[path].published for path in edits)
+    # The site's order before the edits, as positions in today's.
+    old_order = sorted(range(len(site)), key=lambda i: old_site[i].order()) if retimed else list(range(len(site)))
+    if sum(1 for k, i in enumerate(old_order) if k != i) > MOVE_LIMIT:
+        return None
     affected = {key for i in edited for key in (*edited[i].keys, *site[i].keys)}
     names, old_names = _names(site, old_site, affected)
     if any(old_names[key] != names[key] for key in affected if key in names and key in old_names):
         return None
     members = _members(site)
+    rank = {i: k for k, i in enumerate(old_order)}.__getitem__ if retimed else None
     old_members = {key: sorted([*(i for i in members.get(key, []) if i not in edited),
-                                *(i for i in edited if key in edited[i].keys)]) for key in affected}
+                                *(i for i in edited if key in edited[i].keys)], key=rank)
+                   for key in affected}
     if any(bool(old_members[key]) != (key in members) for key in affected if key[0] == "section"):
         return None
-    return _Planner(config, cache, site, {position[path]: edit[0] for path, edit in edits.items()},
-                    {position[path]: edit[1] for path, edit in edits.items()}, names, members, old_members,
-                    selection.now, cards).run()
+    refiled = _Planner(config, cache, site, {position[path]: edit[0] for path, edit in edits.items()},
+                       {position[path]: edit[1] for path, edit in edits.items()}, names, members, old_members,
+                       selection.now, cards, old_site, old_order).run()
+    if refiled is None or not retimed:
+        return refiled
+    until = next_change(selection.now.timestamp(), (f.published for f in after_rows.values() if f.published is not None),
+                        (f.published for f in site if f.published is not None))
+    return Refiled(refiled.pages, refiled.removed, True, until)
 
 
 class _Planner:
@@ -141,10 +160,16 @@ class _Planner:
 
     def __init__(self, config: Config, cache: Cache, site: list[Filed], edited: dict[int, Article],
                  current: dict[int, Article], names: dict[Key, Term], members: dict[Key, list[int]],
-                 old_members: dict[Key, list[int]], now: datetime, cards: dict[str, str]) -> None:
+                 old_members: dict[Key, list[int]], now: datetime, cards: dict[str, str], old_site: list[Filed],
+                 old_order: list[int]) -> None:
         # Each edited article by site position, as it was (`edited`) and as it is (`current`).
         self.config, self.cache, self.site, self.edited, self.current = config, cache, site, edited, current
         self.names, self.members, self.old_members, self.now, self.cards = names, members, old_members, now, cards
+        # Where every article was filed before the edits, and their order then, by today's positions.
+        # Member lists before the edits are in that order too, so comparing slices compares articles.
+        self.old_site, self.old_order = old_site, old_order
+        self.rank = {i: k for k, i in enumerate(old_order)}
+        self.shifted = [i for k, i in enumerate(old_order) if k != i]
         self.links = Links(config)
         self.size = config.page_size
         rank = {slug: i for i, slug in enumerate(s.url_slug for s in config.sections)}
@@ -154,9 +179,15 @@ class _Planner:
                       *sorted(k for k in members if k[0] == "author")]
         self.removed: list[str] = []
         self._articles: dict[int, Article] = {}
+        # Stories each month an edit reached gained (or lost), and the archive's months before and now.
+        self.month_change: dict[tuple[int, int] | None, int] = {}
+        self.months: tuple[Months, Months] = ((), ())
 
     def run(self) -> Refiled | None:
-        listings, feeds = self._listings()
+        found = self._listings()
+        if found is None:
+            return None
+        listings, feeds = found
         related = {i: related_indices(i, self._related_lists(i), self.config.related_count) for i in self._near()}
         newest = self._newest()
         recent = self._recent()
@@ -183,7 +214,9 @@ class _Planner:
             counts = tuple((self.names[key], len(self.members[key])) for key in self.terms if key[0] == kind)
             page = terms_page(self.links, kind, counts, self.nav, latest)
             pages[page.url] = page
-        pages[self.links.archive] = archive_page(self.links, archive.context["months"], self.nav, latest)
+        self.months = archive.context["months"], tuple(
+            (key, count + self.month_change.get(key, 0)) for key, count in archive.context["months"])
+        pages[self.links.archive] = archive_page(self.links, self.months[1], self.nav, latest)
         if recent is not None:
             pages["/news-sitemap.xml"] = news_page(tuple(self._articles[j] for j in recent))
         for i, before in self.edited.items():
@@ -196,52 +229,105 @@ class _Planner:
             return None
         return Refiled(pages, self.removed)
 
-    def _listings(self) -> tuple[list[_Listing], list[tuple[Term | None, str, list[int]]]]:
-        """The listing pages to plan, and the feeds: those of the terms edits touched, and where edits show."""
+    def _listings(self) -> tuple[list[_Listing], list[tuple[Term | None, str, list[int]]]] | None:
+        """The listing pages to plan, and the feeds: those of the terms edits touched, and where edits show.
+
+        None when a month gains its first story or loses its last, which the archive's URLs show.
+        """
         listings: list[_Listing] = []
         feeds: list[tuple[Term | None, str, list[int]]] = []
         urls = {"section": self.links.section, "tag": self.links.tag, "author": self.links.author}
+        limit = self.config.feeds.limit
         for key in sorted(self.old_members):
             old, new = self.old_members[key], self.members.get(key, [])
             term = self.names.get(key) or Term("", key[1])
             url = urls[key[0]](term)
-            old_total = page_count(len(old), self.size) if old else 0
-            new_total = page_count(len(new), self.size) if new else 0
-            self.removed += [paginated(url, n) for n in range(new_total + 1, old_total + 1)]
-            if not new:
+            listing = self._paged(url, term_context(key[0], term, self.nav), old, new)
+            if listing is None:
                 self.removed += [url + name for name in FORMATS.values()]
                 continue
-            numbers = [n for n in range(1, new_total + 1)
-                       if old_total != new_total or self._changed(old, new, n)]
-            listings.append(_Listing(url, "list.html", term_context(key[0], term, self.nav), new, numbers))
-            old_top, new_top = self._dated(old)[: self.config.feeds.limit], self._dated(new)[: self.config.feeds.limit]
+            listings.append(listing)
+            old_top, new_top = self._dated(old)[:limit], self._dated(new)[:limit]
             if old_top != new_top or self.edited.keys() & set(new_top):
                 feeds.append((term, url, new_top))
         everyone = list(range(len(self.site)))
-        front = sorted({1 if i == 0 else (i - 1) // self.size + 1 for i in self.edited})
-        listings.append(_Listing(self.links.home, "index.html", {}, everyone, front, front=True))
-        top = self._dated(everyone)[: self.config.feeds.limit]
-        if self.edited.keys() & set(top):
+        front = _Listing(self.links.home, "index.html", {}, everyone, [], front=True)
+        front.numbers.extend(n for n in range(1, page_count(len(everyone) - 1, self.size) + 1)
+                             if self._changed(self.old_order, everyone, n, front=True))
+        listings.append(front)
+        top = self._dated(everyone)[:limit]
+        if top != self._dated(self.old_order)[:limit] or self.edited.keys() & set(top):
             feeds.append((None, self.links.home, top))
-        for i in sorted(self.edited):
-            month, start, stop = self._month(i)
-            listings.append(_Listing(self.links.month(month), "list.html", month_context(month, self.nav),
-                                     list(range(start, stop)), [(i - start) // self.size + 1]))
+        months = self._months(everyone)
+        if months is None:
+            return None
+        for month, (old, new) in sorted(months.items(), key=lambda item: item[0] or (0, 0)):
+            self.month_change[month] = len(new) - len(old)
+            listing = self._paged(self.links.month(month), month_context(month, self.nav), old, new)
+            if listing is not None:
+                listings.append(listing)
         return listings, feeds
 
-    def _changed(self, old: list[int], new: list[int], number: int) -> bool:
+    def _paged(self, url: str, context: dict[str, object], old: list[int], new: list[int]) -> _Listing | None:
+        """The pages of a listing that changed from `old` members to `new`; pages it lost are removed."""
+        old_total = page_count(len(old), self.size) if old else 0
+        new_total = page_count(len(new), self.size) if new else 0
+        self.removed += [paginated(url, n) for n in range(new_total + 1, old_total + 1)]
+        if not new:
+            return None
+        numbers = [n for n in range(1, new_total + 1) if old_total != new_total or self._changed(old, new, n)]
+        return _Listing(url, "list.html", context, new, numbers)
+
+    def _changed(self, old: list[int], new: list[int], number: int, front: bool = False) -> bool:
         """Whether page `number` shows other articles than before, or an edited one."""
-        chunk = new[(number - 1) * self.size : number * self.size]
-        return chunk != old[(number - 1) * self.size : number * self.size] or bool(self.edited.keys() & set(chunk))
+        chunk = self._slice(new, number, front)
+        return chunk != self._slice(old, number, front) or bool(self.edited.keys() & set(chunk))
+
+    def _slice(self, members: list[int], number: int, front: bool) -> list[int]:
+        if front:
+            # The lead story is member 0; the list starts after it.
+            return ([members[0]] if number == 1 else []) + members[1 + (number - 1) * self.size : 1 + number * self.size]
+        return members[(number - 1) * self.size : number * self.size]
+
+    def _months(self, everyone: list[int]) -> dict[tuple[int, int] | None, tuple[list[int], list[int]]] | None:
+        """The months edited stories were or are archived under, with their members before and now."""
+        found: dict[tuple[int, int] | None, tuple[list[int], list[int]]] = {}
+        for i in self.edited:
+            now, then = self._month_of(i), self._month_of(i, before=True)
+            for month in {now, then}:
+                if month in found:
+                    continue
+                # A month's stories are a run in the site's order, then and now; one list gives the
+                # other through a story that stayed.
+                new = self._span(everyone, i, self._month_of) if month == now else []
+                old = self._span(self.old_order, self.rank[i], self._month_then) if month == then else []
+                if not new:
+                    j = next((j for j in old if j not in self.edited), None)
+                    new = [] if j is None else self._span(everyone, j, self._month_of)
+                if not old:
+                    j = next((j for j in new if j not in self.edited), None)
+                    old = [] if j is None else self._span(self.old_order, self.rank[j], self._month_then)
+                if not old or not new:
+                    return None
+                found[month] = old, new
+        return found
+
+    @staticmethod
+    def _span(order: list[int], at: int, month: Callable[[int], tuple[int, int] | None]) -> list[int]:
+        """The run of `order` around index `at` archived in the same month."""
+        key = month(order[at])
+        start, stop = at, at + 1
+        while start > 0 and month(order[start - 1]) == key:
+            start -= 1
+        while stop < len(order) and month(order[stop]) == key:
+            stop += 1
+        return order[start:stop]
 
     def _dated(self, members: list[int]) -> list[int]:
         return [i for i in members if self.site[i].published is not None]
 
     def _chunk(self, listing: _Listing, number: int) -> list[int]:
-        if listing.front:
-            # The lead story is member 0; the list starts after it.
-            return ([0] if number == 1 else []) + listing.members[1 + (number - 1) * self.size : 1 + number * self.size]
-        return listing.members[(number - 1) * self.size : number * self.size]
+        return self._slice(listing.members, number, listing.front)
 
     def _listing_pages(self, listing: _Listing) -> Iterable[Page]:
         if listing.front:
@@ -255,22 +341,16 @@ class _Planner:
             chunk = tuple(self._articles[j] for j in self._chunk(listing, n))
             yield listing_page(listing.first, listing.template, chunk, n, total, listing.context)
 
-    def _month(self, i: int) -> tuple[tuple[int, int], int, int]:
-        """The month (in the site's time zone) article `i` is archived under, and the positions it spans."""
-        key = self._month_of(i)
-        start, stop = i, i + 1
-        while start > 0 and self._month_of(start - 1) == key:
-            start -= 1
-        while stop < len(self.site) and self._month_of(stop) == key:
-            stop += 1
-        return key, start, stop  # type: ignore[return-value]
-
-    def _month_of(self, i: int) -> tuple[int, int] | None:
-        published = self.site[i].published
+    def _month_of(self, i: int, before: bool = False) -> tuple[int, int] | None:
+        """The month (in the site's time zone) the article at position `i` is archived under, now or before the edits."""
+        published = (self.old_site if before else self.site)[i].published
         if published is None:
             return None
         local = datetime.fromtimestamp(published, self.config.tz)
         return (local.year, local.month)
+
+    def _month_then(self, i: int) -> tuple[int, int] | None:
+        return self._month_of(i, before=True)
 
     def _near(self) -> set[int]:
         """Articles whose related-story box an edit may change: the edited, and those near them in their terms."""
@@ -280,9 +360,18 @@ class _Planner:
                 continue
             for members in (self.old_members[key], self.members.get(key, [])):
                 for i in self.edited:
-                    local = bisect.bisect_left(members, i)
-                    if local < len(members) and members[local] == i:
+                    if i in members:
+                        local = members.index(i)
                         near.update(members[max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1])
+        # A story the edits shifted in the site's order is one place nearer to some stories and further
+        # from others, which can break a tie in its box or theirs: those near it in its terms.
+        for i in self.shifted:
+            near.add(i)
+            for key in self.site[i].keys:
+                if key[0] != "author":
+                    members = self.members[key]
+                    local = bisect.bisect_left(members, i)
+                    near.update(members[max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1])
         return near
 
     def _related_lists(self, i: int) -> list[tuple[list[int], int]]:
@@ -305,7 +394,10 @@ class _Planner:
             return None
         low, high = (self.now - NEWS_WINDOW).timestamp(), self.now.timestamp()
         recent = [i for i, f in enumerate(self.site) if f.published is not None and low <= f.published <= high][:NEWS_MAX]
-        return recent if self.edited.keys() & set(recent) else None
+        before = recent
+        if any(self.old_site[i].published != self.site[i].published for i in self.edited):
+            before = [i for i in self.old_order if (t := self.old_site[i].published) is not None and low <= t <= high]
+        return recent if self.edited.keys() & {*recent, *before[:NEWS_MAX]} else None
 
     def _read(self, positions: Iterable[int]) -> None:
         """The articles at these site positions, as now filed; edited ones as they are now."""
@@ -346,7 +438,9 @@ class _Planner:
         for url, page in pages.items():
             if page.template in ("article.html", "list.html", "index.html", "terms.html", "archive.html"):
                 lastmods[url] = sitemap_entry(page)[1]
-        urls = [url for url, _ in entries[:count]]
+        urls = [""] * count
+        for k, i in enumerate(self.old_order):
+            urls[i] = entries[k][0]
         for i, before in self.edited.items():
             if urls[i] != self.links.article(before):
                 return False
@@ -360,7 +454,10 @@ class _Planner:
         if months is None:
             return False
         urls += [self.links.tags_index, self.links.authors_index, self.links.archive]
-        urls += [url for url, _ in entries[months + 1 :]]
+        # Then every month's pages, which a new publication time can add or take away.
+        if [url for url, _ in entries[months + 1 :]] != self._month_urls(self.months[0]):
+            return False
+        urls += self._month_urls(self.months[1])
         if any(url not in lastmods for url in urls):
             return False
         fresh: list[SitemapEntry] = [(url, lastmods[url]) for url in urls]
@@ -370,6 +467,10 @@ class _Planner:
         pages.update((page.url, page) for page in maps)
         self.removed += sorted(set(parts) - {page.url for page in maps})
         return True
+
+    def _month_urls(self, months: Months) -> list[str]:
+        return [paginated(self.links.month(key), n) for key, count in months
+                for n in range(1, page_count(count, self.size) + 1)]
 
 
 def _names(site: list[Filed], old_site: list[Filed], affected: set[Key]) -> tuple[dict[Key, Term], dict[Key, Term]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sitegen.config import Config
@@ -84,6 +85,14 @@ def news_articles(articles: tuple[Article, ...], now: datetime) -> tuple[Article
     """Articles published in the two days up to `now`, newest first, at most 1,000."""
     recent = [a for a in articles if a.published and now - NEWS_WINDOW <= a.published <= now]
     return tuple(recent[:NEWS_MAX])
+
+
+def next_change(now: float, upcoming: Iterable[float], shown: Iterable[float]) -> float | None:
+    """The first moment after `now` the same inputs give another site: an embargo lifts (`upcoming`:
+    every article's publication time) or a story leaves the news window (`shown`: the site's)."""
+    window = NEWS_WINDOW.total_seconds()
+    moments = [t for t in upcoming if t > now] + [t + window for t in shown if t <= now]
+    return min((m for m in moments if m > now), default=None)
 
 
 def news_language(tag: str) -> str:
