@@ -4,15 +4,14 @@ An edited article that keeps its slug keeps or changes its place in the site's o
 listing it was not and is not in keeps its pages. What it reaches: its own page; the listing
 pages and feeds of every term it left, joined or kept, where their members or page count changed
 or it shows; the front and month pages likewise; the related-story boxes within RELATED_WINDOW
-places of it, and of every story its move shifted, in their terms (ties go to the nearer story
-in the site's order); the tag, author and month indexes; and the sitemaps. They are planned
-with plan.py's own functions, from where the cache says every article is filed
+places of it in their terms, and of where its move shifted some stories and not others (ties go
+to the nearer story in the site's order); the tag, author and month indexes; and the sitemaps.
+They are planned with plan.py's own functions, from where the cache says every article is filed
 (`Cache.filings`), so only the articles they show are read.
 """
 
 from __future__ import annotations
 
-import bisect
 import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -49,9 +48,6 @@ from sitegen.urls import Links, paginated
 Key = tuple[str, str]  # (kind, slug) of a section, tag or author
 Months = tuple[tuple[tuple[int, int] | None, int], ...]  # each month's (year, month) and story count, as archived
 _READ_ERRORS = (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError, KeyError, TypeError)
-# Stories a new publication time may shift in the site's order before the full build plans instead:
-# each shifted story's related box, and those near it, are planned again.
-MOVE_LIMIT = 200
 
 
 class Filed(NamedTuple):
@@ -111,10 +107,10 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
 
     `files` maps every source path to its digest before the edits; `edits` maps a source path to
     the article before, after, and after's card key. The full build plans when an edit moves an
-    article in or out of the site, or past more than MOVE_LIMIT others, leaves it undated, changes
-    how a term is spelled site-wide (by its first file by path), adds or empties a section (every
-    page's navigation shows them) or a month, or gives the article a URL another page has. Notes
-    the card key of every article read in `cards`, for fingerprints.
+    article in or out of the site, leaves it undated, changes how a term is spelled site-wide (by
+    its first file by path), adds or empties a section (every page's navigation shows them) or a
+    month, or gives the article a URL another page has. Notes the card key of every article read
+    in `cards`, for fingerprints.
     """
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
@@ -132,8 +128,6 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     retimed = any(rows[path].published != after_rows[path].published for path in edits)
     # The site's order before the edits, as positions in today's.
     old_order = sorted(range(len(site)), key=lambda i: old_site[i].order()) if retimed else list(range(len(site)))
-    if sum(1 for k, i in enumerate(old_order) if k != i) > MOVE_LIMIT:
-        return None
     affected = {key for i in edited for key in (*edited[i].keys, *site[i].keys)}
     names, old_names = _names(site, old_site, affected)
     if any(old_names[key] != names[key] for key in affected if key in names and key in old_names):
@@ -169,7 +163,6 @@ class _Planner:
         # Member lists before the edits are in that order too, so comparing slices compares articles.
         self.old_site, self.old_order = old_site, old_order
         self.rank = {i: k for k, i in enumerate(old_order)}
-        self.shifted = [i for k, i in enumerate(old_order) if k != i]
         self.links = Links(config)
         self.size = config.page_size
         rank = {slug: i for i, slug in enumerate(s.url_slug for s in config.sections)}
@@ -363,15 +356,16 @@ class _Planner:
                     if i in members:
                         local = members.index(i)
                         near.update(members[max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1])
-        # A story the edits shifted in the site's order is one place nearer to some stories and further
-        # from others, which can break a tie in its box or theirs: those near it in its terms.
-        for i in self.shifted:
-            near.add(i)
-            for key in self.site[i].keys:
-                if key[0] != "author":
-                    members = self.members[key]
-                    local = bisect.bisect_left(members, i)
-                    near.update(members[max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1])
+        # Stories the edits shifted by the same number of places in the site's order keep their
+        # distances to each other, so only where the shift changes along a term's members can a
+        # tie break: those within RELATED_WINDOW of there.
+        shift = {i: i - k for k, i in enumerate(self.old_order) if k != i}
+        for key, members in self.members.items() if shift else ():
+            if key[0] != "author":
+                shifts = [shift.get(i, 0) for i in members]
+                for k in range(1, len(shifts)):
+                    if shifts[k] != shifts[k - 1]:
+                        near.update(members[max(0, k - RELATED_WINDOW) : k + RELATED_WINDOW])
         return near
 
     def _related_lists(self, i: int) -> list[tuple[list[int], int]]:
