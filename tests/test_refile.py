@@ -1,5 +1,5 @@
-"""Edits that refile articles (sections, tags, authors, updated, publication time): planned without the whole
-site, equal to a fresh build."""
+"""Edits that refile articles (sections, tags, authors, updated, publication time), and new files: planned
+without the whole site, equal to a fresh build."""
 
 from __future__ import annotations
 
@@ -112,6 +112,76 @@ def test_a_refiling_edit_is_planned_without_the_site_and_equals_a_fresh_build(
     assert planned == [] and expect in urls
     # Far fewer pages than the site: the path does not render what the edit does not reach.
     assert len(urls) < first.pages // 2
+
+
+@pytest.mark.parametrize(
+    ("files", "expect"),
+    [
+        ({"seeds/new.md": _story("New story", "2024-01-14T09:30:00+07:00", tags="[Other]")}, "/world/new-story/"),
+        ({"seeds/new.md": _story("Breaking", "2024-11-24T12:00:00Z", section="Sport", tags="[Shared, Fresh]",
+                                 authors="[Dee]")}, "/news-sitemap.xml"),
+        ({"seeds/wire.txt": "Wire headline\nWire standfirst.\nWire body./.",
+          "seeds/wire.yaml": "date: 2024-01-20T07:00:00+07:00\nsection: World\ntags: [Shared]\n"}, "/world/wire-headline/"),
+        ({"seeds/a.md": _story("First of two", "2024-01-03T09:00:00+07:00"),
+          "seeds/b.md": _story("Second of two", "2024-11-23T09:00:00Z", tags="[Other]")}, "/world/second-of-two/"),
+        # The same moment as Story 10: the tie is broken by slug, as the full build breaks it.
+        ({"seeds/z.md": _story("Another story", "2024-01-11T08:00:00+07:00")}, "/world/another-story/"),
+    ],
+    ids=["in the middle", "the new lead, new tag and author", "wire copy", "two at once", "same moment as another"],
+)
+def test_a_new_story_is_planned_without_the_site_and_equals_a_fresh_build(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], expect: str) -> None:
+    out = tmp_path / "out"
+    first, _ = rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    urls = _edit_and_compare(newsroom, out, tmp_path, files, planned)
+    assert planned == [] and expect in urls
+    report, _ = rendered(newsroom, out)
+    assert report.unchanged and report.articles == first.articles + len([f for f in files if not f.endswith(".yaml")])
+
+
+def test_a_new_story_with_hostile_text_is_escaped_everywhere_it_lands(newsroom: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    title = json.dumps(HOSTILE, ensure_ascii=False)
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/hostile.md": _story(
+        title, "2024-11-24T11:00:00Z", tags=json.dumps(["Shared", HOSTILE], ensure_ascii=False),
+        extra=f"standfirst: {title}\n")}, planned)
+    assert planned == []
+    front = (out / "index.html").read_text()
+    assert "&lt;b&gt;Đà Nẵng&lt;/b&gt;" in front and "<b>Đà" not in front
+    assert "</script>" not in front.split("<body")[1]
+    feed = json.loads((out / "feed.json").read_text())
+    assert feed["items"][0]["title"] == HOSTILE
+    assert any(url.startswith("/tags/") and url != "/tags/shared/" for url in urls)
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        ({"seeds/new.md": _story("New story", "2024-03-14T09:30:00+07:00")}, False),
+        ({"seeds/new.md": _story("New story", "2024-01-14T09:30:00+07:00", extra="draft: true\n")}, False),
+        ({"seeds/new.md": _story("New story", "2024-12-24T09:30:00+07:00")}, False),
+        ({"seeds/new.md": _story("Story 10", "2024-01-14T09:30:00+07:00")}, True),
+        ({"seeds/new.md": "---\ntitle: [unclosed\n---\nBroken.\n"}, True),
+        ({"seeds/new.md": "---\ntitle: Undated\nsection: World\n---\nText.\n"}, False),
+    ],
+    ids=["a new month", "draft", "embargoed", "slug taken", "broken", "undated"],
+)
+def test_a_new_story_the_full_build_must_place_is_planned_in_full(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], error: bool) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    for name, text in files.items():
+        write(newsroom / name, text)
+    report, _ = rendered(newsroom, out)
+    assert planned == [1] and bool(report.errors) == error
+    fresh = build_into(newsroom, tmp_path / "fresh", cache=False)
+    assert [str(e) for e in report.errors] == [str(e) for e in fresh.errors]
+    assert tree_digest(out) == tree_digest(tmp_path / "fresh")
 
 
 def test_a_new_publication_time_keeps_when_the_site_next_changes_by_itself(newsroom: Path, tmp_path: Path,
@@ -256,6 +326,11 @@ def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[...,
                 f"Story {i}" + rng.choice(["", "", " (updated)"]), date,
                 section=rng.choice(["World", "World", "Sport"]), tags=json.dumps(tags, ensure_ascii=False),
                 authors=rng.choice(["[Ann]", "[Bob]", "[Ann, Bob]", "[Cy]"]), extra=extra + f"slug: story-{i}\n")
+        if rng.random() < 0.3:
+            # A new story, in January or in the news window, under tags from the pool.
+            edits[f"seeds/new{step}.md"] = _story(
+                f"New {step}", rng.choice(["2024-01-15T10:30:00+07:00", f"2024-11-2{rng.randint(1, 4)}T08:00:00Z"]),
+                tags=json.dumps(rng.sample(pool, 2), ensure_ascii=False))
         _edit_and_compare(site, out, tmp_path, edits, planned)
         assert len(planned) <= step + 1
     # Most of these edits refile without planning the site; the rest must still equal a fresh build.

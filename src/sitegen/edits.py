@@ -38,6 +38,8 @@ class Patched:
     read: int
     # Pages the site gained (negative: lost), when the sitemap was split differently.
     added: int
+    # Articles the site gained: new files.
+    articles: int = 0
     # Whether a publication time changed, and so when the site next changes by itself (a timestamp).
     retimed: bool = False
     valid_until: float | None = None
@@ -73,34 +75,40 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
                 template_dirs: list[Path], limit: int, selection: Selection) -> Patched | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide.
 
-    That is when a file was added or removed, an article does not load, an edit moves it in the
-    site's order (see `refile.refiled_pages` for the rest) or gives it a slug another article has
-    or needs to break a tie, or more than `limit` articles or pages would be read or rendered
-    here, one at a time, which the full build does in parallel.
+    That is when a file was removed, an article does not load, a new file or an edit moves an
+    article in the site's order in a way `refile.refiled_pages` leaves to the full build, an edit
+    gives it a slug another article has or needs to break a tie, or more than `limit` articles or
+    pages would be read or rendered here, one at a time, which the full build does in parallel.
     """
     known = cache.file_digests()
-    if set(scanned) != set(known):
+    if not set(known) <= set(scanned):
         return None
     files = dict(known)
     touched: dict[str, tuple[str, str]] = {}
     edits: dict[str, _Edit] = {}
+    new_files: dict[str, tuple[Article, Body]] = {}
     for name, status in scanned.items():
-        if status == known[name][0]:
+        if name in known and status == known[name][0]:
             continue
         path = Path(name)
         digest = source_digest(path, settings)
         files[name] = touched[name] = (status, digest)
-        if digest == known[name][1]:
+        if name in known and digest == known[name][1]:
             continue
-        if len(edits) == limit:
+        if len(edits) + len(new_files) == limit:
             return None
         loaded = load_or_error(path, settings, digest)
+        if isinstance(loaded, SitegenError):
+            return None
+        if name not in known:
+            new_files[name] = loaded
+            continue
         before = cache.articles([known[name][1]]).get(known[name][1])
-        if isinstance(loaded, SitegenError) or before is None:
+        if before is None:
             return None
         edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
-    if not all(same_filing(edit.before, edit.after) for edit in edits.values()):
-        return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, touched,
+    if new_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
+        return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files, touched,
                               {name: digest for name, (_, digest) in known.items()})
     moved = _moves(edits, cache, Links(config))
     if moved is None:
@@ -139,12 +147,13 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 
 
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
-                   selection: Selection, edits: dict[str, _Edit], touched: dict[str, tuple[str, str]],
-                   files: dict[str, str]) -> Patched | None:
-    """Render and patch in what edits that refile articles reach, planned by `refile.refiled_pages`."""
+                   selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
+                   touched: dict[str, tuple[str, str]], files: dict[str, str]) -> Patched | None:
+    """Render and patch in what edits that refile articles, and new files, reach, planned by `refile.refiled_pages`."""
     cards: dict[str, str] = {}
+    new = {name: (article, card_key(article)) for name, (article, _) in new_files.items()}
     refiled = refiled_pages(config, files, {name: (e.before, e.after, e.after_card) for name, e in edits.items()},
-                            cache, selection, cards)
+                            cache, selection, cards, new)
     if refiled is None or len(refiled.pages) > limit:
         return None
     gone = set(refiled.removed)
@@ -154,14 +163,16 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     if not set(cache.pages_naming(edits)) | showing <= refiled.pages.keys() | gone:
         return None
     previous = {url: print_ for url, (print_, _) in cache.stored_pages(refiled.pages).items()}
-    cache.store_articles((edit.after, edit.body) for edit in edits.values())
+    cache.store_articles([*((edit.after, edit.body) for edit in edits.values()), *new_files.values()])
     cards.update((edit.after.digest, edit.after_card) for edit in edits.values())
+    cards.update((article.digest, card) for article, card in new.values())
     removed = sorted(gone)
     rendered = _render(config, template_dirs, cache, output, refiled.pages, previous, cards, removed, showing)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
-    return Patched(rendered, removed, len(edits), len(refiled.pages.keys() - previous.keys()) - len(removed),
-                   refiled.retimed, refiled.valid_until)
+    return Patched(rendered, removed, len(edits) + len(new_files),
+                   len(refiled.pages.keys() - previous.keys()) - len(removed), articles=len(new_files),
+                   retimed=refiled.retimed, valid_until=refiled.valid_until)
 
 
 def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str] | None:

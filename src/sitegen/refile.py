@@ -102,15 +102,17 @@ class _Listing:
 
 
 def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, tuple[Article, Article, str]],
-                  cache: Cache, selection: Selection, cards: dict[str, str]) -> Refiled | None:
-    """The pages edits reach, planned as the full build would; None when the full build must plan.
+                  cache: Cache, selection: Selection, cards: dict[str, str],
+                  new: Mapping[str, tuple[Article, str]] | None = None) -> Refiled | None:
+    """The pages edits and new files reach, planned as the full build would; None when the full build must plan.
 
     `files` maps every source path to its digest before the edits; `edits` maps a source path to
-    the article before, after, and after's card key. The full build plans when an edit moves an
-    article in or out of the site, leaves it undated, changes how a term is spelled site-wide (by
-    its first file by path), adds or empties a section (every page's navigation shows them) or a
-    month, or gives the article a URL another page has. Notes the card key of every article read
-    in `cards`, for fingerprints.
+    the article before, after, and after's card key; `new` maps a new file's path to its article
+    and card key. The full build plans when an edit moves an article in or out of the site, a new
+    one is not published (a draft, embargoed) or has a slug another file has, either leaves it
+    undated, changes how a term is spelled site-wide (by its first file by path), adds or empties
+    a section (every page's navigation shows them) or a month, or gives the article a URL another
+    page has. Notes the card key of every article read in `cards`, for fingerprints.
     """
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
@@ -121,27 +123,38 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
                 or not selection.keeps(before.draft, was.published) or not selection.keeps(after.draft, now.published)):
             return None
         after_rows[path] = now
+    for path, (article, card) in (new or {}).items():
+        filed = Filed.of(article, card)
+        if (path in rows or filed.published is None or not selection.keeps(filed.draft, filed.published)
+                or any(f.slug == filed.slug for f in after_rows.values())):
+            return None
+        after_rows[path] = filed
     site = sorted((f for f in after_rows.values() if selection.keeps(f.draft, f.published)), key=Filed.order)
     position = {f.path: i for i, f in enumerate(site)}
     edited = {position[path]: rows[path] for path in edits}
-    old_site = [edited.get(i, f) for i, f in enumerate(site)]
-    retimed = any(rows[path].published != after_rows[path].published for path in edits)
+    added = {position[path] for path in new or {}}
+    # A new file was filed nowhere before.
+    old_site = [edited.get(i, f) if i not in added else f._replace(terms=(), keys=()) for i, f in enumerate(site)]
+    retimed = bool(added) or any(rows[path].published != after_rows[path].published for path in edits)
     # The site's order before the edits, as positions in today's.
-    old_order = sorted(range(len(site)), key=lambda i: old_site[i].order()) if retimed else list(range(len(site)))
+    old_order = (sorted((i for i in range(len(site)) if i not in added), key=lambda i: old_site[i].order())
+                 if retimed else list(range(len(site))))
     affected = {key for i in edited for key in (*edited[i].keys, *site[i].keys)}
+    affected |= {key for i in added for key in site[i].keys}
     names, old_names = _names(site, old_site, affected)
     if any(old_names[key] != names[key] for key in affected if key in names and key in old_names):
         return None
     members = _members(site)
     rank = {i: k for k, i in enumerate(old_order)}.__getitem__ if retimed else None
-    old_members = {key: sorted([*(i for i in members.get(key, []) if i not in edited),
+    old_members = {key: sorted([*(i for i in members.get(key, []) if i not in edited and i not in added),
                                 *(i for i in edited if key in edited[i].keys)], key=rank)
                    for key in affected}
     if any(bool(old_members[key]) != (key in members) for key in affected if key[0] == "section"):
         return None
-    refiled = _Planner(config, cache, site, {position[path]: edit[0] for path, edit in edits.items()},
-                       {position[path]: edit[1] for path, edit in edits.items()}, names, members, old_members,
-                       selection.now, cards, old_site, old_order).run()
+    current = {position[path]: edit[1] for path, edit in edits.items()}
+    current.update((position[path], article) for path, (article, _) in (new or {}).items())
+    refiled = _Planner(config, cache, site, {position[path]: edit[0] for path, edit in edits.items()}, current,
+                       names, members, old_members, selection.now, cards, old_site, old_order).run()
     if refiled is None or not retimed:
         return refiled
     until = next_change(selection.now.timestamp(), (f.published for f in after_rows.values() if f.published is not None),
@@ -156,13 +169,16 @@ class _Planner:
                  current: dict[int, Article], names: dict[Key, Term], members: dict[Key, list[int]],
                  old_members: dict[Key, list[int]], now: datetime, cards: dict[str, str], old_site: list[Filed],
                  old_order: list[int]) -> None:
-        # Each edited article by site position, as it was (`edited`) and as it is (`current`).
+        # Each edited article by site position, as it was (`edited`) and as it is (`current`, which
+        # has new files' articles too).
         self.config, self.cache, self.site, self.edited, self.current = config, cache, site, edited, current
+        self.added = current.keys() - edited.keys()
         self.names, self.members, self.old_members, self.now, self.cards = names, members, old_members, now, cards
         # Where every article was filed before the edits, and their order then, by today's positions.
         # Member lists before the edits are in that order too, so comparing slices compares articles.
         self.old_site, self.old_order = old_site, old_order
         self.rank = {i: k for k, i in enumerate(old_order)}
+        self._old_lists: dict[Key, list[int]] = {}
         self.links = Links(config)
         self.size = config.page_size
         rank = {slug: i for i, slug in enumerate(s.url_slug for s in config.sections)}
@@ -181,7 +197,7 @@ class _Planner:
         if found is None:
             return None
         listings, feeds = found
-        related = {i: related_indices(i, self._related_lists(i), self.config.related_count) for i in self._near()}
+        related = self._related()
         newest = self._newest()
         recent = self._recent()
         needed = {*related, *(j for shown in related.values() for j in shown), *(recent or ()),
@@ -218,6 +234,8 @@ class _Planner:
                 if self.cache.stored_pages([self.links.article(self._articles[i])]):
                     return None
                 self.removed.append(old)
+        if self.cache.stored_pages([self.links.article(self._articles[i]) for i in self.added]):
+            return None
         if self.config.base_url and not self._sitemaps(pages):
             return None
         return Refiled(pages, self.removed)
@@ -241,15 +259,17 @@ class _Planner:
                 continue
             listings.append(listing)
             old_top, new_top = self._dated(old)[:limit], self._dated(new)[:limit]
-            if old_top != new_top or self.edited.keys() & set(new_top):
+            if old_top != new_top or self.current.keys() & set(new_top):
                 feeds.append((term, url, new_top))
         everyone = list(range(len(self.site)))
         front = _Listing(self.links.home, "index.html", {}, everyone, [], front=True)
-        front.numbers.extend(n for n in range(1, page_count(len(everyone) - 1, self.size) + 1)
-                             if self._changed(self.old_order, everyone, n, front=True))
+        total = page_count(len(everyone) - 1, self.size)
+        # Every page shows how many there are.
+        front.numbers.extend(n for n in range(1, total + 1) if total != page_count(len(self.old_order) - 1, self.size)
+                             or self._changed(self.old_order, everyone, n, front=True))
         listings.append(front)
         top = self._dated(everyone)[:limit]
-        if top != self._dated(self.old_order)[:limit] or self.edited.keys() & set(top):
+        if top != self._dated(self.old_order)[:limit] or self.current.keys() & set(top):
             feeds.append((None, self.links.home, top))
         months = self._months(everyone)
         if months is None:
@@ -274,7 +294,7 @@ class _Planner:
     def _changed(self, old: list[int], new: list[int], number: int, front: bool = False) -> bool:
         """Whether page `number` shows other articles than before, or an edited one."""
         chunk = self._slice(new, number, front)
-        return chunk != self._slice(old, number, front) or bool(self.edited.keys() & set(chunk))
+        return chunk != self._slice(old, number, front) or bool(self.current.keys() & set(chunk))
 
     def _slice(self, members: list[int], number: int, front: bool) -> list[int]:
         if front:
@@ -285,20 +305,21 @@ class _Planner:
     def _months(self, everyone: list[int]) -> dict[tuple[int, int] | None, tuple[list[int], list[int]]] | None:
         """The months edited stories were or are archived under, with their members before and now."""
         found: dict[tuple[int, int] | None, tuple[list[int], list[int]]] = {}
-        for i in self.edited:
-            now, then = self._month_of(i), self._month_of(i, before=True)
+        for i in self.current:
+            now = self._month_of(i)
+            then = self._month_of(i, before=True) if i in self.edited else now
             for month in {now, then}:
                 if month in found:
                     continue
                 # A month's stories are a run in the site's order, then and now; one list gives the
                 # other through a story that stayed.
                 new = self._span(everyone, i, self._month_of) if month == now else []
-                old = self._span(self.old_order, self.rank[i], self._month_then) if month == then else []
+                old = self._span(self.old_order, self.rank[i], self._month_then) if month == then and i in self.rank else []
                 if not new:
-                    j = next((j for j in old if j not in self.edited), None)
+                    j = next((j for j in old if j not in self.current), None)
                     new = [] if j is None else self._span(everyone, j, self._month_of)
                 if not old:
-                    j = next((j for j in new if j not in self.edited), None)
+                    j = next((j for j in new if j not in self.current), None)
                     old = [] if j is None else self._span(self.old_order, self.rank[j], self._month_then)
                 if not old or not new:
                     return None
@@ -345,34 +366,58 @@ class _Planner:
     def _month_then(self, i: int) -> tuple[int, int] | None:
         return self._month_of(i, before=True)
 
-    def _near(self) -> set[int]:
-        """Articles whose related-story box an edit may change: the edited, and those near them in their terms."""
-        near = set(self.edited)
+    def _related(self) -> dict[int, list[int]]:
+        """The related-story boxes to plan, by site position: of the edited and new stories and those near them
+        in their terms, and of others whose box now holds other stories, or the same in another order."""
+        count = self.config.related_count
+        near, moved = self._near()
+        related = {i: related_indices(i, self._related_lists(i), count) for i in near}
+        for i in moved - near:
+            now = related_indices(i, self._related_lists(i), count)
+            then = related_indices(self.rank[i], self._related_lists(i, before=True), count)
+            if [self.old_order[k] for k in then] != now:
+                related[i] = now
+        return related
+
+    def _near(self) -> tuple[set[int], set[int]]:
+        """Articles whose related-story box an edit may change: the edited and new ones and those near
+        them in their terms; and those whose box a move may change, by a tie it breaks otherwise."""
+        near = set(self.current)
         for key in self.old_members:
             if key[0] == "author":
                 continue
             for members in (self.old_members[key], self.members.get(key, [])):
-                for i in self.edited:
+                for i in self.current:
                     if i in members:
                         local = members.index(i)
                         near.update(members[max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1])
         # Stories the edits shifted by the same number of places in the site's order keep their
         # distances to each other, so only where the shift changes along a term's members can a
         # tie break: those within RELATED_WINDOW of there.
+        moved: set[int] = set()
         shift = {i: i - k for k, i in enumerate(self.old_order) if k != i}
         for key, members in self.members.items() if shift else ():
             if key[0] != "author":
                 shifts = [shift.get(i, 0) for i in members]
                 for k in range(1, len(shifts)):
                     if shifts[k] != shifts[k - 1]:
-                        near.update(members[max(0, k - RELATED_WINDOW) : k + RELATED_WINDOW])
-        return near
+                        moved.update(members[max(0, k - RELATED_WINDOW) : k + RELATED_WINDOW])
+        return near, moved
 
-    def _related_lists(self, i: int) -> list[tuple[list[int], int]]:
-        """As `plan.related_articles` weighs them: tags twice, the section once."""
+    def _related_lists(self, i: int, before: bool = False) -> list[tuple[list[int], int]]:
+        """As `plan.related_articles` weighs them: tags twice, the section once; `before` the edits, by
+        positions then, for an article that is not edited."""
         keys = self.site[i].keys
-        return ([(self.members[key], 2) for key in keys if key[0] == "tag"]
-                + [(self.members[key], 1) for key in keys if key[0] == "section"])
+        members = self._old_members if before else self.members.__getitem__
+        return ([(members(key), 2) for key in keys if key[0] == "tag"]
+                + [(members(key), 1) for key in keys if key[0] == "section"])
+
+    def _old_members(self, key: Key) -> list[int]:
+        """A term's members before the edits, by their positions then."""
+        found = self._old_lists.get(key)
+        if found is None:
+            found = self._old_lists[key] = [self.rank[i] for i in self.old_members.get(key, self.members[key])]
+        return found
 
     def _newest(self) -> int | None:
         """Where the site's most recently modified article is (the first of equals, as `max` picks)."""
@@ -389,9 +434,9 @@ class _Planner:
         low, high = (self.now - NEWS_WINDOW).timestamp(), self.now.timestamp()
         recent = [i for i, f in enumerate(self.site) if f.published is not None and low <= f.published <= high][:NEWS_MAX]
         before = recent
-        if any(self.old_site[i].published != self.site[i].published for i in self.edited):
+        if self.added or any(self.old_site[i].published != self.site[i].published for i in self.edited):
             before = [i for i in self.old_order if (t := self.old_site[i].published) is not None and low <= t <= high]
-        return recent if self.edited.keys() & {*recent, *before[:NEWS_MAX]} else None
+        return recent if self.current.keys() & {*recent, *before[:NEWS_MAX]} else None
 
     def _read(self, positions: Iterable[int]) -> None:
         """The articles at these site positions, as now filed; edited ones as they are now."""
@@ -425,8 +470,8 @@ class _Planner:
         if stored is None:
             return False
         entries, parts = stored
-        count = len(self.site)
-        if len(entries) <= count or entries[count][0] != self.links.home:
+        count, old_count = len(self.site), len(self.old_order)
+        if len(entries) <= old_count or entries[old_count][0] != self.links.home:
             return False
         lastmods = dict(entries)
         for url, page in pages.items():
@@ -439,12 +484,14 @@ class _Planner:
             if urls[i] != self.links.article(before):
                 return False
             urls[i] = self.links.article(self._articles[i])
+        for i in self.added:
+            urls[i] = self.links.article(self._articles[i])
         urls += [paginated(self.links.home, n) for n in range(1, page_count(count - 1, self.size) + 1)]
         by_kind = {"section": self.links.section, "tag": self.links.tag, "author": self.links.author}
         for key in self.terms:
             first = by_kind[key[0]](self.names[key])
             urls += [paginated(first, n) for n in range(1, page_count(len(self.members[key]), self.size) + 1)]
-        months = next((n for n in range(count, len(entries)) if entries[n][0] == self.links.archive), None)
+        months = next((n for n in range(old_count, len(entries)) if entries[n][0] == self.links.archive), None)
         if months is None:
             return False
         urls += [self.links.tags_index, self.links.authors_index, self.links.archive]
