@@ -11,9 +11,10 @@ feeds). Reported: wall time, peak memory of the whole process tree (PSS), files 
 as a ratio to Hugo in the same run. sitegen is measured cold (no cache) with those templates and
 with its full default theme; then, with the default theme, with nothing changed, after
 correcting the text of an old and of the newest article, after changing the headline of an old
-and of the newest article (which moves its page: the slug follows the headline), and after
-adding a tag to an old article, replacing its author and changing its section (which file it
-anew, in its place).
+and of the newest article (which moves its page: the slug follows the headline), after adding
+a tag to an old article, replacing its author and changing its section (which file it anew, in
+its place), after moving its publication time an hour later, and after adding a new story, the
+newest.
 Every tool builds every article, as of a build time (SOURCE_DATE_EPOCH) just after the newest.
 """
 
@@ -30,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -215,6 +217,13 @@ def run(count: int, work: Path, sitegen_only: bool = False) -> list[Result]:
     results.append(measure("sitegen author", sitegen, site, site / "build", env))
     _edit(old, _other_section)
     results.append(measure("sitegen section", sitegen, site, site / "build", env))
+    # A corrected publication time, an hour later (past a story or two), and a story published.
+    _edit(old, lambda text: _shift_published(text, timedelta(hours=1)))
+    results.append(measure("sitegen date", sitegen, site, site / "build", env))
+    new = newest.with_name("story-new.md")
+    new.write_text(_shift_published(newest.read_text(encoding="utf-8"), timedelta(minutes=10)).replace(
+        'title: "', 'title: "Just in: ', 1), encoding="utf-8")
+    results.append(measure("sitegen new story", sitegen, site, site / "build", env))
     return results
 
 
@@ -235,6 +244,13 @@ def _others(site: Path, work: Path, cold: list[str], env: dict[str, str]) -> lis
 def _other_section(text: str) -> str:
     section = "Sport" if re.search(r"^section: World$", text, re.MULTILINE) else "World"
     return re.sub(r"^section: .*$", f"section: {section}", text, count=1, flags=re.MULTILINE)
+
+
+def _shift_published(text: str, by: timedelta) -> str:
+    found = re.search(r"^(date|published): *(.+)$", text, re.MULTILINE)
+    assert found, text[:200]
+    moment = datetime.fromisoformat(found.group(2).strip().strip('"')) + by
+    return text[: found.start(2)] + moment.isoformat() + text[found.end(2) :]
 
 
 def _published(path: Path) -> str:
