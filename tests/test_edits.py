@@ -93,11 +93,9 @@ def test_a_wire_story_edited_through_its_sidecar_and_a_second_story_in_the_same_
          ("seeds/s10.md", story("Story ten, renamed", "Body 10.", date="2024-01-11"))),
         ({"seeds/undated.md": "---\ntitle: Undated one\nsection: World\n---\nText.\n"},
          ("seeds/undated.md", "---\ntitle: Undated two\nsection: World\n---\nText.\n")),
-        ({}, ("seeds/s10.md", story("Story 10", "Body 10.", date="2024-01-11", extra="draft: true\n"))),
         ({}, ("seeds/s10.md", "---\ntitle: [unclosed\n---\nBroken.\n")),
     ],
-    ids=["slug and page taken", "slug taken in another section", "same moment as another", "undated", "draft",
-         "broken"],
+    ids=["slug and page taken", "slug taken in another section", "same moment as another", "undated", "broken"],
 )
 def test_edits_that_refile_or_clash_are_left_to_the_full_build(
         archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

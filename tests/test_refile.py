@@ -1,5 +1,5 @@
-"""Edits that refile articles (sections, tags, authors, updated, publication time), and new files: planned
-without the whole site, equal to a fresh build."""
+"""Edits that refile articles (sections, tags, authors, updated, publication time, draft), new files and
+removed ones: planned without the whole site, equal to a fresh build."""
 
 from __future__ import annotations
 
@@ -184,6 +184,59 @@ def test_a_new_story_the_full_build_must_place_is_planned_in_full(
     assert tree_digest(out) == tree_digest(tmp_path / "fresh")
 
 
+@pytest.mark.parametrize(
+    ("removed", "edits", "expect"),
+    [
+        (["seeds/s10.md"], {}, "/tags/shared/"),
+        (["seeds/s23.md"], {}, "/"),
+        (["seeds/s01.md", "seeds/s05.md"], {}, "/archive/"),
+        ([], {"seeds/s10.md": _story("Story 10", "2024-01-11T08:00:00+07:00", extra="draft: true\n")}, "/archive/"),
+        ([], {"seeds/s10.md": _story("Story 10", "2024-12-11T08:00:00+07:00")}, "/feed.xml"),
+        (["seeds/s04.md"], {"seeds/s12.md": _story("Story 12", "2024-01-13T10:00:00+07:00", tags="[Other]")}, "/world/story-12/"),
+    ],
+    ids=["an old story", "the newest of January", "two at once", "made a draft", "embargoed again", "beside an edit"],
+)
+def test_a_story_taken_down_is_planned_without_the_site_and_equals_a_fresh_build(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, removed: list[str], edits: dict[str, str],
+        expect: str) -> None:
+    out = tmp_path / "out"
+    first, _ = rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    for name in removed:
+        (newsroom / name).unlink()
+    urls = _edit_and_compare(newsroom, out, tmp_path, edits, planned)
+    assert planned == [] and expect in urls
+    report, _ = rendered(newsroom, out)
+    # Stories made drafts or embargoed leave the site, and are left out (skipped) from then on.
+    held = sum("draft: true" in text or "2024-12" in text for text in edits.values())
+    assert report.unchanged and report.articles == first.articles - len(removed) - held
+    assert report.skipped == first.skipped + held
+    for name in removed:
+        assert not (out / "world" / f"story-{int(name[7:9])}").exists()
+
+
+def test_a_story_taken_down_that_empties_a_month_or_section_is_planned_in_full(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    (newsroom / "seeds/recent.md").unlink()
+    _edit_and_compare(newsroom, out, tmp_path, {}, planned)
+    assert planned == [1] and not (out / "archive/2024/11").exists()
+    # Four of Sport's five stories go (the front page loses a page): planned without the site.
+    for i in (2, 7, 12, 17):
+        (newsroom / f"seeds/s{i:02}.md").unlink()
+    _edit_and_compare(newsroom, out, tmp_path, {}, planned)
+    assert planned == [1] and not (out / "page/8").exists()
+    (newsroom / "seeds/s22.md").unlink()
+    _edit_and_compare(newsroom, out, tmp_path, {}, planned)
+    assert planned == [1] * 2 and 'href="sport/"' not in (out / "index.html").read_text()
+    # Back again: a story published in a section the site does not have.
+    _edit_and_compare(newsroom, out, tmp_path, {"seeds/s22.md": _story("Story 22", "2024-01-23", section="Sport")},
+                      planned)
+    assert planned == [1] * 3 and 'href="sport/"' in (out / "index.html").read_text()
+
+
 def test_a_new_publication_time_keeps_when_the_site_next_changes_by_itself(newsroom: Path, tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
@@ -271,7 +324,7 @@ def test_edits_that_respell_a_term_or_change_the_sections_are_planned_in_full(
     assert planned == [1, 1]
     _edit_and_compare(newsroom, out, tmp_path, {"seeds/s22.md": _story(
         "Story 22", "2024-01-23T10:00:00+07:00", authors="[Ann, Bob]")}, planned)
-    assert planned == [1, 1, 1] and "/sport/" not in (out / "index.html").read_text()
+    assert planned == [1, 1, 1] and 'href="sport/"' not in (out / "index.html").read_text()
 
 
 def test_a_refiling_edit_changes_only_its_parts_of_a_split_sitemap(newsroom: Path, tmp_path: Path,
@@ -326,6 +379,10 @@ def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[...,
                 f"Story {i}" + rng.choice(["", "", " (updated)"]), date,
                 section=rng.choice(["World", "World", "Sport"]), tags=json.dumps(tags, ensure_ascii=False),
                 authors=rng.choice(["[Ann]", "[Bob]", "[Ann, Bob]", "[Cy]"]), extra=extra + f"slug: story-{i}\n")
+        if rng.random() < 0.3:
+            # A story taken down; a later step may publish it again, as a new file.
+            gone = rng.choice([i for i in range(24) if f"seeds/s{i:02}.md" not in edits])
+            (site / f"seeds/s{gone:02}.md").unlink(missing_ok=True)
         if rng.random() < 0.3:
             # A new story, in January or in the news window, under tags from the pool.
             edits[f"seeds/new{step}.md"] = _story(

@@ -450,7 +450,8 @@ def _stale_static(output: Path, staging: Staging) -> list[str]:
 def _patched(last: dict[str, Any], patched: Patched, scanned: int) -> BuildReport:
     """The report of a build that patched edited articles' pages into the last build's output."""
     return BuildReport(articles=last["articles"] + patched.articles, pages=last["pages"] + patched.added,
-                       files=last["files"] + patched.added, skipped=last["skipped"], warnings=list(last["warnings"]),
+                       files=last["files"] + patched.added, skipped=last["skipped"] + patched.skipped,
+                       warnings=list(last["warnings"]),
                        reused=last["pages"] + patched.added - len(patched.rendered),
                        cache_hits=scanned - patched.read, written=True)
 

@@ -206,6 +206,9 @@ class Cache:
         except sqlite3.DatabaseError:
             return {}
 
+    def forget_files(self, paths: Iterable[str]) -> None:
+        self._write("DELETE FROM files WHERE path = ?", [(path,) for path in sorted(paths)])
+
     def store_file_digests(self, files: Mapping[str, tuple[str, str]], replace_all: bool) -> None:
         if replace_all:
             self._write("DELETE FROM files", [()])

@@ -38,8 +38,9 @@ class Patched:
     read: int
     # Pages the site gained (negative: lost), when the sitemap was split differently.
     added: int
-    # Articles the site gained: new files.
+    # Articles the site gained (negative: lost), and articles it leaves out (drafts, embargoed) gained.
     articles: int = 0
+    skipped: int = 0
     # Whether a publication time changed, and so when the site next changes by itself (a timestamp).
     retimed: bool = False
     valid_until: float | None = None
@@ -75,14 +76,18 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
                 template_dirs: list[Path], limit: int, selection: Selection) -> Patched | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide.
 
-    That is when a file was removed, an article does not load, a new file or an edit moves an
-    article in the site's order in a way `refile.refiled_pages` leaves to the full build, an edit
-    gives it a slug another article has or needs to break a tie, or more than `limit` articles or
-    pages would be read or rendered here, one at a time, which the full build does in parallel.
+    That is when an article does not load, a new file, a removed one or an edit changes the site
+    in a way `refile.refiled_pages` leaves to the full build, an edit gives an article a slug
+    another article has or needs to break a tie, or more than `limit` articles or pages would be
+    read or rendered here, one at a time, which the full build does in parallel.
     """
     known = cache.file_digests()
-    if not set(known) <= set(scanned):
-        return None
+    removed_files: dict[str, Article] = {}
+    for name in sorted(known.keys() - scanned.keys()):
+        found = cache.articles([known[name][1]]).get(known[name][1])
+        if found is None:
+            return None
+        removed_files[name] = found[0]
     files = dict(known)
     touched: dict[str, tuple[str, str]] = {}
     edits: dict[str, _Edit] = {}
@@ -107,9 +112,9 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         if before is None:
             return None
         edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
-    if new_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
-        return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files, touched,
-                              {name: digest for name, (_, digest) in known.items()})
+    if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
+        return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
+                              removed_files, touched, {name: digest for name, (_, digest) in known.items()})
     moved = _moves(edits, cache, Links(config))
     if moved is None:
         return None
@@ -148,19 +153,22 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
                    selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
-                   touched: dict[str, tuple[str, str]], files: dict[str, str]) -> Patched | None:
-    """Render and patch in what edits that refile articles, and new files, reach, planned by `refile.refiled_pages`."""
+                   removed_files: dict[str, Article], touched: dict[str, tuple[str, str]],
+                   files: dict[str, str]) -> Patched | None:
+    """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
+    `refile.refiled_pages`."""
     cards: dict[str, str] = {}
     new = {name: (article, card_key(article)) for name, (article, _) in new_files.items()}
     refiled = refiled_pages(config, files, {name: (e.before, e.after, e.after_card) for name, e in edits.items()},
-                            cache, selection, cards, new)
+                            cache, selection, cards, new, removed_files)
     if refiled is None or len(refiled.pages) > limit:
         return None
     gone = set(refiled.removed)
-    # Every page that named an edited article, or showed its body, is planned again or goes; or this
-    # missed a way an edit reaches a page, and the full build must decide.
-    showing = set(cache.pages_showing(edit.before.digest for edit in edits.values()))
-    if not set(cache.pages_naming(edits)) | showing <= refiled.pages.keys() | gone:
+    # Every page that named an edited or removed article, or showed its body, is planned again or goes;
+    # or this missed a way an edit reaches a page, and the full build must decide.
+    befores = [*(edit.before for edit in edits.values()), *removed_files.values()]
+    showing = set(cache.pages_showing(before.digest for before in befores))
+    if not set(cache.pages_naming([*edits, *removed_files])) | showing <= refiled.pages.keys() | gone:
         return None
     previous = {url: print_ for url, (print_, _) in cache.stored_pages(refiled.pages).items()}
     cache.store_articles([*((edit.after, edit.body) for edit in edits.values()), *new_files.values()])
@@ -169,9 +177,13 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     removed = sorted(gone)
     rendered = _render(config, template_dirs, cache, output, refiled.pages, previous, cards, removed, showing)
     cache.store_file_digests(touched, replace_all=False)
-    cache.forget_articles({edit.before.digest for edit in edits.values()})
+    cache.forget_files(removed_files)
+    cache.forget_articles({before.digest for before in befores})
+    # An edited article that left the site is a draft or embargoed now.
+    drafted = sum(1 for edit in edits.values() if not selection.keeps_article(edit.after))
     return Patched(rendered, removed, len(edits) + len(new_files),
-                   len(refiled.pages.keys() - previous.keys()) - len(removed), articles=len(new_files),
+                   len(refiled.pages.keys() - previous.keys()) - len(removed),
+                   articles=len(new_files) - len(removed_files) - drafted, skipped=drafted,
                    retimed=refiled.retimed, valid_until=refiled.valid_until)
 
 

@@ -103,26 +103,38 @@ class _Listing:
 
 def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, tuple[Article, Article, str]],
                   cache: Cache, selection: Selection, cards: dict[str, str],
-                  new: Mapping[str, tuple[Article, str]] | None = None) -> Refiled | None:
-    """The pages edits and new files reach, planned as the full build would; None when the full build must plan.
+                  new: Mapping[str, tuple[Article, str]] | None = None,
+                  gone: Mapping[str, Article] | None = None) -> Refiled | None:
+    """The pages edits, new files and removed ones reach, planned as the full build would; None when the
+    full build must plan.
 
     `files` maps every source path to its digest before the edits; `edits` maps a source path to
     the article before, after, and after's card key; `new` maps a new file's path to its article
-    and card key. The full build plans when an edit moves an article in or out of the site, a new
-    one is not published (a draft, embargoed) or has a slug another file has, either leaves it
-    undated, changes how a term is spelled site-wide (by its first file by path), adds or empties
-    a section (every page's navigation shows them) or a month, or gives the article a URL another
-    page has. Notes the card key of every article read in `cards`, for fingerprints.
+    and card key; `gone` a removed file's path to its article as the last build had it. An edit
+    that makes an article a draft, or embargoes it, takes it out of the site like a removed file.
+    The full build plans when an edit brings an article into the site, a new one is not published
+    (a draft, embargoed) or has a slug another file has, an article coming, going or edited is
+    undated, its slug changes, a term's spelling for the whole site (by its first file by path)
+    changes, a section (every page's navigation shows them) or a month appears or empties, or an
+    article gets a URL another page has. Notes the card key of every article read in `cards`, for
+    fingerprints.
     """
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
+    leaving: dict[str, Article] = {}
+    for path, before in (gone or {}).items():
+        was = after_rows.pop(path, None)
+        if was is None or was.digest != before.digest or was.published is None or not selection.keeps(was.draft, was.published):
+            return None
+        leaving[path] = before
     for path, (before, after, card) in edits.items():
         was, now = rows.get(path), Filed.of(after, card)
         if (was is None or was.digest != before.digest or was.published is None or now.published is None
-                or before.slug != after.slug
-                or not selection.keeps(before.draft, was.published) or not selection.keeps(after.draft, now.published)):
+                or before.slug != after.slug or not selection.keeps(before.draft, was.published)):
             return None
         after_rows[path] = now
+        if not selection.keeps(after.draft, now.published):
+            leaving[path] = before
     for path, (article, card) in (new or {}).items():
         filed = Filed.of(article, card)
         if (path in rows or filed.published is None or not selection.keeps(filed.draft, filed.published)
@@ -131,30 +143,35 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
         after_rows[path] = filed
     site = sorted((f for f in after_rows.values() if selection.keeps(f.draft, f.published)), key=Filed.order)
     position = {f.path: i for i, f in enumerate(site)}
-    edited = {position[path]: rows[path] for path in edits}
+    # Articles that left the site are numbered after it, as they were filed.
+    position.update((path, len(site) + k) for k, path in enumerate(sorted(leaving)))
+    edited = {position[path]: rows[path] for path in edits if path not in leaving}
     added = {position[path] for path in new or {}}
+    left = {position[path]: article for path, article in leaving.items()}
     # A new file was filed nowhere before.
     old_site = [edited.get(i, f) if i not in added else f._replace(terms=(), keys=()) for i, f in enumerate(site)]
-    retimed = bool(added) or any(rows[path].published != after_rows[path].published for path in edits)
+    old_site += [rows[path] for path in sorted(leaving)]
+    retimed = bool(added or left) or any(rows[path].published != after_rows[path].published for path in edits)
     # The site's order before the edits, as positions in today's.
-    old_order = (sorted((i for i in range(len(site)) if i not in added), key=lambda i: old_site[i].order())
+    old_order = (sorted((i for i in range(len(old_site)) if i not in added), key=lambda i: old_site[i].order())
                  if retimed else list(range(len(site))))
     affected = {key for i in edited for key in (*edited[i].keys, *site[i].keys)}
     affected |= {key for i in added for key in site[i].keys}
+    affected |= {key for i in left for key in old_site[i].keys}
     names, old_names = _names(site, old_site, affected)
     if any(old_names[key] != names[key] for key in affected if key in names and key in old_names):
         return None
     members = _members(site)
     rank = {i: k for k, i in enumerate(old_order)}.__getitem__ if retimed else None
     old_members = {key: sorted([*(i for i in members.get(key, []) if i not in edited and i not in added),
-                                *(i for i in edited if key in edited[i].keys)], key=rank)
+                                *(i for i in (*edited, *left) if key in old_site[i].keys)], key=rank)
                    for key in affected}
     if any(bool(old_members[key]) != (key in members) for key in affected if key[0] == "section"):
         return None
-    current = {position[path]: edit[1] for path, edit in edits.items()}
+    current = {position[path]: edit[1] for path, edit in edits.items() if path not in leaving}
     current.update((position[path], article) for path, (article, _) in (new or {}).items())
-    refiled = _Planner(config, cache, site, {position[path]: edit[0] for path, edit in edits.items()}, current,
-                       names, members, old_members, selection.now, cards, old_site, old_order).run()
+    refiled = _Planner(config, cache, site, {i: edits[old_site[i].path][0] for i in edited}, current,
+                       names, members, old_members, selection.now, cards, old_site, old_order, left).run()
     if refiled is None or not retimed:
         return refiled
     until = next_change(selection.now.timestamp(), (f.published for f in after_rows.values() if f.published is not None),
@@ -168,11 +185,14 @@ class _Planner:
     def __init__(self, config: Config, cache: Cache, site: list[Filed], edited: dict[int, Article],
                  current: dict[int, Article], names: dict[Key, Term], members: dict[Key, list[int]],
                  old_members: dict[Key, list[int]], now: datetime, cards: dict[str, str], old_site: list[Filed],
-                 old_order: list[int]) -> None:
+                 old_order: list[int], left: dict[int, Article]) -> None:
         # Each edited article by site position, as it was (`edited`) and as it is (`current`, which
-        # has new files' articles too).
+        # has new files' articles too); and those that left the site, numbered after it, as they were.
         self.config, self.cache, self.site, self.edited, self.current = config, cache, site, edited, current
         self.added = current.keys() - edited.keys()
+        self.left = left
+        # Whatever changed: pages showing any of these are planned.
+        self.changed = current.keys() | left.keys()
         self.names, self.members, self.old_members, self.now, self.cards = names, members, old_members, now, cards
         # Where every article was filed before the edits, and their order then, by today's positions.
         # Member lists before the edits are in that order too, so comparing slices compares articles.
@@ -236,6 +256,7 @@ class _Planner:
                 self.removed.append(old)
         if self.cache.stored_pages([self.links.article(self._articles[i]) for i in self.added]):
             return None
+        self.removed += [self.links.article(article) for article in self.left.values()]
         if self.config.base_url and not self._sitemaps(pages):
             return None
         return Refiled(pages, self.removed)
@@ -259,17 +280,18 @@ class _Planner:
                 continue
             listings.append(listing)
             old_top, new_top = self._dated(old)[:limit], self._dated(new)[:limit]
-            if old_top != new_top or self.current.keys() & set(new_top):
+            if old_top != new_top or self.changed & set(new_top):
                 feeds.append((term, url, new_top))
         everyone = list(range(len(self.site)))
         front = _Listing(self.links.home, "index.html", {}, everyone, [], front=True)
-        total = page_count(len(everyone) - 1, self.size)
+        total, old_total = page_count(len(everyone) - 1, self.size), page_count(len(self.old_order) - 1, self.size)
         # Every page shows how many there are.
-        front.numbers.extend(n for n in range(1, total + 1) if total != page_count(len(self.old_order) - 1, self.size)
-                             or self._changed(self.old_order, everyone, n, front=True))
+        front.numbers.extend(n for n in range(1, total + 1)
+                             if total != old_total or self._changed(self.old_order, everyone, n, front=True))
+        self.removed += [paginated(self.links.home, n) for n in range(total + 1, old_total + 1)]
         listings.append(front)
         top = self._dated(everyone)[:limit]
-        if top != self._dated(self.old_order)[:limit] or self.current.keys() & set(top):
+        if top != self._dated(self.old_order)[:limit] or self.changed & set(top):
             feeds.append((None, self.links.home, top))
         months = self._months(everyone)
         if months is None:
@@ -294,7 +316,7 @@ class _Planner:
     def _changed(self, old: list[int], new: list[int], number: int, front: bool = False) -> bool:
         """Whether page `number` shows other articles than before, or an edited one."""
         chunk = self._slice(new, number, front)
-        return chunk != self._slice(old, number, front) or bool(self.current.keys() & set(chunk))
+        return chunk != self._slice(old, number, front) or bool(self.changed & set(chunk))
 
     def _slice(self, members: list[int], number: int, front: bool) -> list[int]:
         if front:
@@ -305,10 +327,10 @@ class _Planner:
     def _months(self, everyone: list[int]) -> dict[tuple[int, int] | None, tuple[list[int], list[int]]] | None:
         """The months edited stories were or are archived under, with their members before and now."""
         found: dict[tuple[int, int] | None, tuple[list[int], list[int]]] = {}
-        for i in self.current:
-            now = self._month_of(i)
-            then = self._month_of(i, before=True) if i in self.edited else now
-            for month in {now, then}:
+        for i in self.changed:
+            now = self._month_of(i) if i < len(self.site) else None
+            then = self._month_of(i, before=True) if i in self.edited or i in self.left else now
+            for month in {now, then} - {None}:
                 if month in found:
                     continue
                 # A month's stories are a run in the site's order, then and now; one list gives the
@@ -316,10 +338,10 @@ class _Planner:
                 new = self._span(everyone, i, self._month_of) if month == now else []
                 old = self._span(self.old_order, self.rank[i], self._month_then) if month == then and i in self.rank else []
                 if not new:
-                    j = next((j for j in old if j not in self.current), None)
+                    j = next((j for j in old if j not in self.changed), None)
                     new = [] if j is None else self._span(everyone, j, self._month_of)
                 if not old:
-                    j = next((j for j in new if j not in self.current), None)
+                    j = next((j for j in new if j not in self.changed), None)
                     old = [] if j is None else self._span(self.old_order, self.rank[j], self._month_then)
                 if not old or not new:
                     return None
@@ -338,7 +360,8 @@ class _Planner:
         return order[start:stop]
 
     def _dated(self, members: list[int]) -> list[int]:
-        return [i for i in members if self.site[i].published is not None]
+        # Those that left the site are dated: the full build plans when an undated one goes.
+        return [i for i in members if i >= len(self.site) or self.site[i].published is not None]
 
     def _chunk(self, listing: _Listing, number: int) -> list[int]:
         return self._slice(listing.members, number, listing.front)
@@ -387,10 +410,11 @@ class _Planner:
             if key[0] == "author":
                 continue
             for members in (self.old_members[key], self.members.get(key, [])):
-                for i in self.current:
+                for i in self.changed:
                     if i in members:
                         local = members.index(i)
                         near.update(members[max(0, local - RELATED_WINDOW) : local + RELATED_WINDOW + 1])
+        near -= self.left.keys()
         # Stories the edits shifted by the same number of places in the site's order keep their
         # distances to each other, so only where the shift changes along a term's members can a
         # tie break: those within RELATED_WINDOW of there.
@@ -434,9 +458,9 @@ class _Planner:
         low, high = (self.now - NEWS_WINDOW).timestamp(), self.now.timestamp()
         recent = [i for i, f in enumerate(self.site) if f.published is not None and low <= f.published <= high][:NEWS_MAX]
         before = recent
-        if self.added or any(self.old_site[i].published != self.site[i].published for i in self.edited):
+        if self.added or self.left or any(self.old_site[i].published != self.site[i].published for i in self.edited):
             before = [i for i in self.old_order if (t := self.old_site[i].published) is not None and low <= t <= high]
-        return recent if self.current.keys() & {*recent, *before[:NEWS_MAX]} else None
+        return recent if self.changed & {*recent, *before[:NEWS_MAX]} else None
 
     def _read(self, positions: Iterable[int]) -> None:
         """The articles at these site positions, as now filed; edited ones as they are now."""
@@ -479,7 +503,11 @@ class _Planner:
                 lastmods[url] = sitemap_entry(page)[1]
         urls = [""] * count
         for k, i in enumerate(self.old_order):
-            urls[i] = entries[k][0]
+            if i in self.left:
+                if entries[k][0] != self.links.article(self.left[i]):
+                    return False
+            else:
+                urls[i] = entries[k][0]
         for i, before in self.edited.items():
             if urls[i] != self.links.article(before):
                 return False
@@ -516,12 +544,12 @@ class _Planner:
 
 def _names(site: list[Filed], old_site: list[Filed], affected: set[Key]) -> tuple[dict[Key, Term], dict[Key, Term]]:
     """Each term's name as the first file by path spells it (see `model._canonical_terms`), and the
-    `affected` terms' names as it spelled them before the edits."""
+    `affected` terms' names as it spelled them before the edits (`old_site` has those that left the site too)."""
     names: dict[Key, Term] = {}
     old: dict[Key, Term] = {}
-    for i in sorted(range(len(site)), key=lambda i: site[i].path):
-        filed, was = site[i], old_site[i]
-        for kind, slug, name in filed.terms:
+    for i in sorted(range(len(old_site)), key=lambda i: old_site[i].path):
+        filed, was = site[i] if i < len(site) else None, old_site[i]
+        for kind, slug, name in filed.terms if filed else ():
             if (kind, slug) not in names:
                 names[kind, slug] = Term(name, slug)
             if was is filed and (kind, slug) in affected and (kind, slug) not in old:
