@@ -179,12 +179,9 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
     cache.forget_articles({before.digest for before in befores})
-    # An edited article that left the site is a draft or embargoed now.
-    drafted = sum(1 for edit in edits.values() if not selection.keeps_article(edit.after))
     return Patched(rendered, removed, len(edits) + len(new_files),
-                   len(refiled.pages.keys() - previous.keys()) - len(removed),
-                   articles=len(new_files) - len(removed_files) - drafted, skipped=drafted,
-                   retimed=refiled.retimed, valid_until=refiled.valid_until)
+                   len(refiled.pages.keys() - previous.keys()) - len(removed), articles=refiled.articles,
+                   skipped=refiled.skipped, retimed=refiled.retimed, valid_until=refiled.valid_until)
 
 
 def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str] | None:

@@ -86,6 +86,9 @@ class Refiled:
     # Whether a publication time changed, and so when the site next changes by itself (see `next_change`).
     retimed: bool = False
     valid_until: float | None = None
+    # Articles the site gained (negative: lost), and that it leaves out (drafts, embargoed) gained.
+    articles: int = 0
+    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,47 +114,69 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     `files` maps every source path to its digest before the edits; `edits` maps a source path to
     the article before, after, and after's card key; `new` maps a new file's path to its article
     and card key; `gone` a removed file's path to its article as the last build had it. An edit
-    that makes an article a draft, or embargoes it, takes it out of the site like a removed file.
-    The full build plans when an edit brings an article into the site, a new one is not published
-    (a draft, embargoed) or has a slug another file has, an article coming, going or edited is
-    undated, its slug changes, a term's spelling for the whole site (by its first file by path)
-    changes, a section (every page's navigation shows them) or a month appears or empties, or an
-    article gets a URL another page has. Notes the card key of every article read in `cards`, for
-    fingerprints.
+    that makes an article a draft, or embargoes it, takes it out of the site like a removed file;
+    one that publishes a draft brings it in like a new file; drafts and embargoed stories edited,
+    added or removed change only when the site next changes by itself. The full build plans when
+    an article coming into the site has a slug another file has, an article coming, going or
+    edited in the site is undated, its slug changes, a term's spelling for the whole site (by its
+    first file by path) changes, a section (every page's navigation shows them) or a month
+    appears or empties, or an article gets a URL another page has. Notes the card key of every
+    article read in `cards`, for fingerprints.
     """
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
+    # Files whose article is in the site after the edits and was not, was and is not, or neither (a
+    # draft or embargoed story edited, added or removed, which only the embargo's end can show).
+    entering: set[str] = set()
     leaving: dict[str, Article] = {}
+    unseen = 0
     for path, before in (gone or {}).items():
         was = after_rows.pop(path, None)
-        if was is None or was.digest != before.digest or was.published is None or not selection.keeps(was.draft, was.published):
+        if was is None or was.digest != before.digest:
             return None
-        leaving[path] = before
+        if selection.keeps(was.draft, was.published):
+            leaving[path] = before
+        else:
+            unseen += 1
+    arriving: dict[str, Article] = {}
     for path, (before, after, card) in edits.items():
         was, now = rows.get(path), Filed.of(after, card)
-        if (was is None or was.digest != before.digest or was.published is None or now.published is None
-                or before.slug != after.slug or not selection.keeps(before.draft, was.published)):
+        if was is None or was.digest != before.digest or before.slug != after.slug:
             return None
         after_rows[path] = now
-        if not selection.keeps(after.draft, now.published):
-            leaving[path] = before
-    for path, (article, card) in (new or {}).items():
-        filed = Filed.of(article, card)
-        if (path in rows or filed.published is None or not selection.keeps(filed.draft, filed.published)
-                or any(f.slug == filed.slug for f in after_rows.values())):
+        shown, shows = selection.keeps(was.draft, was.published), selection.keeps(now.draft, now.published)
+        if (shown and was.published is None) or (shows and now.published is None):
             return None
-        after_rows[path] = filed
+        if shown and not shows:
+            leaving[path] = before
+        elif shows and not shown:
+            arriving[path] = after
+        elif not shown:
+            unseen += 1
+    for path, (article, card) in (new or {}).items():
+        if path in rows:
+            return None
+        after_rows[path] = Filed.of(article, card)
+        if selection.keeps(article.draft, after_rows[path].published):
+            arriving[path] = article
+        else:
+            unseen += 1
+    for path in arriving:
+        now = after_rows[path]
+        if now.published is None or any(f.slug == now.slug for other, f in after_rows.items() if other != path):
+            return None
+        entering.add(path)
     site = sorted((f for f in after_rows.values() if selection.keeps(f.draft, f.published)), key=Filed.order)
     position = {f.path: i for i, f in enumerate(site)}
     # Articles that left the site are numbered after it, as they were filed.
     position.update((path, len(site) + k) for k, path in enumerate(sorted(leaving)))
-    edited = {position[path]: rows[path] for path in edits if path not in leaving}
-    added = {position[path] for path in new or {}}
+    edited = {position[path]: rows[path] for path in edits if path in position and path not in leaving and path not in entering}
+    added = {position[path] for path in entering}
     left = {position[path]: article for path, article in leaving.items()}
     # A new file was filed nowhere before.
     old_site = [edited.get(i, f) if i not in added else f._replace(terms=(), keys=()) for i, f in enumerate(site)]
     old_site += [rows[path] for path in sorted(leaving)]
-    retimed = bool(added or left) or any(rows[path].published != after_rows[path].published for path in edits)
+    retimed = bool(added or left or unseen) or any(rows[path].published != after_rows[path].published for path in edits)
     # The site's order before the edits, as positions in today's.
     old_order = (sorted((i for i in range(len(old_site)) if i not in added), key=lambda i: old_site[i].order())
                  if retimed else list(range(len(site))))
@@ -168,15 +193,16 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
                    for key in affected}
     if any(bool(old_members[key]) != (key in members) for key in affected if key[0] == "section"):
         return None
-    current = {position[path]: edit[1] for path, edit in edits.items() if path not in leaving}
-    current.update((position[path], article) for path, (article, _) in (new or {}).items())
+    current = {i: edits[old_site[i].path][1] for i in edited}
+    current.update((position[path], arriving[path]) for path in entering)
     refiled = _Planner(config, cache, site, {i: edits[old_site[i].path][0] for i in edited}, current,
                        names, members, old_members, selection.now, cards, old_site, old_order, left).run()
     if refiled is None or not retimed:
         return refiled
     until = next_change(selection.now.timestamp(), (f.published for f in after_rows.values() if f.published is not None),
                         (f.published for f in site if f.published is not None))
-    return Refiled(refiled.pages, refiled.removed, True, until)
+    return Refiled(refiled.pages, refiled.removed, True, until, len(site) - len(old_order),
+                   (len(after_rows) - len(site)) - (len(rows) - len(old_order)))
 
 
 class _Planner:
