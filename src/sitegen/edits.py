@@ -1,13 +1,13 @@
-"""The build after edits to articles already in the site: only the pages they reach, rendered and patched in.
+"""The build after edits to articles, new files and removed ones: only the pages they reach, rendered and patched in.
 
 An edit that leaves where an article is filed alone (its dates, section, tags, authors, language
 and draft state) leaves every listing's order and every page's choice of articles as they were.
 So the pages to render again are known from the cache, without planning the site: those that
 showed the article's body, when only its text changed; those that name it, when what they show
 of it (headline, standfirst, image, slug) changed. A new slug moves the article's page and its
-sitemap entry. An edit that refiles an article in its place in the site's order (new section,
-tags, authors, language or `updated`) is planned by refile.py from where the cache says every
-article is filed. Any other change is the full build's.
+sitemap entry. An edit that files an article anew (section, tags, authors, language, `updated`,
+publication time, draft state), a new file and a removed one are planned by refile.py from where
+the cache says every article is filed. Whatever refile.py cannot place is the full build's.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
-"""The pages an edit that refiles articles reaches: new sections, tags, authors, `updated` or publication time.
+"""The pages reached by an edit that files an article anew, and by a story published or taken down.
 
-An edited article that keeps its slug keeps or changes its place in the site's order, and every
-listing it was not and is not in keeps its pages. What it reaches: its own page; the listing
-pages and feeds of every term it left, joined or kept, where their members or page count changed
-or it shows; the front and month pages likewise; the related-story boxes within RELATED_WINDOW
-places of it in their terms, and of where its move shifted some stories and not others (ties go
-to the nearer story in the site's order); the tag, author and month indexes; and the sitemaps.
-They are planned with plan.py's own functions, from where the cache says every article is filed
-(`Cache.filings`), so only the articles they show are read.
+An edit that files an article anew (sections, tags, authors, `updated`, publication time) keeps
+its slug, and keeps or changes its place in the site's order; a story published or taken down
+(a file added or removed, a draft made public or a story made a draft) takes or gives up a
+place. Every listing it was not and is not in keeps its pages. What it reaches: its own page;
+the listing pages and feeds of every term it left, joined or kept, where their members or page
+count changed or it shows; the front and month pages likewise; the related-story boxes within
+RELATED_WINDOW places of it in their terms, and of where its move shifted some stories and not
+others (ties go to the nearer story in the site's order); the tag, author and month indexes;
+and the sitemaps. They are planned with plan.py's own functions, from where the cache says
+every article is filed (`Cache.filings`), so only the articles they show are read.
 """
 
 from __future__ import annotations
