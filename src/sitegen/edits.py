@@ -41,7 +41,8 @@ class Patched:
     # Articles the site gained (negative: lost), and articles it leaves out (drafts, embargoed) gained.
     articles: int = 0
     skipped: int = 0
-    # Whether a publication time changed, and so when the site next changes by itself (a timestamp).
+    # Whether an article's publication time, or whether it is published, changed; and so when the site
+    # next changes by itself (a timestamp).
     retimed: bool = False
     valid_until: float | None = None
 

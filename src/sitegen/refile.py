@@ -85,7 +85,8 @@ class Refiled:
 
     pages: dict[str, Page]
     removed: list[str]
-    # Whether a publication time changed, and so when the site next changes by itself (see `next_change`).
+    # Whether an article's publication time, or whether it is published, changed; and so when the site
+    # next changes by itself (see `next_change`).
     retimed: bool = False
     valid_until: float | None = None
     # Articles the site gained (negative: lost), and that it leaves out (drafts, embargoed) gained.
@@ -127,9 +128,10 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     """
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
-    # Files whose article is in the site after the edits and was not, was and is not, or neither (a
-    # draft or embargoed story edited, added or removed, which only the embargo's end can show).
-    entering: set[str] = set()
+    # Files whose article is in the site after the edits and was not (`arriving`), was and is not
+    # (`leaving`), or neither (`unseen`: a draft or embargoed story edited, added or removed, which
+    # only the embargo's end can show).
+    arriving: dict[str, Article] = {}
     leaving: dict[str, Article] = {}
     unseen = 0
     for path, before in (gone or {}).items():
@@ -140,7 +142,6 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
             leaving[path] = before
         else:
             unseen += 1
-    arriving: dict[str, Article] = {}
     for path, (before, after, card) in edits.items():
         was, now = rows.get(path), Filed.of(after, card)
         if was is None or was.digest != before.digest or before.slug != after.slug:
@@ -167,13 +168,12 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
         now = after_rows[path]
         if now.published is None or any(f.slug == now.slug for other, f in after_rows.items() if other != path):
             return None
-        entering.add(path)
     site = sorted((f for f in after_rows.values() if selection.keeps(f.draft, f.published)), key=Filed.order)
     position = {f.path: i for i, f in enumerate(site)}
     # Articles that left the site are numbered after it, as they were filed.
     position.update((path, len(site) + k) for k, path in enumerate(sorted(leaving)))
-    edited = {position[path]: rows[path] for path in edits if path in position and path not in leaving and path not in entering}
-    added = {position[path] for path in entering}
+    edited = {position[path]: rows[path] for path in edits if path in position and path not in leaving and path not in arriving}
+    added = {position[path] for path in arriving}
     left = {position[path]: article for path, article in leaving.items()}
     # A new file was filed nowhere before.
     old_site = [edited.get(i, f) if i not in added else f._replace(terms=(), keys=()) for i, f in enumerate(site)]
@@ -196,7 +196,7 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     if any(bool(old_members[key]) != (key in members) for key in affected if key[0] == "section"):
         return None
     current = {i: edits[old_site[i].path][1] for i in edited}
-    current.update((position[path], arriving[path]) for path in entering)
+    current.update((position[path], article) for path, article in arriving.items())
     refiled = _Planner(config, cache, site, {i: edits[old_site[i].path][0] for i in edited}, current,
                        names, members, old_members, selection.now, cards, old_site, old_order, left).run()
     if refiled is None or not retimed:
@@ -468,7 +468,8 @@ class _Planner:
         """A term's members before the edits, by their positions then."""
         found = self._old_lists.get(key)
         if found is None:
-            found = self._old_lists[key] = [self.rank[i] for i in self.old_members.get(key, self.members[key])]
+            members = self.old_members[key] if key in self.old_members else self.members[key]
+            found = self._old_lists[key] = [self.rank[i] for i in members]
         return found
 
     def _newest(self) -> int | None:
