@@ -20,7 +20,7 @@ from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, filing_
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.edits import Patched, patch_edits
 from sitegen.errors import ContentError, SitegenError
-from sitegen.load import SIDECAR_SUFFIXES, LoadResult, LoadSettings, collect, source_digest, source_names
+from sitegen.load import LoadResult, LoadSettings, collect, source_digest, source_statuses
 from sitegen.model import Article, Selection, Site, Term, build_site
 from sitegen.parallel import (
     RENDER_CHUNK,
@@ -184,28 +184,13 @@ def static_dirs(source: Path) -> list[Path]:
     return [theme_dir() / "static", source / "static"]
 
 
-def file_status(path: str, settings_key: str) -> str:
-    """What must stay the same for a file's digest to be reused: settings, size, times, inode, sidecar.
-
-    ctime is in it because no tool can set it back, so a rewrite that keeps mtime still shows.
-    """
-    parts = [settings_key]
-    stem, suffix = os.path.splitext(path)
-    for candidate in (path, *((stem + s for s in SIDECAR_SUFFIXES) if suffix.lower() == ".txt" else ())):
-        try:
-            status = os.stat(candidate)
-        except OSError:
-            parts.append("-")
-            continue
-        parts.append(f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:{status.st_ino}")
-    return "|".join(parts)
-
-
 def scan(source: Path, settings: LoadSettings) -> dict[str, str]:
-    """Every article file's name, in order, with its status (see `file_status`)."""
+    """Every article file's name, in order, with its status and the settings (see `source_statuses`).
+
+    A file whose status is as the last build saw it keeps its digest unread.
+    """
     # Names, not Paths: a build that reads few files need not make 100,000 Path objects.
-    settings_key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
-    return {name: file_status(name, settings_key) for name in source_names(source / CONTENT_DIR)}
+    return source_statuses(source / CONTENT_DIR, hashlib.sha256(repr(settings).encode()).hexdigest()[:16])
 
 
 @dataclass
