@@ -8,9 +8,11 @@ import random
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import sitegen.edits as edit_build
 from sitegen import sitemaps
 from sitegen.cache import Cache
 from tests.conftest import build_into, count_plans, rendered, write
@@ -382,13 +384,31 @@ def test_a_refiling_edit_on_a_site_without_a_base_url(make_site: Callable[..., P
     assert planned == [] and "/sport/story-4/" in urls and not (out / "sitemap.xml").exists()
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+def _fork_for_every_patch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make every build after edits render in forked workers; returns a list that grows at each fork."""
+    forks: list[int] = []
+    original = edit_build.sharing
+
+    def counting(pages: Any) -> Any:
+        forks.append(len(pages))
+        return original(pages)
+
+    monkeypatch.setattr(edit_build, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr(edit_build, "default_workers", lambda: 2)
+    monkeypatch.setattr(edit_build, "sharing", counting)
+    return forks
+
+
+# The first seed again with every patch rendered by forked workers, which must change nothing.
+@pytest.mark.parametrize(("seed", "forked"), [(1, False), (2, False), (3, False), (1, True)])
 def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[..., Path], tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+                                                        monkeypatch: pytest.MonkeyPatch, seed: int,
+                                                        forked: bool) -> None:
     rng = random.Random(seed)
     site = make_site(_newsroom())
     out = tmp_path / "out"
     rendered(site, out)
+    forks = _fork_for_every_patch(monkeypatch) if forked else []
     planned = count_plans(monkeypatch)
     pool = ["Shared", "Other", "Đà Nẵng", "Da Nang", "Fresh", HOSTILE, "Zed"]
     for step in range(6):
@@ -421,6 +441,33 @@ def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[...,
         assert len(planned) <= step + 1
     # Most of these edits refile without planning the site; the rest must still equal a fresh build.
     assert len(planned) <= 3
+    assert not forked or len(forks) >= 3
+
+
+def test_a_headline_and_a_new_lead_story_rendered_by_forked_workers_equal_a_fresh_build(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    forks = _fork_for_every_patch(monkeypatch)
+    planned = count_plans(monkeypatch)
+    title = json.dumps(f"Story 5 {HOSTILE}", ensure_ascii=False)
+    # A headline: the pages that name the story, read back from the cache.
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/s05.md": _story(
+        title, "2024-01-06T13:00:00+07:00", tags='["Shared"]', extra="slug: story-5\n")}, planned)
+    assert "/world/story-5/" in urls and "/" not in urls
+    # A new lead story: every page of its listings, planned by refile.py.
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/lead.md": _story(
+        "Lead", "2024-11-24T12:00:00Z", tags='["Other", "Shared"]')}, planned)
+    assert {"/", "/page/2/", "/tags/other/", "/world/lead/"} <= set(urls)
+    # Its text: the pages that show its body, as the workers recorded them.
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/lead.md": _story(
+        "Lead", "2024-11-24T12:00:00Z", tags='["Other", "Shared"]', body="Corrected text.")}, planned)
+    assert {"/feed.json", "/tags/other/feed.json", "/world/lead/"} <= set(urls)
+    assert planned == [] and len(forks) == 3
+    page = (out / "world/story-5/index.html").read_text(encoding="utf-8")
+    assert "Story 5 &lt;b&gt;Đà Nẵng&lt;/b&gt;" in page and "</script>" not in page.split("</h1>")[0].split("<body")[1]
+    feed = json.loads((out / "feed.json").read_text())
+    assert [item["title"] for item in feed["items"]][:2] == ["Lead", "Recent"]
 
 
 def test_damaged_kept_filings_are_read_again_from_each_article(newsroom: Path, tmp_path: Path,

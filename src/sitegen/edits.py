@@ -13,7 +13,7 @@ the cache says every article is filed. Whatever refile.py cannot place is the fu
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,11 +22,16 @@ from sitegen.config import Config
 from sitegen.errors import BuildError, SitegenError
 from sitegen.load import LoadSettings, load_or_error, source_digest
 from sitegen.model import Article, Body, Selection
+from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, sharing
 from sitegen.plan import Page, sitemap_pages
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
 from sitegen.urls import Links
 from sitegen.write import Staging
+
+# Pages at which a build after edits renders in forked workers rather than one at a time (a render
+# chunk for each of two): below this, starting them costs about what they save.
+PARALLEL_PAGES = 2 * RENDER_CHUNK
 
 
 @dataclass(frozen=True)
@@ -246,25 +251,47 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
     """Render `pages` into the output as a patch and record them in the cache; returns the URLs rendered.
 
     A page is rendered if its fingerprint changed or it is in `must`: one that showed an edited
-    body has the fingerprint it had.
+    body has the fingerprint it had. Many pages are rendered by workers forked once they are planned.
     """
     env = make_environment(config, template_dirs, CachedBodies(cache.path), compiled=cache.templates)
     templates = template_hashes(pages.values(), config, env)
-    pickler = Fingerprinter(cards)
-    staging = Staging(output)
-    cache.discard_staged_pages()
-    rendered = []
-    try:
+
+    def changed() -> Iterator[tuple[str, str, bytes, tuple[str, ...]]]:
+        """Each page to render: its URL, fingerprint, pickled form and the articles it names."""
+        pickler = Fingerprinter(cards)
         for url in sorted(pages):
             page = pages[url]
             data = pickler.dumps(page)
             print_ = fingerprint(templates[page.template], data)
-            if url not in must and previous.get(url) == print_:
-                continue
-            text, used = render_noting_bodies(env, page)
-            staging.write(url, text)
-            cache.stage_page(url, print_, data, used, pickler.named)
-            rendered.append(url)
+            if url in must or previous.get(url) != print_:
+                yield url, print_, data, tuple(sorted(pickler.named))
+
+    staging = Staging(output)
+    cache.discard_staged_pages()
+    rendered = []
+    try:
+        if len(pages) < PARALLEL_PAGES or default_workers() < 2:
+            for url, print_, data, named in changed():
+                text, used = render_noting_bodies(env, pages[url])
+                staging.write(url, text)
+                cache.stage_page(url, print_, data, used, named)
+                rendered.append(url)
+        else:
+            settings = RenderSettings(config, tuple(template_dirs), templates, staging.path, fresh=True,
+                                      cache=cache.path, compiled=cache.templates)
+            # What each page sent out was pickled as, until it comes back rendered.
+            sent: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+
+            def chunks() -> Iterator[list[tuple[str, str]]]:
+                for chunk in chunked_iter(changed(), RENDER_CHUNK):
+                    sent.update((url, (data, named)) for url, _, data, named in chunk)
+                    yield [(url, print_) for url, print_, _, _ in chunk]
+
+            with sharing(pages) as workers:
+                for result in workers.render_shared(chunks(), settings):
+                    data, named = sent.pop(result.url)
+                    cache.stage_page(result.url, result.fingerprint, data, result.bodies, named)
+                    rendered.append(result.url)
         staging.commit_patch(removed)
     except BaseException:
         staging.discard()

@@ -12,6 +12,7 @@ bytes back. Output is byte-identical whatever runs it.
 from __future__ import annotations
 
 import copyreg
+import gc
 import io
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 
 import jinja2
 
-from sitegen.cache import CachedArticles, Fingerprinter, PageReader, Prepared, fingerprint, prepare
+from sitegen.cache import CachedArticles, CachedBodies, Fingerprinter, PageReader, Prepared, fingerprint, prepare
 from sitegen.config import Config
 from sitegen.errors import SitegenError
 from sitegen.load import Loaded, LoadSettings, load_or_error
@@ -188,6 +189,37 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
     return results
 
 
+# Pages that workers forked by `sharing` hold from the moment they were forked, by URL.
+_shared: Mapping[str, Page] = {}
+
+
+def render_shared(items: Sequence[tuple[str, str]], settings: RenderSettings) -> list[Rendered]:
+    """Render shared pages, given by URL with their fingerprints; runs in a worker forked by `sharing`."""
+    assert settings.cache is not None, "shared pages show bodies from the cache"
+    return render_chunk(RenderChunk([_shared[url] for url, _ in items], CachedBodies(settings.cache), {}, dict(items)),
+                        settings)
+
+
+@contextmanager
+def sharing(pages: Mapping[str, Page]) -> Iterator[Workers]:
+    """Local workers forked now, holding `pages`, which `Workers.render_shared` has them render by URL.
+
+    For a build that planned a few hundred pages before it knew it needed workers: they render
+    them from the memory they share with this process, where reading the articles again, or
+    pickling them into the pages, would cost as much as rendering.
+    """
+    global _shared
+    _shared = pages
+    # Frozen, a worker's collections leave alone what it shares, rather than touch and so copy it.
+    gc.freeze()
+    try:
+        with Workers() as workers:
+            yield workers
+    finally:
+        _shared = {}
+        gc.unfreeze()
+
+
 def articles_in(pages: Iterable[Page]) -> dict[str, Article]:
     """Every article the pages' contexts refer to, however deeply, by digest."""
     found: dict[str, Article] = {}
@@ -273,6 +305,11 @@ class Workers:
             yield chunk, results
             if progress:
                 progress(len(chunk))
+
+    def render_shared(self, chunks: Iterable[Sequence[tuple[str, str]]], settings: RenderSettings) -> Iterator[Rendered]:
+        """Render pages these workers share with this process (see `sharing`), by URL and fingerprint."""
+        for _, results in self._stream(render_shared, chunks, settings):
+            yield from results
 
     def render(self, chunks: Iterable[RenderChunk], settings: RenderSettings,
                progress: Progress | None = None) -> Iterator[Rendered]:
