@@ -15,6 +15,7 @@ import pytest
 import sitegen.edits as edit_build
 from sitegen import sitemaps
 from sitegen.cache import Cache
+from sitegen.parallel import peak_memory
 from tests.conftest import build_into, count_plans, rendered, write
 from tests.test_build import tree_digest
 
@@ -394,6 +395,7 @@ def _fork_for_every_patch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return original(pages)
 
     monkeypatch.setattr(edit_build, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr(edit_build, "SHARE_LIMIT", 2**62)
     monkeypatch.setattr(edit_build, "default_workers", lambda: 2)
     monkeypatch.setattr(edit_build, "sharing", counting)
     return forks
@@ -442,6 +444,22 @@ def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[...,
     # Most of these edits refile without planning the site; the rest must still equal a fresh build.
     assert len(planned) <= 3
     assert not forked or len(forks) >= 3
+
+
+def test_peak_memory_is_in_bytes_and_counts_what_this_process_held() -> None:
+    block = b"x" * (64 << 20)
+    held = peak_memory()
+    assert held is not None and len(block) <= held < 64 << 30
+
+
+def test_a_build_that_holds_too_much_to_share_renders_its_patch_alone(newsroom: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    forks = _fork_for_every_patch(monkeypatch)
+    monkeypatch.setattr(edit_build, "SHARE_LIMIT", 0)
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/lead.md": _story("Lead", "2024-11-24T12:00:00Z")})
+    assert "/" in urls and forks == []
 
 
 def test_a_headline_and_a_new_lead_story_rendered_by_forked_workers_equal_a_fresh_build(

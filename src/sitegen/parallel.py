@@ -17,6 +17,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -27,6 +28,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 from sitegen.cache import CachedArticles, CachedBodies, Fingerprinter, PageReader, Prepared, fingerprint, prepare
 from sitegen.config import Config
@@ -187,6 +193,14 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
         for done in written:
             done.result()
     return results
+
+
+def peak_memory() -> int | None:
+    """The most memory this process has held at once so far, in bytes; None where the OS does not say."""
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 # Pages that workers forked by `sharing` hold from the moment they were forked, by URL.
