@@ -98,3 +98,19 @@ def test_progress_bar_on_a_terminal(make_site: Callable[..., Path], tmp_path: Pa
     assert process.wait(timeout=60) == 0
     text = output.decode()
     assert "rendering [" in text and "\r" in text and "built 40 articles" in text
+
+
+def test_installed_command_keeps_exit_code_and_output(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    # `sitegen` exits without tearing Python down (cli.run); what it printed to a file must all be there.
+    command = Path(sys.executable).with_name("sitegen")
+    site = make_site({"seeds/a.md": GOOD, "seeds/b.md": "---\ntitle: B\ndate: 2024-13-45\n---\nx"})
+    log = tmp_path / "log.txt"
+    with log.open("w") as stream:
+        code = subprocess.run([command, "build", "-v", "--workers", "2", "--source", site, "--output",
+                               tmp_path / "out"], stdout=stream, stderr=stream, timeout=120).returncode
+    text = log.read_text()
+    assert code == 1
+    assert "wrote /news/fine-story/" in text and "'date' is not a valid date" in text
+    *_, error, summary = text.splitlines()
+    assert error == "sitegen: 1 error; the rest of the site was built"
+    assert re.fullmatch(r"built 1 article, \d+ pages .*", summary) and text.endswith("\n")

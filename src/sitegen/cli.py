@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
@@ -163,5 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def run(argv: list[str] | None = None) -> NoReturn:
+    """The `sitegen` command: `main`, then an exit that skips tearing the interpreter down."""
+    code = main(argv)
+    # Freeing a build's objects one by one and unloading its modules costs an edit's build 50 to
+    # 70 ms at 10,000 articles and does nothing: what needed closing (cache, workers, files, the
+    # server's folder) was closed as main returned, so only Python's own buffers are left to flush.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        code = code or 1
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()
