@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -19,6 +20,8 @@ NEWS_MAX = 1000
 # What one <url> costs beyond its address and date, with room for indentation.
 _ENTRY_OVERHEAD = 96
 _HEAD_OVERHEAD = 256
+# A site path that the base URL prefixes as it is: nothing to quote, nothing for XML to escape.
+_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/._~%-]*")
 
 # A page in the sitemap: its URL, and its last modification as the sitemap writes it (ISO 8601).
 # Text in a plain tuple: an edit that changes the sitemap pickles every entry again to fingerprint
@@ -59,10 +62,16 @@ def chunk_entries(entries: list[SitemapEntry], base_url: str,
 def urlset(entries: tuple[SitemapEntry, ...], config: Config) -> str:
     """One sitemap file listing `entries` with their last modification."""
     # One string per URL, not XmlWriter's one per tag: a file of 50,000 URLs made 200,000 of them.
+    # Quoting and escaping each of 15,000 URLs took 50 ms of every edit that moves a page; the
+    # slugs that nearly every site path is made of need neither.
+    base = config.base_url
+    prefix = text(base.rstrip("/") + "/") if base else "/"
+    plain = _PLAIN_PATH.fullmatch
     lines = [f'{DECLARATION}<urlset xmlns="{SITEMAP_NS}">\n']
     for url, lastmod in entries:
+        loc = prefix + url[1:] if plain(url) else text(absolute_url(url, base))
         when = f"    <lastmod>{lastmod}</lastmod>\n" if lastmod else ""
-        lines.append(f"  <url>\n    <loc>{text(absolute_url(url, config.base_url))}</loc>\n{when}  </url>\n")
+        lines.append(f"  <url>\n    <loc>{loc}</loc>\n{when}  </url>\n")
     lines.append("</urlset>\n")
     return "".join(lines)
 
