@@ -186,6 +186,28 @@ def test_chunking_by_size() -> None:
     assert chunk_entries(entries, "https://example.org/") == [tuple(entries)]
 
 
+@settings(max_examples=200, deadline=None)
+@given(paths=st.lists(st.from_regex(r"/[a-zü%&]{0,30}", fullmatch=True), max_size=40),
+       max_urls=st.integers(1, 12), max_bytes=st.integers(300, 3000))
+def test_sitemap_chunks_are_full_and_within_limits(paths: list[str], max_urls: int, max_bytes: int) -> None:
+    # Each part is as full as the limits allow (so a split does not move with how it was computed).
+    from sitegen.urls import absolute_url
+
+    base = "https://example.org/news/"
+    entries = [(path, None) for path in paths]
+
+    def size(chunk: list[tuple[str, None]]) -> int:
+        return sitemaps._HEAD_OVERHEAD + sum(len(absolute_url(url, base).encode()) * 2 + sitemaps._ENTRY_OVERHEAD
+                                             for url, _ in chunk)
+
+    chunks = chunk_entries(entries, base, max_urls=max_urls, max_bytes=max_bytes)
+    assert [entry for chunk in chunks for entry in chunk] == entries
+    for number, chunk in enumerate(chunks):
+        assert len(chunk) <= max_urls and (len(chunk) == 1 or size(list(chunk)) <= max_bytes)
+        if number + 1 < len(chunks):
+            assert len(chunk) == max_urls or size([*chunk, chunks[number + 1][0]]) > max_bytes
+
+
 def test_sitemap_urls_are_escaped_for_xml() -> None:
     # urlset writes its lines itself (one per URL, for 50,000-URL files), so its escaping is checked here.
     from sitegen.config import Config
@@ -220,7 +242,25 @@ def test_a_sitemap_parts_newest_entry_is_by_time_not_by_text() -> None:
     entries = (("/a/", "2024-03-02T09:15:00+07:00"), ("/b/", None),
                ("/c/", "2024-03-02T03:00:00+00:00"))
     assert sitemaps.newest(entries) == "2024-03-02T03:00:00+00:00"
+    # Offsets to the second (local mean time, before time zones) that end alike are still compared.
+    lmt = (("/a/", "1890-01-01T05:00:00+07:06:40"), ("/b/", "1890-01-01T01:00:00-01:06:40"))
+    assert sitemaps.newest(lmt) == "1890-01-01T01:00:00-01:06:40"
     assert sitemaps.newest((("/b/", None),)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(times=st.lists(st.datetimes(min_value=datetime(1800, 1, 1), max_value=datetime(2200, 1, 1),
+                                   timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=7)),
+                                                              timezone(timedelta(hours=7, minutes=6, seconds=40)),
+                                                              timezone(-timedelta(hours=1, minutes=6, seconds=40))])),
+                      max_size=6))
+def test_a_sitemap_parts_newest_entry_is_the_latest_time(times: list[datetime]) -> None:
+    # newest compares text when every time has one format and offset; it must agree with the clock.
+    stamps = [when.isoformat() for when in times]
+    entries = tuple((f"/{i}/", stamp) for i, stamp in enumerate(stamps))
+    expected = max(stamps, key=datetime.fromisoformat, default=None)
+    assert sitemaps.newest(entries) == expected or (
+        expected is not None and datetime.fromisoformat(sitemaps.newest(entries) or "") == datetime.fromisoformat(expected))
 
 
 def test_news_sitemap_covers_two_days_and_at_most_1000() -> None:
