@@ -114,3 +114,15 @@ def test_installed_command_keeps_exit_code_and_output(make_site: Callable[..., P
     *_, error, summary = text.splitlines()
     assert error == "sitegen: 1 error; the rest of the site was built"
     assert re.fullmatch(r"built 1 article, \d+ pages .*", summary) and text.endswith("\n")
+
+
+def test_a_closed_stdout_does_not_fail_the_build(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    # Run with its standard output closed (as `sitegen build >&-` does), Python has no sys.stdout.
+    import os
+
+    site = make_site({"seeds/a.md": GOOD})
+    result = subprocess.run([Path(sys.executable).with_name("sitegen"), "build", "--source", site, "--output",
+                             tmp_path / "out"], stderr=subprocess.PIPE, text=True, timeout=120,
+                            preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "built 1 article" in result.stderr
