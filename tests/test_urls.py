@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import html
 
-from sitegen.urls import absolute_url, output_path, paginated, relative_url, rooted_url
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sitegen.urls import absolute_url, absolute_urls, output_path, paginated, relative_url, rooted_url
 
 
 @pytest.mark.parametrize(
@@ -33,3 +37,14 @@ def test_paths() -> None:
     assert paginated("/world/", 1) == "/world/" and paginated("/world/", 3) == "/world/page/3/"
     assert output_path("/") == "index.html" and output_path("/a/b/") == "a/b/index.html"
     assert output_path("/404.html") == "404.html"
+
+
+@settings(max_examples=300, deadline=None)
+@given(targets=st.lists(st.one_of(st.from_regex(r"/[a-z0-9/._~%&?#ü :<\"-]{0,20}", fullmatch=True),
+                                  st.text(max_size=20)), max_size=8),
+       base=st.sampled_from(["", "https://example.org/", "https://example.org/news", "http://x/ü/"]))
+def test_absolute_urls_are_absolute_url_of_each(targets: list[str], base: str) -> None:
+    # Plain paths take a short cut; every target, plain or not, must come out as absolute_url makes it.
+    assert list(absolute_urls(targets, base)) == [absolute_url(target, base) for target in targets]
+    escaped = [html.escape(absolute_url(target, base)) for target in targets]
+    assert list(absolute_urls(targets, base, html.escape)) == escaped

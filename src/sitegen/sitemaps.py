@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sitegen.config import Config
 from sitegen.model import Article
-from sitegen.urls import Links, absolute_url
+from sitegen.urls import Links, absolute_url, absolute_urls
 from sitegen.xmlwriter import DECLARATION, XmlWriter, text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -20,8 +19,6 @@ NEWS_MAX = 1000
 # What one <url> costs beyond its address and date, with room for indentation.
 _ENTRY_OVERHEAD = 96
 _HEAD_OVERHEAD = 256
-# A site path that the base URL prefixes as it is: nothing to quote, nothing for XML to escape.
-_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/._~%-]*")
 
 # A page in the sitemap: its URL, and its last modification as the sitemap writes it (ISO 8601).
 # Text in a plain tuple: an edit that changes the sitemap pickles every entry again to fingerprint
@@ -56,13 +53,8 @@ def chunk_entries(entries: list[SitemapEntry], base_url: str,
     chunks: list[tuple[SitemapEntry, ...]] = []
     current: list[SitemapEntry] = []
     size = _HEAD_OVERHEAD
-    # As urlset writes them: a plain path after the base URL as it is, anything else made absolute.
-    prefix = len((base_url.rstrip("/") + "/").encode("utf-8")) if base_url else 1
-    plain = _PLAIN_PATH.fullmatch
-    for entry in entries:
-        url = entry[0]
-        length = prefix + len(url) - 1 if plain(url) else len(absolute_url(url, base_url).encode("utf-8"))
-        cost = length * 2 + _ENTRY_OVERHEAD
+    for entry, url in zip(entries, absolute_urls((url for url, _ in entries), base_url), strict=True):
+        cost = len(url.encode("utf-8")) * 2 + _ENTRY_OVERHEAD
         if current and (len(current) >= max_urls or size + cost > max_bytes):
             chunks.append(tuple(current))
             current, size = [], _HEAD_OVERHEAD
@@ -76,13 +68,10 @@ def urlset(entries: tuple[SitemapEntry, ...], config: Config) -> str:
     """One sitemap file listing `entries` with their last modification."""
     # One string per URL, not XmlWriter's one per tag: a file of 50,000 URLs made 200,000 of them.
     # Quoting and escaping each of 15,000 URLs took 50 ms of every edit that moves a page; the
-    # slugs that nearly every site path is made of need neither.
-    base = config.base_url
-    prefix = text(base.rstrip("/") + "/") if base else "/"
-    plain = _PLAIN_PATH.fullmatch
+    # slugs that nearly every site path is made of need neither (`absolute_urls`).
+    locations = absolute_urls((url for url, _ in entries), config.base_url, text)
     lines = [f'{DECLARATION}<urlset xmlns="{SITEMAP_NS}">\n']
-    for url, lastmod in entries:
-        loc = prefix + url[1:] if plain(url) else text(absolute_url(url, base))
+    for (_, lastmod), loc in zip(entries, locations, strict=True):
         when = f"    <lastmod>{lastmod}</lastmod>\n" if lastmod else ""
         lines.append(f"  <url>\n    <loc>{loc}</loc>\n{when}  </url>\n")
     lines.append("</urlset>\n")
