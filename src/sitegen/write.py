@@ -21,7 +21,17 @@ except ImportError:  # Windows: no advisory locks, so a build removes every left
     fcntl = None  # type: ignore[assignment]
 
 _RENAME_EXCHANGE = 2
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 _AT_FDCWD = -100
+
+
+def _relative(url: str) -> str:
+    """Where page `url` goes, relative to the output folder; never outside it."""
+    relative = output_path(url)
+    # Checked on the string: resolving every path costs seconds at archive scale.
+    if relative.startswith("/") or ".." in relative.split("/") or "\0" in relative:
+        raise BuildError(f"refusing to write outside the output folder: {url}")
+    return relative
 
 
 class Output:
@@ -30,13 +40,10 @@ class Output:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._folders: set[Path] = set()
+        self._made: set[str] = set()
 
     def target(self, url: str) -> Path:
-        relative = output_path(url)
-        # Checked on the string: resolving every path costs seconds at archive scale.
-        if relative.startswith("/") or ".." in relative.split("/") or "\0" in relative:
-            raise BuildError(f"refusing to write outside the output folder: {url}")
-        return self.path / relative
+        return self.path / _relative(url)
 
     def _folder(self, target: Path) -> None:
         if target.parent not in self._folders:
@@ -57,10 +64,24 @@ class Output:
 
     def write_new(self, url: str, data: bytes) -> None:
         """Write a page into a folder that is not served yet and has no file there: no checks, no temporary."""
-        target = self.target(url)
-        self._folder(target)
-        with open(target, "wb") as file:
-            file.write(data)
+        # On strings and descriptors: with paths and file objects, writing 15,000 pages took twice as long.
+        target = os.path.join(self.path, _relative(url))
+        folder = os.path.dirname(target)
+        if folder not in self._made:
+            try:
+                os.mkdir(folder)
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+            except FileExistsError:
+                pass
+            self._made.add(folder)
+        descriptor = os.open(target, _NEW_FILE, 0o666)
+        try:
+            view, written = memoryview(data), 0
+            while written < len(data):
+                written += os.write(descriptor, view[written:])
+        finally:
+            os.close(descriptor)
 
     def link(self, url: str, existing: Path) -> None:
         """Put an unchanged file from the previous build in place without rewriting it."""
