@@ -8,9 +8,12 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import sitegen.build as build_module
+from sitegen import parallel
 from sitegen.build import BuildOptions
 from sitegen.cache import CACHE_DIR, Cache
 from sitegen.errors import ContentError, TemplateError
@@ -28,14 +31,30 @@ def newsroom(tmp_path: Path) -> Path:
     return site
 
 
-def test_output_is_identical_across_workers_and_cache(newsroom: Path, tmp_path: Path) -> None:
+def test_output_is_identical_across_workers_and_cache(newsroom: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    shares: list[int] = []
+    original = build_module.sharing
+
+    def counting(pages: Any, *args: Any) -> Any:
+        shares.append(len(pages))
+        return original(pages, *args)
+
+    monkeypatch.setattr(build_module, "sharing", counting)
     build_into(newsroom, tmp_path / "serial", workers=1, cache=False)
     build_into(newsroom, tmp_path / "parallel", workers=2, cache=False)
     build_into(newsroom, tmp_path / "cold", workers=2)
     build_into(newsroom, tmp_path / "warm", workers=3)
+    # Workers forked after planning share the pages; a build that holds too much sends them pickled.
+    assert len(shares) == 3 and min(shares) > 50
+    monkeypatch.setattr(parallel, "SHARE_LIMIT", 0)
+    build_into(newsroom, tmp_path / "sent", workers=2, cache=False)
+    shutil.rmtree(newsroom / CACHE_DIR)
+    build_into(newsroom, tmp_path / "sent-cold", workers=2)
+    assert len(shares) == 3
     reference = tree_digest(tmp_path / "serial")
     assert len(reference) > 50
-    for other in ("parallel", "cold", "warm"):
+    for other in ("parallel", "cold", "warm", "sent", "sent-cold"):
         assert tree_digest(tmp_path / other) == reference, other
 
 

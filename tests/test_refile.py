@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import sitegen.edits as edit_build
-from sitegen import sitemaps
+from sitegen import parallel, sitemaps
 from sitegen.cache import Cache
 from sitegen.parallel import peak_memory
 from tests.conftest import build_into, count_plans, rendered, write
@@ -395,7 +395,7 @@ def _fork_for_every_patch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return original(pages)
 
     monkeypatch.setattr(edit_build, "PARALLEL_PAGES", 1)
-    monkeypatch.setattr(edit_build, "SHARE_LIMIT", 2**62)
+    monkeypatch.setattr(parallel, "SHARE_LIMIT", 2**62)
     monkeypatch.setattr(edit_build, "default_workers", lambda: 2)
     monkeypatch.setattr(edit_build, "sharing", counting)
     return forks
@@ -457,7 +457,7 @@ def test_a_build_that_holds_too_much_to_share_renders_its_patch_alone(newsroom: 
     out = tmp_path / "out"
     rendered(newsroom, out)
     forks = _fork_for_every_patch(monkeypatch)
-    monkeypatch.setattr(edit_build, "SHARE_LIMIT", 0)
+    monkeypatch.setattr(parallel, "SHARE_LIMIT", 0)
     urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/lead.md": _story("Lead", "2024-11-24T12:00:00Z")})
     assert "/" in urls and forks == []
 

@@ -7,9 +7,9 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,12 +26,15 @@ from sitegen.parallel import (
     RENDER_CHUNK,
     Progress,
     RenderChunk,
+    Rendered,
     RenderSettings,
     Workers,
     articles_in,
     chunked,
     chunked_iter,
     load_chunk_for_cache,
+    may_share,
+    sharing,
 )
 from sitegen.plan import Page, plan_site
 from sitegen.render import make_environment, template_hashes
@@ -357,15 +360,23 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
             on_page: Callable[[str], None] | None, progress: Progress | None) -> list[str]:
     """Fingerprint every page and render those that changed into `staging`; returns the URLs kept as they were.
 
-    This process pickles each page once with its articles as references, which is both what its
-    fingerprint is taken of and what forked workers are sent; they read the articles from the
-    cache. A remote worker, which cannot, is sent whole pages and the bodies they show; on a
-    first build it, like this process working alone, fingerprints pages as it renders them.
+    Workers forked once the pages are planned share them, unless this process holds too much to
+    fork (see SHARE_LIMIT). Otherwise this process pickles each page once with its articles as
+    references, which is both what its fingerprint is taken of and what the forked workers are
+    sent; they read the articles from the cache. A remote worker, which cannot, is sent whole pages
+    and the bodies they show. On a first build, a worker fingerprints pages as it renders them.
     What each rendered page showed goes to the cache as it comes, not into memory.
     """
     dirs = template_dirs(options.source)
     env = make_environment(config, dirs, {})
     templates = template_hashes(pages, config, env)
+    # Workers forked now share the planned pages with this process: they need not be pickled for
+    # them, nor their articles read back from the cache. Those that read the articles are idle now.
+    shared = workers.forked and may_share()
+    # Pages sent to forked workers that do not share them go pickled, articles as references.
+    pickled, count = workers.forked and not shared, workers.count
+    if shared:
+        workers.close()
     settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
                               fingerprints=options.cache, fresh=True, cache=None if workers.remote else cache.path,
                               run=uuid.uuid4().hex, compiled=None if workers.remote else cache.templates)
@@ -378,7 +389,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
         """Every page whose fingerprint differs from the last build's, with its fingerprint ("" when not taken)."""
         pickler = Fingerprinter(cards)
         for page in pages:
-            if not (workers.forked or previous):
+            if not (pickled or previous):
                 yield page, "", b""
                 continue
             data = pickler.dumps(page)
@@ -393,7 +404,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
 
     def chunks() -> Iterator[RenderChunk]:
         for chunk in chunked_iter(changed(), RENDER_CHUNK):
-            if workers.forked:
+            if pickled:
                 yield RenderChunk((), bodies, {}, stored=[(print_, data) for _, print_, data in chunk])
                 continue
             todo = [page for page, _, _ in chunk]
@@ -405,17 +416,30 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
                 # In this process nothing is pickled on the way, so pages go as they are.
                 yield RenderChunk(todo, bodies, cards, prints)
 
+    def shared_chunks() -> Iterator[list[tuple[str, str]]]:
+        for chunk in chunked_iter(changed(), RENDER_CHUNK):
+            yield [(page.url, print_) for page, print_, _ in chunk]
+
     cache.discard_staged_pages()
-    for result in workers.render(chunks(), settings, progress):
+    with sharing({page.url: page for page in pages}, cards, count) if shared else nullcontext(workers) as pool:
+        results = pool.render_shared(shared_chunks(), settings, progress) if shared else \
+            pool.render(chunks(), settings, progress)
+        _take_rendered(results, sent, staging, cache if options.cache else None, on_page)
+    report.reused = len(kept)
+    return kept
+
+
+def _take_rendered(results: Iterable[Rendered], sent: dict[str, tuple[bytes, tuple[str, ...]]], staging: Staging,
+                   cache: Cache | None, on_page: Callable[[str], None] | None) -> None:
+    """Put what workers rendered in place, and note each page in the cache (if any) as it comes."""
+    for result in results:
         if result.data is not None:
             staging.write(result.url, result.data)
         data, named = sent.pop(result.url, (result.page, result.named or ()))
-        if options.cache:
+        if cache is not None:
             cache.stage_page(result.url, result.fingerprint, data, result.bodies, named)
         if on_page:
             on_page(result.url)
-    report.reused = len(kept)
-    return kept
 
 
 def _copy_static(source: Path, staging: Staging) -> int:

@@ -22,7 +22,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError, SitegenError
 from sitegen.load import LoadSettings, load_or_error, source_digest
 from sitegen.model import Article, Body, Selection
-from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, peak_memory, sharing
+from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
 from sitegen.plan import Page, sitemap_pages
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
@@ -32,11 +32,6 @@ from sitegen.write import Staging
 # Pages at which a build after edits renders in forked workers rather than one at a time (a render
 # chunk for each of two): below this, starting them costs about what they save.
 PARALLEL_PAGES = 2 * RENDER_CHUNK
-# Forked workers copy what they touch of the pages and articles they share with this process:
-# between them, about as much again as it holds. Past this much the patch renders here instead,
-# so that memory stays within its budget at archive scale (publishing at 100,000 articles held
-# 1.16 GB with workers, 0.58 GB without; a 10,000-article site holds about 0.1 GB here).
-SHARE_LIMIT = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -253,8 +248,7 @@ def _moved_sitemaps(cache: Cache, moved: dict[str, str], base_url: str,
 
 def _workers_pay(pages: int) -> bool:
     """Whether forked workers would render this many pages sooner, within the memory they may copy."""
-    held = peak_memory()
-    return pages >= PARALLEL_PAGES and default_workers() > 1 and held is not None and held <= SHARE_LIMIT
+    return pages >= PARALLEL_PAGES and default_workers() > 1 and may_share()
 
 
 def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Path, pages: dict[str, Page],
