@@ -125,6 +125,11 @@ def test_plain_copy_skips_patterns_it_cannot_use() -> None:
     assert "def_list" not in _unneeded_patterns("<div>Term</div>: its definition")
     plain = _unneeded_patterns("Officials said the bridge, well-known in Đà Nẵng, opened on May 2, 2024.\n")
     assert {"block:reference", "block:hashheader", "block:quote", "block:hr", "block:setextheader"} <= plain
+    # Raw HTML blocks are looked for only in text with a tag or a character reference.
+    assert "pre:html_block" in plain
+    assert "pre:html_block" not in _unneeded_patterns("A <b>bold</b> claim.\n")
+    assert "pre:html_block" not in _unneeded_patterns("Fish &amp; chips.\n")
+    assert "footnotes" in plain and "footnotes" not in _unneeded_patterns("A claim.[^1]\n\n[^1]: A note.\n")
     # An underline inside a quote still counts, as does a rule whose marks a tab separates.
     assert "block:setextheader" not in _unneeded_patterns("> Title\n> ---\n")
     assert "block:hr" not in _unneeded_patterns("-\t-\t-\n")

@@ -59,11 +59,20 @@ _BLOCK_NEEDS: dict[str, tuple[str, ...]] = {
     "block:hr": ("--", "- -", "-  -", "__", "_ _", "_  _", "**", "* *", "*  *", "\t"),
 }
 _SETEXT_UNDERLINE = re.compile(rb"[\n>][ \t>]*(?:=+|-+)[ \t]*(?:[\n<]|$)")
+
+# The preprocessor that takes raw HTML blocks out passes the whole text through an HTML parser,
+# which gives back what it was given when there is no tag and no character reference in it.
+_PREPROCESSOR_NEEDS: dict[str, tuple[str, ...]] = {"pre:html_block": ("<", "&")}
+
 # Every probe as bytes: all are ASCII, which UTF-8 keeps as itself and never uses inside another
 # character, and searching bytes is several times faster than a text holding one Vietnamese letter.
-_PROBES: tuple[tuple[str, tuple[bytes, ...]], ...] = tuple(
-    (name, tuple(needle.encode("ascii") for needle in needles))
-    for table in (_NEEDS, _EXTENSION_NEEDS, _BLOCK_NEEDS) for name, needles in table.items())
+# A needle of two or more characters is looked for only where each of them occurs (one fast scan
+# each), and once: "]:" is the probe of five patterns, and most stories have no "]".
+_Needle = tuple[bytes, tuple[bytes, ...]]
+_PROBES: tuple[tuple[str, tuple[_Needle, ...]], ...] = tuple(
+    (name, tuple((needle.encode("ascii"), tuple(sorted({c.encode("ascii") for c in needle}))) for needle in needles))
+    for table in (_NEEDS, _EXTENSION_NEEDS, _BLOCK_NEEDS, _PREPROCESSOR_NEEDS) for name, needles in table.items())
+_MARKS: tuple[bytes, ...] = tuple(sorted({mark for _, needles in _PROBES for _, marks in needles for mark in marks}))
 
 # The blocks some processors are tried on, one by one: most paragraphs of a story that has quotes
 # and subheads have neither, and these processors search the whole block for a line that starts so.
@@ -83,6 +92,8 @@ def _converter(unneeded: frozenset[str]) -> md.Markdown:
         registry = converter.inlinePatterns
         if name.startswith("block:"):
             registry, name = converter.parser.blockprocessors, name.removeprefix("block:")
+        elif name.startswith("pre:"):
+            registry, name = converter.preprocessors, name.removeprefix("pre:")
         if name in registry:
             registry.deregister(name)
     for name, mark in _BLOCK_TESTS.items():
@@ -98,9 +109,21 @@ def _probing(mark: str, test: Callable[[Element, str], bool]) -> Callable[[Eleme
 
 
 def _unneeded_patterns(text: str) -> frozenset[str]:
-    """The inline patterns, block processors and extensions that cannot match anywhere in `text`."""
+    """The inline patterns, block processors, preprocessors and extensions with nothing to do in `text`."""
     data = text.encode("utf-8", "surrogatepass")
-    has = data.__contains__
+    present = {mark: mark in data for mark in _MARKS}
+    found: dict[bytes, bool] = {}
+
+    def has(needle: _Needle) -> bool:
+        chars, marks = needle
+        if not all(present[mark] for mark in marks):
+            return False
+        if len(chars) == 1:
+            return True
+        if chars not in found:
+            found[chars] = chars in data
+        return found[chars]
+
     unneeded = {name for name, needles in _PROBES if not any(map(has, needles))}
     if not _SETEXT_UNDERLINE.search(data):
         unneeded.add("block:setextheader")
