@@ -10,6 +10,9 @@ import nh3
 
 # Characters XML 1.0 forbids (and DEL, and the noncharacters), which also have no business in HTML.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# The forbidden control characters, which UTF-8 keeps as these bytes, and the noncharacters' bytes.
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
@@ -38,7 +41,22 @@ def clean_text(text: str) -> str:
     # Most text is already clean; checking is much cheaper than rebuilding a long body.
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    return _FORBIDDEN.sub("", text) if _FORBIDDEN.search(text) else text
+    return _FORBIDDEN.sub("", text) if _has_forbidden(text) else text
+
+
+def _has_forbidden(text: str) -> bool:
+    """Whether `text` holds a character `_FORBIDDEN` matches, found in its UTF-8 bytes.
+
+    Searched with the regular expression, a story's body took 60 µs, twice for every article
+    read; its bytes, 10 µs. Only a lone surrogate cannot be encoded.
+    """
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    if len(data.translate(None, _CONTROL_BYTES)) != len(data):
+        return True
+    return b"\xef" in data and any(noncharacter in data for noncharacter in _NONCHARACTERS)
 
 
 def safe_url(url: str) -> str | None:
@@ -70,15 +88,18 @@ def _ensure_alt(match: re.Match[str]) -> str:
     return f'<img{attributes} alt="">'
 
 
+# Made once: handing nh3.clean the allow-lists at every call cost 60 µs of its 150 per article.
+_CLEANER = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=set(SAFE_SCHEMES),
+    link_rel=None,
+    strip_comments=True,
+)
+
+
 def clean_html(html: str) -> str:
     """Sanitise HTML from Markdown with Ammonia (nh3): an allow-list of tags, attributes and schemes."""
-    cleaned = nh3.clean(
-        clean_text(html),
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=set(SAFE_SCHEMES),
-        link_rel=None,
-        strip_comments=True,
-    )
+    cleaned = _CLEANER.clean(clean_text(html))
     # An image without alt is invalid HTML; an empty alt marks it decorative rather than unknown.
     return _IMG.sub(_ensure_alt, cleaned)
