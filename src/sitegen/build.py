@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, filing_row, fingerprint
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, Prepared, filing_row, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.edits import Patched, patch_edits
 from sitegen.errors import ContentError, SitegenError
@@ -50,6 +50,8 @@ CONTENT_DIR = "seeds"
 PATCH_LIMIT = 200
 # Files whose digests are taken, and looked up in the cache, at a time while workers read the misses.
 DIGEST_BLOCK = 512
+# Parsed articles stored in one transaction.
+STORE_BLOCK = 512
 
 
 @dataclass(frozen=True)
@@ -240,10 +242,17 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
             if progress:
                 progress(hits)
 
+    # Stored a few hundred at a time: each transaction rewrites the index pages it touches, and
+    # one per worker's chunk wrote four times as many pages to the log.
+    pending: list[Prepared] = []
     for items, chunk in workers.load(misses(), settings, progress, reader=load_chunk_for_cache):
-        cards.update(cache.store_articles(r for r in chunk if not isinstance(r, SitegenError)))
+        pending += (r for r in chunk if not isinstance(r, SitegenError))
+        if len(pending) >= STORE_BLOCK:
+            cards.update(cache.store_articles(pending))
+            pending = []
         for (path, _), loaded in zip(items, chunk, strict=True):
             results[str(path)] = loaded if isinstance(loaded, SitegenError) else loaded.article
+    cards.update(cache.store_articles(pending))
     cache.prune_articles({digest for _, digest in files.values()})
     return LoadedSite(collect([results[name] for name in scanned]), cards, files)
 

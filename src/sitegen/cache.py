@@ -132,8 +132,8 @@ class Cache:
         self._write("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(p.article.digest, p.card, p.article.slug, timestamp(p.article.published),
                       timestamp(p.article.modified), p.article.draft, _pickle(filing(p.article)), p.article_data)
-                     for p in ready])
-        self._write("INSERT OR REPLACE INTO bodies VALUES (?, ?)", [(p.article.digest, p.body_data) for p in ready])
+                     for p in ready],
+                    ("INSERT OR REPLACE INTO bodies VALUES (?, ?)", [(p.article.digest, p.body_data) for p in ready]))
         return {p.article.digest: p.card for p in ready}
 
     def store_filings(self, rows: Iterable[FilingRow]) -> None:
@@ -325,12 +325,15 @@ class Cache:
     def store_last_build(self, value: dict[str, Any]) -> None:
         self._write("INSERT OR REPLACE INTO meta VALUES ('last_build', ?)", [(json.dumps(value),)])
 
-    def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    def _write(self, sql: str, rows: list[tuple[Any, ...]], *more: tuple[str, list[tuple[Any, ...]]]) -> None:
+        """Run `sql` for each row, and each further (sql, rows), in one transaction."""
+        statements = [(sql, rows), *more]
+        if not any(rows for _, rows in statements):
             return
         try:
             self.db.execute("BEGIN")
-            self.db.executemany(sql, rows)
+            for statement, values in statements:
+                self.db.executemany(statement, values)
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError:
             if self.db.in_transaction:
