@@ -66,8 +66,8 @@ _PREPROCESSOR_NEEDS: dict[str, tuple[str, ...]] = {"pre:html_block": ("<", "&")}
 
 # Every probe as bytes: all are ASCII, which UTF-8 keeps as itself and never uses inside another
 # character, and searching bytes is several times faster than a text holding one Vietnamese letter.
-# A needle of two or more characters is looked for only where each of them occurs (one fast scan
-# each), and once: "]:" is the probe of five patterns, and most stories have no "]".
+# A needle of two or more characters is searched for (slowly) only when each of its characters
+# occurs (one fast scan each), and once: "]:" is the probe of five patterns.
 _Needle = tuple[bytes, tuple[bytes, ...]]
 _PROBES: tuple[tuple[str, tuple[_Needle, ...]], ...] = tuple(
     (name, tuple((needle.encode("ascii"), tuple(sorted({c.encode("ascii") for c in needle}))) for needle in needles))
