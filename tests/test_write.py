@@ -41,3 +41,18 @@ def test_write_new_where_a_file_stands_in_for_the_folder_fails_loudly(tmp_path: 
     with pytest.raises(OSError):
         Output(tmp_path).write_new("/2024/05/story/", b"x")
     assert (tmp_path / "2024").read_bytes() == b"not a folder"
+
+
+def test_a_page_removed_and_written_again_gets_its_folder_back(tmp_path: Path) -> None:
+    output = Output(tmp_path)
+    output.write_new("/2024/05/story/", b"first")
+    output.remove("/2024/05/story/")
+    assert not (tmp_path / "2024").exists()
+    output.write_new("/2024/05/story/", b"second")
+    assert (tmp_path / "2024/05/story/index.html").read_bytes() == b"second"
+    output.remove("/2024/05/story/")
+    # The same folder, spelt otherwise, is the same folder.
+    output.write_new("/2024//05/story/", b"third")
+    output.remove("/2024/05/story/")
+    output.write("/2024/05/story/", b"fourth")
+    assert (tmp_path / "2024/05/story/index.html").read_bytes() == b"fourth"

@@ -39,16 +39,22 @@ class Output:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._folders: set[Path] = set()
-        self._made: set[str] = set()
+        # Folders this object made or found, normalised: each is made once, with one mkdir when only it is missing.
+        self._folders: set[str] = set()
 
     def target(self, url: str) -> Path:
         return self.path / _relative(url)
 
-    def _folder(self, target: Path) -> None:
-        if target.parent not in self._folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(target.parent)
+    def _folder(self, folder: str) -> None:
+        folder = os.path.normpath(folder)
+        if folder not in self._folders:
+            try:
+                os.mkdir(folder)
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+            except FileExistsError:
+                pass
+            self._folders.add(folder)
 
     def write(self, url: str, content: str | bytes) -> Path:
         """Write one page; an unchanged file is left alone, a changed one replaced in one step."""
@@ -56,7 +62,7 @@ class Output:
         target = self.target(url)
         if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             return target
-        self._folder(target)
+        self._folder(str(target.parent))
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         temporary.write_bytes(data)
         os.replace(temporary, target)
@@ -66,15 +72,7 @@ class Output:
         """Write a page into a folder that is not served yet and has no file there: no checks, no temporary."""
         # On strings and descriptors: with paths and file objects a page cost several times the CPU.
         target = os.path.join(self.path, _relative(url))
-        folder = os.path.dirname(target)
-        if folder not in self._made:
-            try:
-                os.mkdir(folder)
-            except FileNotFoundError:
-                os.makedirs(folder, exist_ok=True)
-            except FileExistsError:
-                pass
-            self._made.add(folder)
+        self._folder(os.path.dirname(target))
         descriptor = os.open(target, _NEW_FILE, 0o666)
         try:
             view, written = memoryview(data), 0
@@ -86,7 +84,7 @@ class Output:
     def link(self, url: str, existing: Path) -> None:
         """Put an unchanged file from the previous build in place without rewriting it."""
         target = self.target(url)
-        self._folder(target)
+        self._folder(str(target.parent))
         try:
             os.link(existing, target)
         except OSError:
@@ -99,7 +97,7 @@ class Output:
         folder = target.parent
         while folder != self.path and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
-            self._folders.discard(folder)
+            self._folders.discard(os.path.normpath(folder))
             folder = folder.parent
 
     def copy_file(self, source: Path, relative: str) -> None:
