@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sitegen.errors import ContentError
 from sitegen.load import load_article
 from sitegen.load.article import LoadSettings
-from sitegen.load.markdown import EXTENSIONS, _converter, _unneeded_patterns, markdown_to_html
+from sitegen.load.markdown import EXTENSIONS, _converter, _NormalizeWhitespace, _unneeded_patterns, markdown_to_html
 from sitegen.sanitize import clean_html
 from tests.conftest import write
 
@@ -116,6 +116,23 @@ def test_leaving_out_unneeded_patterns_and_extensions_changes_nothing(text: str)
 def _reference() -> md.Markdown:
     # Python-Markdown as its documentation says to set it up: every extension by name, nothing left out.
     return md.Markdown(extensions=list(EXTENSIONS), output_format="html")
+
+
+@given(st.lists(st.sampled_from([" ", "  ", "\t", "\n", "\r", "\r\n", "a", "\x02", "\x03", "é"]), max_size=60)
+       .map("".join))
+@example("\n \n \n")
+@example("  \nx")
+def test_whitespace_is_normalised_as_python_markdown_does(text: str) -> None:
+    lines = text.split("\n")
+    converter = md.Markdown()
+    assert _NormalizeWhitespace(converter).run(lines) == md.preprocessors.NormalizeWhitespace(converter).run(lines)
+
+
+def test_unescaping_is_left_out_only_without_a_backslash() -> None:
+    assert "tree:unescape" in _unneeded_patterns("Plain words.\n")
+    assert "tree:unescape" not in _unneeded_patterns("Not \\*emphasis\\*.\n")
+    assert markdown_to_html("Not \\*emphasis\\*.\n") == "<p>Not *emphasis*.</p>"
+    assert "unescape" not in _converter(frozenset({"tree:unescape"})).treeprocessors
 
 
 def test_plain_copy_skips_patterns_it_cannot_use() -> None:

@@ -58,11 +58,18 @@ _BLOCK_NEEDS: dict[str, tuple[str, ...]] = {
     "block:reference": ("]:",), "block:hashheader": ("#",), "block:quote": (">",),
     "block:hr": ("--", "- -", "-  -", "__", "_ _", "_  _", "**", "* *", "*  *", "\t"),
 }
-_SETEXT_UNDERLINE = re.compile(rb"[\n>][ \t>]*(?:=+|-+)[ \t]*(?:[\n<]|$)")
+# Two searches, each starting with one literal character, rather than one for "[\n>]": a search
+# whose pattern starts with a set tries it at every position, eight times as slow on a story.
+_SETEXT_UNDERLINES = tuple(re.compile(start + rb"[ \t>]*(?:=+|-+)[ \t]*(?:[\n<]|$)") for start in (rb"\n", rb">"))
 
 # The preprocessor that takes raw HTML blocks out passes the whole text through an HTML parser,
 # which gives back what it was given when there is no tag and no character reference in it.
 _PREPROCESSOR_NEEDS: dict[str, tuple[str, ...]] = {"pre:html_block": ("<", "&")}
+
+# The last tree processor puts back characters that a backslash escaped (nothing else leaves its
+# placeholders, and stray control characters are taken out of the source first), and walks every
+# element's text to find none in copy without a backslash.
+_TREE_NEEDS: dict[str, tuple[str, ...]] = {"tree:unescape": ("\\",)}
 
 # Every probe as bytes: all are ASCII, which UTF-8 keeps as itself and never uses inside another
 # character, and searching bytes is several times faster than a text holding one Vietnamese letter.
@@ -71,8 +78,11 @@ _PREPROCESSOR_NEEDS: dict[str, tuple[str, ...]] = {"pre:html_block": ("<", "&")}
 _Needle = tuple[bytes, tuple[bytes, ...]]
 _PROBES: tuple[tuple[str, tuple[_Needle, ...]], ...] = tuple(
     (name, tuple((needle.encode("ascii"), tuple(sorted({c.encode("ascii") for c in needle}))) for needle in needles))
-    for table in (_NEEDS, _EXTENSION_NEEDS, _BLOCK_NEEDS, _PREPROCESSOR_NEEDS) for name, needles in table.items())
+    for table in (_NEEDS, _EXTENSION_NEEDS, _BLOCK_NEEDS, _PREPROCESSOR_NEEDS, _TREE_NEEDS)
+    for name, needles in table.items())
 _MARKS: tuple[bytes, ...] = tuple(sorted({mark for _, needles in _PROBES for _, marks in needles for mark in marks}))
+_NEEDLES: tuple[tuple[bytes, frozenset[bytes]], ...] = tuple(sorted(
+    {(chars, frozenset(marks)) for _, needles in _PROBES for chars, marks in needles if len(chars) > 1}))
 
 # The blocks some processors are tried on, one by one: most paragraphs of a story that has quotes
 # and subheads have neither, and these processors search the whole block for a line that starts so.
@@ -94,13 +104,31 @@ def _converter(unneeded: frozenset[str]) -> md.Markdown:
             registry, name = converter.parser.blockprocessors, name.removeprefix("block:")
         elif name.startswith("pre:"):
             registry, name = converter.preprocessors, name.removeprefix("pre:")
+        elif name.startswith("tree:"):
+            registry, name = converter.treeprocessors, name.removeprefix("tree:")
         if name in registry:
             registry.deregister(name)
+    converter.preprocessors.register(_NormalizeWhitespace(converter), "normalize_whitespace", 30)
     for name, mark in _BLOCK_TESTS.items():
         if name in converter.parser.blockprocessors:
             processor = converter.parser.blockprocessors[name]
             processor.test = _probing(mark, processor.test)  # type: ignore[method-assign]
     return converter
+
+
+class _NormalizeWhitespace(md.preprocessors.NormalizeWhitespace):
+    """Python-Markdown's first step, the same but for how blank lines of spaces are found."""
+
+    # Its own pattern, r"(?<=\n) +\n", checks the look-behind at every position: a tenth of
+    # the conversion. This one starts with a line end, which is searched for quickly.
+    _SPACE_LINE = re.compile(r"\n +(?=\n)")
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        source = source.replace(md.util.STX, "").replace(md.util.ETX, "")
+        source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
+        source = source.expandtabs(self.md.tab_length)
+        return self._SPACE_LINE.sub("\n", source).split("\n")
 
 
 def _probing(mark: str, test: Callable[[Element, str], bool]) -> Callable[[Element, str], bool]:
@@ -111,21 +139,18 @@ def _probing(mark: str, test: Callable[[Element, str], bool]) -> Callable[[Eleme
 def _unneeded_patterns(text: str) -> frozenset[str]:
     """The inline patterns, block processors, preprocessors and extensions with nothing to do in `text`."""
     data = text.encode("utf-8", "surrogatepass")
-    present = {mark: mark in data for mark in _MARKS}
-    found: dict[bytes, bool] = {}
+    present = frozenset(mark for mark in _MARKS if mark in data)
+    # A needle of two or more characters is searched for only when each of them occurs.
+    found = frozenset(chars for chars, marks in _NEEDLES if marks <= present and chars in data)
+    underlined = any(pattern.search(data) for pattern in _SETEXT_UNDERLINES)
+    return _unneeded_given(present | found, underlined)
 
-    def has(needle: _Needle) -> bool:
-        chars, marks = needle
-        if not all(present[mark] for mark in marks):
-            return False
-        if len(chars) == 1:
-            return True
-        if chars not in found:
-            found[chars] = chars in data
-        return found[chars]
 
-    unneeded = {name for name, needles in _PROBES if not any(map(has, needles))}
-    if not _SETEXT_UNDERLINE.search(data):
+@lru_cache(maxsize=1024)
+def _unneeded_given(found: frozenset[bytes], underlined: bool) -> frozenset[str]:
+    """What `_unneeded_patterns` leaves out of a text in which only the needles `found` occur."""
+    unneeded = {name for name, needles in _PROBES if not any(chars in found for chars, _ in needles)}
+    if not underlined:
         unneeded.add("block:setextheader")
     return frozenset(unneeded)
 
