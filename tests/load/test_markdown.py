@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 from sitegen.errors import ContentError
 from sitegen.load import load_article
 from sitegen.load.article import LoadSettings
-from sitegen.load.markdown import EXTENSIONS, _converter, _NormalizeWhitespace, _unneeded_patterns, markdown_to_html
+from sitegen.load.markdown import (
+    EXTENSIONS,
+    _converter,
+    _inline_starts,
+    _NormalizeWhitespace,
+    _SkippingInlineProcessor,
+    _unneeded_patterns,
+    markdown_to_html,
+)
 from sitegen.sanitize import clean_html
 from tests.conftest import write
 
@@ -133,6 +141,21 @@ def test_unescaping_is_left_out_only_without_a_backslash() -> None:
     assert "tree:unescape" not in _unneeded_patterns("Not \\*emphasis\\*.\n")
     assert markdown_to_html("Not \\*emphasis\\*.\n") == "<p>Not *emphasis*.</p>"
     assert "unescape" not in _converter(frozenset({"tree:unescape"})).treeprocessors
+
+
+def test_paragraphs_without_a_pattern_start_are_left_as_they_are() -> None:
+    text = "Plain first paragraph.\n\nA [link](https://x.example/) and *emphasis*.\n\nLast, plain.\n"
+    converter = _converter(_unneeded_patterns(text))
+    inline = converter.treeprocessors["inline"]
+    assert isinstance(inline, _SkippingInlineProcessor) and set(inline._starts) == {"[", "*", "_"}
+    assert markdown_to_html(text) == ('<p>Plain first paragraph.</p>\n<p>A <a href="https://x.example/">link</a> and '
+                                      "<em>emphasis</em>.</p>\n<p>Last, plain.</p>")
+
+
+def test_an_unknown_inline_pattern_turns_skipping_off() -> None:
+    assert _inline_starts(md.Markdown().inlinePatterns) == ("  \n", "![", "&", "*", "<", "[", "\\", "_", "`")
+    assert _inline_starts(md.Markdown(extensions=["nl2br"]).inlinePatterns) is None
+    assert isinstance(_converter(frozenset()).treeprocessors["inline"], _SkippingInlineProcessor)
 
 
 def test_plain_copy_skips_patterns_it_cannot_use() -> None:

@@ -84,6 +84,16 @@ _MARKS: tuple[bytes, ...] = tuple(sorted({mark for _, needles in _PROBES for _, 
 _NEEDLES: tuple[tuple[bytes, frozenset[bytes]], ...] = tuple(sorted(
     {(chars, frozenset(marks)) for _, needles in _PROBES for chars, marks in needles if len(chars) > 1}))
 
+# Within a document that needs some inline patterns, most paragraphs still need none: a pattern
+# cannot match a text that holds none of these, where its expression starts (or, for a line
+# break, all of it). Python-Markdown tries every pattern on every paragraph all the same.
+_INLINE_STARTS: dict[str, tuple[str, ...]] = {
+    "backtick": ("`",), "escape": ("\\",), "reference": ("[",), "link": ("[",), "image_link": ("![",),
+    "image_reference": ("![",), "short_reference": ("[",), "short_image_ref": ("![",), "autolink": ("<",),
+    "automail": ("<",), "linebreak": ("  \n",), "html": ("<",), "entity": ("&",), "em_strong": ("*", "_"),
+    "footnote": ("[^",),
+}
+
 # The blocks some processors are tried on, one by one: most paragraphs of a story that has quotes
 # and subheads have neither, and these processors search the whole block for a line that starts so.
 _BLOCK_TESTS: dict[str, str] = {"quote": ">", "hashheader": "#"}
@@ -109,6 +119,10 @@ def _converter(unneeded: frozenset[str]) -> md.Markdown:
         if name in registry:
             registry.deregister(name)
     converter.preprocessors.register(_NormalizeWhitespace(converter), "normalize_whitespace", 30)
+    starts = _inline_starts(converter.inlinePatterns)
+    if starts is not None and "inline" in converter.treeprocessors and \
+            hasattr(md.treeprocessors.InlineProcessor, "_InlineProcessor__handleInline"):
+        converter.treeprocessors.register(_SkippingInlineProcessor(converter, starts), "inline", 20)
     for name, mark in _BLOCK_TESTS.items():
         if name in converter.parser.blockprocessors:
             processor = converter.parser.blockprocessors[name]
@@ -129,6 +143,30 @@ class _NormalizeWhitespace(md.preprocessors.NormalizeWhitespace):
         source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
         source = source.expandtabs(self.md.tab_length)
         return self._SPACE_LINE.sub("\n", source).split("\n")
+
+
+def _inline_starts(patterns: md.util.Registry[md.inlinepatterns.Pattern]) -> tuple[str, ...] | None:
+    """What a text must hold for one of these inline patterns to match it; None when one is unknown."""
+    active = [name for name in _INLINE_STARTS if name in patterns]
+    # A pattern the table does not know (another version's, another extension's) may match anything.
+    if len(active) != len(patterns):
+        return None
+    return tuple(sorted({start for name in active for start in _INLINE_STARTS[name]}))
+
+
+class _SkippingInlineProcessor(md.treeprocessors.InlineProcessor):
+    """Python-Markdown's inline processor, which hands back a text no pattern can match untouched."""
+
+    def __init__(self, converter: md.Markdown, starts: tuple[str, ...]) -> None:
+        super().__init__(converter)
+        self._starts = starts
+
+    # What the base class calls as self.__handleInline, for each text and tail in the tree.
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+        for start in self._starts:
+            if start in data:
+                return super()._InlineProcessor__handleInline(data, patternIndex)  # type: ignore[misc]
+        return data
 
 
 def _probing(mark: str, test: Callable[[Element, str], bool]) -> Callable[[Element, str], bool]:
