@@ -13,6 +13,7 @@ the cache says every article is filed. Whatever refile.py cannot place is the fu
 from __future__ import annotations
 
 import pickle
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -283,7 +284,7 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
                 rendered.append(url)
         else:
             settings = RenderSettings(config, tuple(template_dirs), templates, staging.path, fresh=True,
-                                      cache=cache.path, compiled=cache.templates)
+                                      cache=cache.path, run=uuid.uuid4().hex, compiled=cache.templates)
             # What each page sent out was pickled as, until it comes back rendered.
             sent: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
