@@ -309,7 +309,9 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         # for an up-to-date one.
         cache.forget_last_build()
         cache.store_file_digests(loaded.files, replace_all=True)
-        cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
+        # Filings are for the edit builds that follow, which a throwaway cache never sees.
+        if options.cache:
+            cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
         cache.settle()
         del scanned
         loaded.files = {}
