@@ -14,9 +14,11 @@ import pytest
 
 import sitegen.build as build_module
 from sitegen import parallel
-from sitegen.build import BuildOptions
+from sitegen.build import BuildOptions, load_settings
 from sitegen.cache import CACHE_DIR, Cache
+from sitegen.config import load_config
 from sitegen.errors import ContentError, TemplateError
+from sitegen.load import source_digest
 from sitegen.model import Article
 from tests.conftest import SITES, build_into, rendered, story, write
 from tests.test_build import tree_digest
@@ -71,6 +73,25 @@ def test_second_build_uses_the_cache(make_site: Callable[..., Path], tmp_path: P
     assert not edited.unchanged and edited.cache_hits == 1
     assert 0 < edited.pages - edited.reused < edited.pages
     assert "Second text." in (tmp_path / "out/world/other-story/index.html").read_text()
+
+
+def test_a_first_build_takes_each_digest_of_the_bytes_it_parsed(make_site: Callable[..., Path], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site({"seeds/a.md": STORY, "seeds/wire.txt": "Wire headline\nStandfirst.\nText. |\n./.",
+                      "seeds/wire.yaml": "date: 2024-01-03\nsection: World\n", "seeds/broken.md": "---\ntitle: [\n---\n"})
+    expected = {str(path): source_digest(path, load_settings(load_config(site)[0]))
+                for path in (site / "seeds/a.md", site / "seeds/wire.txt")}
+    # An empty cache can hold nothing, so this process reads no file for a digest to look up.
+    monkeypatch.setattr(build_module, "source_digest", lambda *args: pytest.fail("digest taken before reading"))
+    report = build_into(site, tmp_path / "out", workers=2)
+    assert report.articles == 2 and [str(error.path) for error in report.errors] == [str(site / "seeds/broken.md")]
+    cache = Cache(site / CACHE_DIR)
+    assert {path: digest for path, (_, digest) in cache.file_digests().items()} == expected
+    cache.close()
+    monkeypatch.undo()
+    write(site / "seeds/a.md", STORY.replace("First", "Second"))
+    again = build_into(site, tmp_path / "out", workers=2)
+    assert again.cache_hits == 1 and "Second text." in (tmp_path / "out/world/cached-story/index.html").read_text()
 
 
 @pytest.mark.parametrize(

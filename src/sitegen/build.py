@@ -221,6 +221,11 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
     cards: dict[str, str] = {}
 
     def misses() -> Iterator[tuple[Path, str]]:
+        if not known and cache.holds_no_articles():
+            # Nothing can be found in an empty cache: the workers take each digest of the bytes
+            # they read, rather than this process reading every file once more for it.
+            yield from ((Path(name), "") for name in scanned)
+            return
         for block in chunked(list(scanned.items()), DIGEST_BLOCK):
             digests: dict[str, str] = {}
             for name, status in block:
@@ -250,8 +255,14 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
         if len(pending) >= STORE_BLOCK:
             cards.update(cache.store_articles(pending))
             pending = []
-        for (path, _), loaded in zip(items, chunk, strict=True):
-            results[str(path)] = loaded if isinstance(loaded, SitegenError) else loaded.article
+        for (path, digest), loaded in zip(items, chunk, strict=True):
+            name = str(path)
+            if isinstance(loaded, SitegenError):
+                results[name] = loaded
+                continue
+            results[name] = loaded.article
+            if not digest:
+                files[name] = (scanned[name], loaded.article.digest)
     cards.update(cache.store_articles(pending))
     cache.prune_articles({digest for _, digest in files.values()})
     return LoadedSite(collect([results[name] for name in scanned]), cards, files)

@@ -126,6 +126,12 @@ class Cache:
             pass
         return found
 
+    def holds_no_articles(self) -> bool:
+        try:
+            return self.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+        except sqlite3.DatabaseError:
+            return False
+
     def store_articles(self, loaded: Iterable[tuple[Article, Body] | Prepared]) -> dict[str, str]:
         """Keep articles and their bodies; returns each article's card key by digest."""
         ready = [item if isinstance(item, Prepared) else prepare(*item) for item in loaded]

@@ -14,7 +14,7 @@ from sitegen.errors import ContentError, SitegenError
 from sitegen.load.article import LoadSettings
 from sitegen.load.markdown import read_markdown
 from sitegen.load.metadata import Metadata, parse_metadata, parse_yaml
-from sitegen.load.source import read_source, split_front_matter
+from sitegen.load.source import decode_source, split_front_matter
 from sitegen.load.wirecopy import read_wire_copy
 from sitegen.model import Article, Body
 
@@ -111,21 +111,25 @@ def _sidecar(path: Path) -> Path | None:
     return None
 
 
-def load_article(path: Path, settings: LoadSettings) -> Loaded:
-    """Read one source file, its front matter and, for wire copy, a sidecar `.yaml` beside it."""
-    text = read_source(path)
-    front, body, first_line = split_front_matter(text, path)
+def load_article(path: Path, settings: LoadSettings, digest: str = "") -> Loaded:
+    """Read one source file, its front matter and, for wire copy, a sidecar `.yaml` beside it.
+
+    The article carries `digest`, or when that is "" the `source_digest` of the bytes read.
+    """
+    data = path.read_bytes()
+    front, body, first_line = split_front_matter(decode_source(data, path), path)
     meta_path, meta_text, meta_line = path, front or "", 2
     sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
+    sidecar_data = None
     if sidecar is not None:
         if front is not None:
             raise ContentError(f"has front matter and a sidecar {sidecar.name}", path, 1,
                                "keep the metadata in one place")
-        meta_path, meta_text, meta_line = sidecar, read_source(sidecar, allow_empty=True), 1
-    data = parse_yaml(meta_text, meta_path, meta_line)
-    meta = parse_metadata(data, meta_path, meta_text, meta_line, settings.tz)
-    reader = READERS[path.suffix.lower()]
-    return reader(path, body, meta, first_line, settings)
+        sidecar_data = sidecar.read_bytes()
+        meta_path, meta_text, meta_line = sidecar, decode_source(sidecar_data, sidecar, allow_empty=True), 1
+    meta = parse_metadata(parse_yaml(meta_text, meta_path, meta_line), meta_path, meta_text, meta_line, settings.tz)
+    article, article_body = READERS[path.suffix.lower()](path, body, meta, first_line, settings)
+    return replace(article, digest=digest or _digest(path, settings, data, sidecar_data)), article_body
 
 
 @lru_cache(maxsize=8)
@@ -135,19 +139,25 @@ def _settings_key(settings: LoadSettings) -> str:
 
 def source_digest(path: Path, settings: LoadSettings) -> str:
     """A hash of everything an article is made from: its bytes, its sidecar, the settings, sitegen."""
-    digest = hashlib.sha256(f"{_settings_key(settings)}{path}\0".encode())
-    digest.update(path.read_bytes())
     sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
+    return _digest(path, settings, path.read_bytes(), sidecar.read_bytes() if sidecar is not None else None)
+
+
+def _digest(path: Path, settings: LoadSettings, data: bytes, sidecar: bytes | None) -> str:
+    digest = hashlib.sha256(f"{_settings_key(settings)}{path}\0".encode())
+    digest.update(data)
     if sidecar is not None:
-        digest.update(b"\0sidecar\0" + sidecar.read_bytes())
+        digest.update(b"\0sidecar\0" + sidecar)
     return digest.hexdigest()
 
 
-def load_or_error(path: Path, settings: LoadSettings, digest: str | None = None) -> Loaded | SitegenError:
-    """One article and its body, or the error that says why it could not be read; never an exception."""
+def load_or_error(path: Path, settings: LoadSettings, digest: str = "") -> Loaded | SitegenError:
+    """One article and its body, or the error that says why it could not be read; never an exception.
+
+    Without a `digest`, the article's is taken of the bytes read.
+    """
     try:
-        article, body = load_article(path, settings)
-        return replace(article, digest=digest or source_digest(path, settings)), body
+        return load_article(path, settings, digest)
     except SitegenError as error:
         return error
     except OSError as error:

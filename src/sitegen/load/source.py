@@ -14,7 +14,11 @@ _YAML = frontmatter.YAMLHandler()
 
 def read_source(path: Path, allow_empty: bool = False) -> str:
     """Decode `path` as UTF-8, drop a BOM, turn CRLF/CR into LF; undecodable bytes name their line."""
-    data = path.read_bytes()
+    return decode_source(path.read_bytes(), path, allow_empty)
+
+
+def decode_source(data: bytes, path: Path, allow_empty: bool = False) -> str:
+    """`read_source` for bytes already read from `path`."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
