@@ -354,6 +354,15 @@ def test_fingerprints_do_not_depend_on_how_many_keys_are_kept(archive: Path, mon
     assert sum(b"_article_ref" in data for data in everything) > 10
 
 
+def test_only_a_throwaway_cache_goes_without_a_write_ahead_log(tmp_path: Path) -> None:
+    # Workers read a kept cache while this process stages pages in it, which needs the log.
+    kept, throwaway = Cache(tmp_path / "kept"), Cache(tmp_path / "throwaway", throwaway=True)
+    assert kept.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert throwaway.db.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
+    kept.close()
+    throwaway.close()
+
+
 def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:
     from sitegen.cache import CachedBodies
     from sitegen.model import Article, Body

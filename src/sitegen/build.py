@@ -288,7 +288,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             output.parent.mkdir(parents=True, exist_ok=True)
             throwaway = output.parent / temporary_cache_name(output)
             stack.callback(shutil.rmtree, throwaway, ignore_errors=True)
-            cache = Cache(throwaway)
+            cache = Cache(throwaway, throwaway=True)
         stack.callback(cache.close)
         scanned = scan(options.source, settings)
         theme = theme_signature(options.source, options, output) if options.cache else ""

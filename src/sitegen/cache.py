@@ -46,9 +46,10 @@ _TABLES = ("articles", "bodies", "filings", "files", "pages", "page_data", "page
 class Cache:
     """Articles, bodies and file digests by key, and a record of every page of the last build."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, throwaway: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "cache.sqlite3"
+        self.throwaway = throwaway
         # Compiled templates. Jinja checks them against their source and its own version, not against
         # the options sitegen compiles with, so they go whenever the rest of the cache does.
         self.templates = folder / "templates"
@@ -66,8 +67,15 @@ class Cache:
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        if self.throwaway:
+            # One build's, deleted when it ends, and never written while workers read it: no
+            # write-ahead log, which wrote every page twice (the parent's cost of storing 10,000
+            # articles fell from 0.74-0.81 s to 0.46-0.47 s), and nothing forced to disk.
+            db.execute("PRAGMA journal_mode=MEMORY")
+            db.execute("PRAGMA synchronous=OFF")
+        else:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         schema = f"{SCHEMA} {code_identity()}"
