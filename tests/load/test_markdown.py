@@ -155,6 +155,9 @@ def test_paragraphs_without_a_pattern_start_are_left_as_they_are() -> None:
 def test_an_unknown_inline_pattern_turns_skipping_off() -> None:
     assert _inline_starts(md.Markdown().inlinePatterns) == ("  \n", "![", "&", "*", "<", "[", "\\", "_", "`")
     assert _inline_starts(md.Markdown(extensions=["nl2br"]).inlinePatterns) is None
+    strikethrough = md.Markdown()
+    strikethrough.inlinePatterns["em_strong"].add("~", "del")  # type: ignore[attr-defined]
+    assert "~" in (_inline_starts(strikethrough.inlinePatterns) or ())
     assert isinstance(_converter(frozenset()).treeprocessors["inline"], _SkippingInlineProcessor)
 
 

@@ -151,7 +151,11 @@ def _inline_starts(patterns: md.util.Registry[md.inlinepatterns.Pattern]) -> tup
     # A pattern the table does not know (another version's, another extension's) may match anything.
     if len(active) != len(patterns):
         return None
-    return tuple(sorted({start for name in active for start in _INLINE_STARTS[name]}))
+    starts = {start for name in active for start in _INLINE_STARTS[name]}
+    # Emphasis marks are a table of their own, which an extension may add to.
+    if "em_strong" in patterns:
+        starts.update(getattr(patterns["em_strong"], "delimiters", {}))
+    return tuple(sorted(starts))
 
 
 class _SkippingInlineProcessor(md.treeprocessors.InlineProcessor):
