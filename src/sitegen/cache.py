@@ -135,6 +135,7 @@ class Cache:
         return found
 
     def holds_no_articles(self) -> bool:
+        """Whether no article can be found here (a damaged cache might still hold some)."""
         try:
             return self.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
         except sqlite3.DatabaseError:

@@ -144,6 +144,7 @@ def source_digest(path: Path, settings: LoadSettings) -> str:
 
 
 def _digest(path: Path, settings: LoadSettings, data: bytes, sidecar: bytes | None) -> str:
+    """`source_digest` of bytes already read."""
     digest = hashlib.sha256(f"{_settings_key(settings)}{path}\0".encode())
     digest.update(data)
     if sidecar is not None:
