@@ -26,6 +26,11 @@ def test_full_config(tmp_path: Path) -> None:
     assert config.sections[0].url_slug == "the-gioi"
 
 
+def test_publisher_logo_is_kept_as_pages_carry_it(tmp_path: Path) -> None:
+    write(tmp_path / "sitegen.toml", '[publisher]\nname = "P"\nlogo = " https://cdn.example/our logo.png "\n')
+    assert load_config(tmp_path)[0].publisher.logo == "https://cdn.example/our%20logo.png"
+
+
 def test_base_url_flag_overrides_file(tmp_path: Path) -> None:
     write(tmp_path / "sitegen.toml", 'base_url = "https://a.example/"\n')
     assert load_config(tmp_path, "https://b.example/x/")[0].base_url == "https://b.example/x/"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import unquote
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sitegen.sanitize import clean_html, clean_text
+from sitegen.sanitize import clean_html, clean_text, quote_url, safe_url
 
 _FORBIDDEN = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]"
 
@@ -45,3 +47,49 @@ def test_clean_text_keeps_clean_text_itself() -> None:
 def test_clean_html_drops_forbidden_characters_and_disallowed_markup() -> None:
     cleaned = clean_html('<p onclick="x()">Huế\x00\ufffe <script>alert(1)</script><img src="a.png"></p>')
     assert cleaned == '<p>Huế <img src="a.png" alt=""></p>'
+
+
+@pytest.mark.parametrize(("typed", "quoted"), [
+    ("https://example.org/a b", "https://example.org/a%20b"),
+    (" https://example.org/c d?e=f g#x#y ", "https://example.org/c%20d?e=f%20g#x%23y"),
+    ("https://example.org/100%", "https://example.org/100%25"),
+    ("https://example.org/%41%zz", "https://example.org/%41%25zz"),
+    ('https://example.org/{x}|^`"<>\\[]', "https://example.org/%7Bx%7D%7C%5E%60%22%3C%3E%5C%5B%5D"),
+    ("https://example.org/Đà Nẵng/🎉", "https://example.org/Đà%20Nẵng/🎉"),
+    ("https://[2001:db8::1]:8080/a\tb\nc", "https://[2001:db8::1]:8080/abc"),
+    ("/images/my photo.jpg", "/images/my%20photo.jpg"),
+    ("mailto:desk@example.org?subject=a tip", "mailto:desk@example.org?subject=a%20tip"),
+    ("https://example.org/a?b=1&c=2#top", "https://example.org/a?b=1&c=2#top"),
+])
+def test_quote_url_encodes_what_no_url_may_hold_and_nothing_else(typed: str, quoted: str) -> None:
+    assert quote_url(typed) == quoted
+
+
+_URL_PIECES = st.sampled_from(["https://example.org/", "/", "a", " ", "%", "%41", "#", "?", "&", '"', "<",
+                               "{", "|", "\\", "^", "`", "[", "]", "Đà", "🎉", "\x85", "\t", "="])
+
+
+@given(st.lists(_URL_PIECES, max_size=12).map("".join))
+@example("https://example.org/a b#c#d")
+def test_quoted_urls_are_valid_keep_their_meaning_and_stay_put(url: str) -> None:
+    quoted = quote_url(url)
+    # What browsers read is unchanged: the same characters once escapes are undone.
+    assert unquote(quoted) == unquote(re.sub("[\t\n\r]", "", url.strip("\t\n\f\r ")))
+    head, _, fragment = quoted.removeprefix("https://example.org").partition("#")
+    for part in (head, fragment):
+        assert re.fullmatch(r"(?:[!$&'()*+,\-./0-9:;=?@A-Z_a-z~\xa0-\U0010fffd]|%[0-9A-Fa-f]{2})*", part), quoted
+    assert quote_url(quoted) == quoted
+
+
+def test_safe_url_quotes_and_refuses_a_host_no_escape_can_mend() -> None:
+    assert safe_url("https://images.example.org/a photo.jpg") == "https://images.example.org/a%20photo.jpg"
+    assert safe_url("https://images exam.org/a.jpg") is None
+    assert safe_url("java\tscript:alert(1)") is None
+
+
+def test_clean_html_quotes_link_image_and_quote_urls_and_leaves_good_ones_as_they_are() -> None:
+    html = ('<p><a href=" https://example.org/c d?e=f&amp;g">raw</a> <img src="x y.png" alt="a"> '
+            '<q cite="a b">q</q> <a href="https://example.org/&quot;x">qq</a> <a href="https://ok.example/?a=1&amp;b=Đà">ok</a></p>')
+    assert clean_html(html) == (
+        '<p><a href="https://example.org/c%20d?e=f&amp;g">raw</a> <img src="x%20y.png" alt="a"> '
+        '<q cite="a%20b">q</q> <a href="https://example.org/%22x">qq</a> <a href="https://ok.example/?a=1&amp;b=Đà">ok</a></p>')

@@ -197,6 +197,10 @@ def load_config(source: Path, base_url: str | None = None) -> tuple[Config, Path
         data["base_url"] = base_url
     config = _build(Config, data, "", path, text)
     _check(config, path, text)
+    if config.publisher.logo:
+        # Written as the site's pages carry it: a space in the path percent-encoded.
+        config = dataclasses.replace(
+            config, publisher=dataclasses.replace(config.publisher, logo=safe_url(config.publisher.logo) or ""))
     return config, path if path.is_file() else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import nh3
 
@@ -14,6 +14,14 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udff
 _CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]")
+# What a URL may not hold as it is, by the URL Standard (which the Nu checker applies): anything outside
+# its code points (a space, quotes, brackets, a second '#', a C1 control) and a '%' that starts no escape.
+_NOT_IN_URL = re.compile(r"[^!$&'()*+,\-./0-9:;=?@A-Z_a-z~%\xa0-\ufdcf\ufdf0-\ufffd\U00010000-\U0010fffd]|%(?![0-9A-Fa-f]{2})")
+_URL_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
+# The scheme and authority, which are left as written: a host may hold [ ] (an IPv6 address).
+_URL_START = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://[^/?#]*)?")
+_AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//([^/?#]*)")
+_NOT_IN_HOST = re.compile(r"[^!$&'()*+,\-.0-9:;=@A-Z\[\]_a-z~%\xa0-\ufdcf\ufdf0-\ufffd\U00010000-\U0010fffd]")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
 ALLOWED_TAGS = {
@@ -74,11 +82,39 @@ def safe_url(url: str) -> str | None:
         return None
     if ":" in probe.split("/", 1)[0] and not scheme:
         return None
-    return url
+    # No escape makes a space in a host valid: such a URL leads nowhere.
+    authority = _AUTHORITY.match(url)
+    if authority and _NOT_IN_HOST.search(authority.group(1)):
+        return None
+    return quote_url(url)
+
+
+def _percent_encoded(match: re.Match[str]) -> str:
+    return quote(match.group(), safe="")
+
+
+def quote_url(url: str) -> str:
+    """`url` with what no URL may hold as it is (spaces, quotes, a stray '%') percent-encoded.
+
+    Browsers forgive such URLs; validators and some crawlers do not. Non-ASCII stays as written.
+    """
+    if _NOT_IN_URL.search(url) is None and url.count("#") < 2:
+        return url  # most are, and a story's body holds several
+    # As a browser reads it first: white space at either end, and tabs and newlines within, dropped.
+    url = _URL_TAB_OR_NEWLINE.sub("", url.strip("\t\n\f\r "))
+    start = _URL_START.match(url).end()  # type: ignore[union-attr]  # it matches the empty string
+    head, mark, fragment = url[start:].partition("#")
+    return url[:start] + _NOT_IN_URL.sub(_percent_encoded, head) + mark + _NOT_IN_URL.sub(_percent_encoded, fragment)
 
 
 # Ammonia's serializer always double-quotes attribute values, so this reads its output exactly.
 _IMG = re.compile(r'<img((?:\s+[^\s=>]+(?:="[^"]*")?)*)\s*/?>')
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+
+
+def _quote_url_attribute(element: str, attribute: str, value: str) -> str:
+    """Ammonia's hook for each attribute it keeps (unescaped, and escaped again as it is written)."""
+    return quote_url(value) if attribute in _URL_ATTRIBUTES else value
 
 
 def _ensure_alt(match: re.Match[str]) -> str:
@@ -95,6 +131,7 @@ _CLEANER = nh3.Cleaner(
     url_schemes=set(SAFE_SCHEMES),
     link_rel=None,
     strip_comments=True,
+    attribute_filter=_quote_url_attribute,
 )
 
 
