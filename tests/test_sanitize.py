@@ -75,7 +75,9 @@ def test_quoted_urls_are_valid_keep_their_meaning_and_stay_put(url: str) -> None
     quoted = quote_url(url)
     # What browsers read is unchanged: the same characters once escapes are undone.
     assert unquote(quoted) == unquote(re.sub("[\t\n\r]", "", url.strip("\t\n\f\r ")))
-    head, _, fragment = quoted.removeprefix("https://example.org").partition("#")
+    # The scheme and host are left as written: no escape mends a bad host.
+    start = re.match(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://[^/?#]*)?", quoted).end()  # type: ignore[union-attr]
+    head, _, fragment = quoted[start:].partition("#")
     for part in (head, fragment):
         assert re.fullmatch(r"(?:[!$&'()*+,\-./0-9:;=?@A-Z_a-z~\xa0-\U0010fffd]|%[0-9A-Fa-f]{2})*", part), quoted
     assert quote_url(quoted) == quoted
@@ -93,3 +95,8 @@ def test_clean_html_quotes_link_image_and_quote_urls_and_leaves_good_ones_as_the
     assert clean_html(html) == (
         '<p><a href="https://example.org/c%20d?e=f&amp;g">raw</a> <img src="x%20y.png" alt="a"> '
         '<q cite="a%20b">q</q> <a href="https://example.org/%22x">qq</a> <a href="https://ok.example/?a=1&amp;b=Đà">ok</a></p>')
+
+
+def test_clean_html_makes_an_h1_an_h2_and_only_the_tag() -> None:
+    html = '<h1 title="a <h1> b">Head</h1><p>&lt;h1&gt; as text</p><pre><code>&lt;/h1&gt;</code></pre>'
+    assert clean_html(html) == '<h2 title="a &lt;h1&gt; b">Head</h2><p>&lt;h1&gt; as text</p><pre><code>&lt;/h1&gt;</code></pre>'

@@ -117,6 +117,15 @@ def _quote_url_attribute(element: str, attribute: str, value: str) -> str:
     return quote_url(value) if attribute in _URL_ATTRIBUTES else value
 
 
+# A whole tag of Ammonia's output, its quoted attribute values (which may hold '<' or '>') included;
+# text between tags holds no '<', which it escapes.
+_TAG = re.compile(r'<(/?)([a-z0-9]+)((?:[^>"]|"[^"]*")*)>')
+
+
+def _h1_as_h2(match: re.Match[str]) -> str:
+    return f"<{match.group(1)}h2{match.group(3)}>" if match.group(2) == "h1" else match.group(0)
+
+
 def _ensure_alt(match: re.Match[str]) -> str:
     attributes = match.group(1)
     if re.search(r'\salt(?:=|\s|$)', attributes):
@@ -126,7 +135,8 @@ def _ensure_alt(match: re.Match[str]) -> str:
 
 # Made once: handing nh3.clean the allow-lists at every call cost 60 µs of its 150 per article.
 _CLEANER = nh3.Cleaner(
-    tags=ALLOWED_TAGS,
+    # h1 is let through only to be made an h2 (see clean_html).
+    tags=ALLOWED_TAGS | {"h1"},
     attributes=ALLOWED_ATTRIBUTES,
     url_schemes=set(SAFE_SCHEMES),
     link_rel=None,
@@ -138,5 +148,9 @@ _CLEANER = nh3.Cleaner(
 def clean_html(html: str) -> str:
     """Sanitise HTML from Markdown with Ammonia (nh3): an allow-list of tags, attributes and schemes."""
     cleaned = _CLEANER.clean(clean_text(html))
+    if "<h1" in cleaned:
+        # The headline is the page's one h1: a heading written as '#' (or <h1>) becomes a subhead,
+        # rather than losing its markup and standing as bare text.
+        cleaned = _TAG.sub(_h1_as_h2, cleaned)
     # An image without alt is invalid HTML; an empty alt marks it decorative rather than unknown.
     return _IMG.sub(_ensure_alt, cleaned)

@@ -52,6 +52,12 @@ def test_title_from_first_heading(tmp_path: Path) -> None:
     assert article.headline == "The Title" and "The Title" not in str(body.html)
 
 
+def test_a_heading_written_with_one_hash_under_a_title_is_a_subhead(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", "---\ntitle: T\n---\n# Subhead\n\nText.\n\n<h1 id=\"raw\">Raw</h1>\n\n## Sub 2\n")
+    html = str(load_article(path, SETTINGS)[1].html)
+    assert html == '<h2>Subhead</h2>\n<p>Text.</p>\n<h2 id="raw">Raw</h2>\n\n<h2>Sub 2</h2>'
+
+
 def test_missing_title_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="no title"):
         load_article(write(tmp_path / "a.md", "---\ndate: 2022-01-01\n---\nBody only."), SETTINGS)
