@@ -78,7 +78,29 @@ def test_updated_before_published_is_an_error(tmp_path: Path) -> None:
 def test_unquoted_boolean_title_asks_for_quotes(tmp_path: Path) -> None:
     with pytest.raises(ContentError) as info:
         load(tmp_path, "a.md", "---\ntitle: yes\n---\nBody")
-    assert "quote" in (info.value.hint or "")
+    assert info.value.hint == 'quote the value: title: "true"'
+
+
+@pytest.mark.parametrize("text", [
+    "---\ntitle: First\ndate: 2022-01-01\ntitle: Second\n---\nBody",
+    "---\ntitle: T\ndate: 2022-01-01\n'title': Second\n---\nBody",
+])
+def test_a_key_given_twice_is_an_error_at_the_second(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ContentError) as info:
+        load(tmp_path, "a.md", text)
+    assert (info.value.message, info.value.line) == ("front matter gives 'title' twice", 4)
+
+
+def test_a_sidecar_key_given_twice_is_an_error_in_the_sidecar(tmp_path: Path) -> None:
+    with pytest.raises(ContentError) as info:
+        load(tmp_path, "a.txt", "Headline\nStandfirst\nBody./.", sidecar="tags: [a]\ntags: [b]\n")
+    assert info.value.path is not None and info.value.path.suffix == ".yaml" and info.value.line == 2
+
+
+def test_a_merge_may_override_keys(tmp_path: Path) -> None:
+    text = "---\nbase: &base {title: Base, section: World}\n<<: *base\ntitle: Own\n---\nBody"
+    with pytest.raises(ContentError, match="unknown front matter key 'base'"):
+        load(tmp_path, "a.md", text)
 
 
 def test_numeric_title_is_text(tmp_path: Path) -> None:

@@ -63,8 +63,25 @@ class Metadata:
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping, which YAML forbids and PyYAML lets the last one win."""
+
+
 class _TextDates(_SafeLoader):  # type: ignore[valid-type,misc]
     """A safe loader that leaves dates as text, so a bad one is our error at its key, not a crash."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # A merge ('<<') may override keys on purpose; it is flattened into the node below.
+        merging = any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)
+        if len(mapping) < len(node.value) and not merging:
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep)
+                if key in seen:
+                    raise _DuplicateKey(None, None, f"'{key}'", key_node.start_mark)
+                seen.add(key)
+        return mapping
 
 
 _TextDates.yaml_implicit_resolvers = {
@@ -99,6 +116,8 @@ def parse_yaml(text: str, path: Path, first_line: int) -> dict[str, Any]:
         mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = first_line + mark.line if mark is not None else first_line
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        if isinstance(error, _DuplicateKey):
+            raise ContentError(f"front matter gives {problem} twice", path, line, "delete one of the two lines") from None
         raise ContentError(f"front matter is not valid YAML: {problem}", path, line,
                            "check indentation and quote values that contain ':' or '#'") from None
     if data is None:
@@ -112,7 +131,7 @@ def parse_yaml(text: str, path: Path, first_line: int) -> dict[str, Any]:
 def _text(where: _Where, key: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise where.error(key, f"'{key}' must be text, not {type(value).__name__}",
-                          f"quote the value: {key}: \"{value}\"")
+                          f"quote the value: {key}: \"{str(value).lower() if isinstance(value, bool) else value}\"")
     return clean_text(str(value)).strip()
 
 
