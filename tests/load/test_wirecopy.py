@@ -93,6 +93,16 @@ def test_image_without_caption_line() -> None:
     assert wire.blocks == (Figure(src="a.jpg", alt="", caption="", credit=None), Paragraph("A normal paragraph.", 4))
 
 
+@pytest.mark.parametrize(("line", "src"), [
+    ("![](https://img.example/a b.jpg) |", "https://img.example/a%20b.jpg"),
+    ('![x](https://img.example/c d.jpg "A title") |', "https://img.example/c%20d.jpg"),
+    ("![](https://img.example/e (1).jpg)", "https://img.example/e%20(1).jpg"),
+])
+def test_an_image_url_typed_with_spaces_is_still_an_image(line: str, src: str) -> None:
+    wire = parse_wire_copy(f"H\nS\n{line}\nCaption |")
+    assert wire.blocks == (Figure(src=src, alt=line[2:line.index("]")], caption="Caption", credit=None),)
+
+
 def test_empty_text_is_an_error() -> None:
     with pytest.raises(ContentError) as info:
         parse_wire_copy("\n\n  \n", Path("x.txt"))

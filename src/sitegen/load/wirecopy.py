@@ -15,7 +15,8 @@ from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Body, Figure
 from sitegen.sanitize import safe_url
 
-_IMAGE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>(?:[^()\s]|\([^()\s]*\))*)(?:\s+"[^"]*")?\)\s*\|?$')
+# Scraped copy keeps a space in an image's URL as it was typed: the URL runs to a title or the ')'.
+_IMAGE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>(?:[^()"]|\([^()"]*\))*)(?:"[^"]*"\s*)?\)\s*\|?$')
 # A credit at the end of a caption: "Photo: X", "(Photo: X)", "Ảnh: X", "(Ảnh: TTXVN)".
 _CREDIT = re.compile(
     r"(?:^|(?<=[\s.,;!?]))[(\[]?\s*(?P<label>photos?|ảnh|image|graphic|đồ họa|infographic|video)\s*:\s*"
@@ -97,7 +98,7 @@ def parse_wire_copy(text: str, path: Path | None = None, first_line: int = 1) ->
                 if cell is not None:
                     caption, credit = split_credit(cell)
                     index += 1
-            blocks.append(Figure(src=safe_url(image.group("src")), alt=image.group("alt").strip(),
+            blocks.append(Figure(src=safe_url(image.group("src").strip()), alt=image.group("alt").strip(),
                                  caption=caption, credit=credit))
         else:
             blocks.append(Paragraph(line, number))
