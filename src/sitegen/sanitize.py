@@ -19,8 +19,7 @@ _URL_NOISE = re.compile(r"[\x00-\x20\x7f]")
 _NOT_IN_URL = re.compile(r"[^!$&'()*+,\-./0-9:;=?@A-Z_a-z~%\xa0-\ufdcf\ufdf0-\ufffd\U00010000-\U0010fffd]|%(?![0-9A-Fa-f]{2})")
 _URL_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
 # The scheme and authority, which are left as written: a host may hold [ ] (an IPv6 address).
-_URL_START = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://[^/?#]*)?")
-_AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//([^/?#]*)")
+_URL_START = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://(?P<authority>[^/?#]*))?")
 _NOT_IN_HOST = re.compile(r"[^!$&'()*+,\-.0-9:;=@A-Z\[\]_a-z~%\xa0-\ufdcf\ufdf0-\ufffd\U00010000-\U0010fffd]")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
@@ -83,8 +82,8 @@ def safe_url(url: str) -> str | None:
     if ":" in probe.split("/", 1)[0] and not scheme:
         return None
     # No escape makes a space in a host valid: such a URL leads nowhere.
-    authority = _AUTHORITY.match(url)
-    if authority and _NOT_IN_HOST.search(authority.group(1)):
+    authority = _URL_START.match(url).group("authority")  # type: ignore[union-attr]  # it matches ''
+    if authority and _NOT_IN_HOST.search(authority):
         return None
     return quote_url(url)
 
