@@ -48,6 +48,7 @@ def test_base_url_flag_overrides_file(tmp_path: Path) -> None:
         ('language = "xx-notalang"\n', "not a known language", 1),
         ('base_url = "example.org"\n', "absolute http(s) URL", 1),
         ('base_url = "https://example.org/?utm=1"\n', "absolute http(s) URL", 1),
+        ('title = "T"\nbase_url = "https://example.org/a b/"\n', "holds characters a URL cannot", 2),
         ('[permalinks]\narticle = "/{section}/"\n', "not a usable scheme", 2),
         ("title = \n", "not valid TOML", 1),
         ("sections = 3\n", "must be a list of tables", 1),

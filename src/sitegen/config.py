@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 
 from sitegen.errors import ConfigError
-from sitegen.sanitize import safe_url
+from sitegen.sanitize import quote_url, safe_url
 from sitegen.slugs import slug_or_hash, slugify
 
 CONFIG_NAME = "sitegen.toml"
@@ -164,6 +164,10 @@ def _check(config: Config, path: Path, text: str) -> None:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             fail("base_url", f"must be an absolute http(s) URL, not {config.base_url!r}",
                  "for example 'https://example.org/news/'")
+        # Every link of the site starts with it: one space would make every page invalid.
+        if quote_url(config.base_url) != config.base_url:
+            fail("base_url", f"holds characters a URL cannot: {config.base_url!r}",
+                 f"percent-encode them, '{quote_url(config.base_url)}', or choose a path without them")
     if config.publisher.logo and safe_url(config.publisher.logo) is None:
         fail("publisher.logo", f"is not a safe URL: {config.publisher.logo!r}", "use an http(s) URL or a site path")
     if config.page_size < 1:
