@@ -36,6 +36,11 @@ case "${1:-}" in
       mkdir -p .cache/vnu
       npm install --silent --prefix .cache/vnu vnu-jar@26.9.27 >/dev/null
     fi
+    # axe-core, the accessibility engine behind Lighthouse, which the browser tests run in Chromium.
+    if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+      mkdir -p .cache/axe
+      npm install --silent --prefix .cache/axe axe-core@4.14.1 >/dev/null
+    fi
     python_env "[test]"
     shift
     SITEGEN_VNU_JAR="$PWD/.cache/vnu/node_modules/vnu-jar/build/dist/vnu.jar" "$VENV/bin/python" -m pytest "$@"

@@ -9,11 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import SITES, build_into
+from tests.conftest import ROOT, SITES, build_into
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / ".cache/axe/node_modules/axe-core/axe.min.js"
+# Each violation axe finds: its rule, and the elements that break it.
+AXE_RUN = """async () => (await axe.run()).violations.map(
+    v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)"""
 PAGES = ["/", "/page/2/", "/world/", "/vietnam/da-nang-mo-cua-cau-moi-qua-song-han/", "/world/tqryr-mn-lqhr/",
          "/tags/", "/archive/", "/404.html"]
 
@@ -25,11 +29,12 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    out = tmp_path_factory.mktemp("browser") / "site"
-    assert not build_into(SITES / "newsroom", out).errors
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
+    # Served under /news/, where its base_url puts it: the 404 page's links are rooted there.
+    root = tmp_path_factory.mktemp("browser")
+    assert not build_into(SITES / "newsroom", root / "news").errors
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}/news"
     server.shutdown()
 
 
@@ -103,4 +108,30 @@ def test_print_hides_navigation(browser: Browser, served: str) -> None:
     page.goto(served + "/vietnam/da-nang-mo-cua-cau-moi-qua-song-han/")
     page.emulate_media(media="print")
     assert page.locator(".site-header").is_hidden() and page.locator("h1").is_visible()
+    page.close()
+
+
+def _axe_violations(page: Page) -> list[str]:
+    assert AXE.is_file(), "axe-core is needed: run the tests through `bash scripts/dev.sh test`"
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(AXE_RUN)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_accessibility_violations(browser: Browser, served: str, scheme: str) -> None:
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    found = {}
+    for path in PAGES:
+        page.goto(served + path)
+        if violations := _axe_violations(page):
+            found[path] = violations
+    context.close()
+    assert found == {}
+
+
+def test_axe_does_catch_a_violation(browser: Browser) -> None:
+    page = browser.new_page()
+    page.set_content('<!DOCTYPE html><html lang="en"><title>t</title><main><h1>T</h1><p style="color:#ddd">faint</p></main>')
+    assert [v.split(":")[0] for v in _axe_violations(page)] == ["color-contrast"]
     page.close()
