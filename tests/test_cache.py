@@ -18,7 +18,7 @@ from sitegen.build import BuildOptions, load_settings
 from sitegen.cache import CACHE_DIR, Cache
 from sitegen.config import load_config
 from sitegen.errors import ContentError, TemplateError
-from sitegen.load import source_digest
+from sitegen.load import source_key
 from sitegen.model import Article
 from tests.conftest import SITES, build_into, rendered, story, write
 from tests.test_build import tree_digest
@@ -79,7 +79,7 @@ def test_a_first_build_takes_each_digest_of_the_bytes_it_parsed(make_site: Calla
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     site = make_site({"seeds/a.md": STORY, "seeds/wire.txt": "Wire headline\nStandfirst.\nText. |\n./.",
                       "seeds/wire.yaml": "date: 2024-01-03\nsection: World\n", "seeds/broken.md": "---\ntitle: [\n---\n"})
-    expected = {str(path): source_digest(path, load_settings(load_config(site)[0]))
+    expected = {str(path): source_key(path, load_settings(load_config(site)[0], site))
                 for path in (site / "seeds/a.md", site / "seeds/wire.txt")}
     # An empty cache can hold nothing, so this process reads no file for a digest to look up.
     monkeypatch.setattr(build_module, "source_digest", lambda *args: pytest.fail("digest taken before reading"))

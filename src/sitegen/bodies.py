@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from markupsafe import Markup
+
+from sitegen.assets.markup import MEDIA_MARK, resolve_marks
 from sitegen.errors import BuildError
 from sitegen.model import Article, Body
 
@@ -19,6 +22,8 @@ class BodyLookup:
         self.store = store
         self.words_per_minute = words_per_minute
         self.used: set[str] = set()
+        # How the current page links to a site path; a body's published files are linked through it.
+        self.url: Callable[[str], str] = str
 
     def note(self, article: Article) -> None:
         """Count the article's body as shown on the current page without fetching it."""
@@ -27,13 +32,18 @@ class BodyLookup:
     def __call__(self, article: Article) -> Body:
         self.used.add(article.digest)
         try:
-            return self.store[article.digest]
+            body = self.store[article.digest]
         except KeyError:
             raise BuildError(f"the body of {article.source_path} is missing from the build cache", article.source_path,
                              None, "delete .sitegen-cache/ and build again") from None
+        if MEDIA_MARK in body.html:
+            return Body(Markup(resolve_marks(body.html, self.url)), body.word_count)
+        return body
 
     def reading_minutes(self, article: Article) -> int:
         return max(1, math.ceil(self(article).word_count / self.words_per_minute))
 
-    def start_page(self) -> None:
+    def start_page(self, url: Callable[[str], str] = str) -> None:
+        """Start noting bodies afresh for a page that links to a site path as `url` says."""
         self.used = set()
+        self.url = url

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
+from sitegen.assets.photos import MEDIA_URL, Encoding
+from sitegen.assets.publish import MediaSettings
+from sitegen.assets.store import MediaStore
 from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, Prepared, filing_row, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.edits import Patched, patch_edits
 from sitegen.errors import ContentError, SitegenError
-from sitegen.load import LoadResult, LoadSettings, collect, source_digest, source_statuses
+from sitegen.load import FileRecord, LoadResult, LoadSettings, collect, file_record, source_digest, source_statuses
 from sitegen.model import Article, Selection, Site, Term, build_site
 from sitegen.parallel import (
     RENDER_CHUNK,
@@ -41,7 +44,7 @@ from sitegen.render import make_environment, template_hashes
 from sitegen.sitemaps import next_change
 from sitegen.theme import theme_dir
 from sitegen.urls import output_path
-from sitegen.write import Staging, static_files, temporary_cache_name
+from sitegen.write import Output, Staging, static_files, temporary_cache_name
 
 CONTENT_DIR = "seeds"
 # A build that changes at most this many pages (or a tenth of the site) patches them into the
@@ -64,6 +67,8 @@ class BuildOptions:
     strict: bool = False
     workers: int = 0
     cache: bool = True
+    # Where the kept cache lives; None: $SITEGEN_CACHE_DIR, else .sitegen-cache/ in the site folder.
+    cache_dir: Path | None = None
 
 
 @dataclass
@@ -89,9 +94,26 @@ def build_time() -> datetime:
     return datetime.now(tz=timezone.utc)
 
 
-def load_settings(config: Config) -> LoadSettings:
+def cache_folder(options: BuildOptions) -> Path:
+    """The kept cache's folder: `--cache-dir`, else $SITEGEN_CACHE_DIR, else .sitegen-cache/ in the site folder."""
+    if options.cache_dir is not None:
+        return options.cache_dir
+    named = os.environ.get("SITEGEN_CACHE_DIR")
+    return Path(named) if named else options.source / CACHE_DIR
+
+
+def media_folder(cache: Path) -> Path:
+    """Where published photos and files are kept, inside a cache folder."""
+    return cache / "media"
+
+
+def load_settings(config: Config, root: Path | None = None, store: Path | None = None) -> LoadSettings:
+    """What readers need of the config; local files are found from the site folder `root` and kept in `store`."""
     sections = tuple(Term(s.name, s.url_slug) for s in config.sections)
-    return LoadSettings(config.language, config.tz, config.default_section, sections)
+    images = config.images
+    media = MediaSettings(root.resolve(), Encoding(tuple(sorted(set(images.widths))), images.quality, images.avif),
+                          images.sizes, store) if root is not None else None
+    return LoadSettings(config.language, config.tz, config.default_section, sections, media)
 
 
 def select_articles(articles: tuple[Article, ...], options: BuildOptions, now: datetime) -> list[Article]:
@@ -189,13 +211,14 @@ def static_dirs(source: Path) -> list[Path]:
     return [theme_dir() / "static", source / "static"]
 
 
-def scan(source: Path, settings: LoadSettings) -> dict[str, str]:
+def scan(source: Path, settings: LoadSettings, assets: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
     """Every article file's name, in order, with its status and the settings (see `source_statuses`).
 
-    A file whose status is as the last build saw it keeps its digest unread.
+    A file whose status is as the last build saw it keeps its digest unread. `assets` are the local
+    files each article used last time, whose statuses count too.
     """
     # Names, not Paths: a build that reads few files need not make 100,000 Path objects.
-    return source_statuses(source / CONTENT_DIR, hashlib.sha256(repr(settings).encode()).hexdigest()[:16])
+    return source_statuses(source / CONTENT_DIR, hashlib.sha256(repr(settings).encode()).hexdigest()[:16], assets)
 
 
 @dataclass
@@ -204,7 +227,7 @@ class LoadedSite:
 
     result: LoadResult
     cards: dict[str, str]
-    files: dict[str, tuple[str, str]] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
 
 
 def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers: Workers,
@@ -216,13 +239,16 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
     of newly parsed articles go to the cache as they arrive, so they never all sit in memory.
     """
     known = cache.file_digests()
+    used = cache.file_assets()
     results: dict[str, Article | SitegenError] = {}
-    files: dict[str, tuple[str, str]] = {}
+    files: dict[str, FileRecord] = {}
     cards: dict[str, str] = {}
+    # Each file's source key, which workers are sent; "" when a worker takes it.
+    keys: dict[str, str] = {}
 
     def misses() -> Iterator[tuple[Path, str]]:
         if not known and cache.holds_no_articles():
-            # Nothing can be found in an empty cache: the workers take each digest of the bytes
+            # Nothing can be found in an empty cache: the workers take each key of the bytes
             # they read, rather than this process reading every file once more for it.
             yield from ((Path(name), "") for name in scanned)
             return
@@ -231,8 +257,10 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
             for name, status in block:
                 try:
                     before = known.get(name)
-                    digests[name] = before[1] if before and before[0] == status else source_digest(Path(name), settings)
-                    files[name] = (status, digests[name])
+                    if before and before[0] == status:
+                        digests[name], keys[name] = before[1], used[name][0] if name in used else before[1]
+                    else:
+                        keys[name], digests[name] = source_digest(Path(name), settings, used.get(name))
                 except OSError as error:
                     results[name] = ContentError(f"cannot be read: {error.strerror}", Path(name))
             cached = cache.articles(digests.values())
@@ -240,9 +268,10 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
             for name, digest in digests.items():
                 if digest in cached:
                     results[name], cards[digest] = cached[digest]
+                    files[name] = file_record(scanned[name], cached[digest][0], keys[name], settings)
                     hits += 1
                 else:
-                    yield Path(name), digest
+                    yield Path(name), keys[name]
             report.cache_hits += hits
             if progress:
                 progress(hits)
@@ -255,16 +284,15 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
         if len(pending) >= STORE_BLOCK:
             cards.update(cache.store_articles(pending))
             pending = []
-        for (path, digest), loaded in zip(items, chunk, strict=True):
+        for (path, key), loaded in zip(items, chunk, strict=True):
             name = str(path)
             if isinstance(loaded, SitegenError):
                 results[name] = loaded
                 continue
             results[name] = loaded.article
-            if not digest:
-                files[name] = (scanned[name], loaded.article.digest)
+            files[name] = file_record(scanned[name], loaded.article, key, settings)
     cards.update(cache.store_articles(pending))
-    cache.prune_articles({digest for _, digest in files.values()})
+    cache.prune_articles({record[1] for record in files.values()})
     return LoadedSite(collect([results[name] for name in scanned]), cards, files)
 
 
@@ -279,18 +307,20 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
     report = BuildReport()
     config, _ = load_config(options.source, options.base_url)
     output = (options.output or options.source / "build").resolve()
-    settings = load_settings(config)
     with ExitStack() as stack:
         if options.cache:
-            cache = Cache(options.source / CACHE_DIR)
+            folder = cache_folder(options)
+            cache = Cache(folder)
         else:
             # Without the cache, bodies still go to disk, to a throwaway one, rather than all into memory.
             output.parent.mkdir(parents=True, exist_ok=True)
-            throwaway = output.parent / temporary_cache_name(output)
-            stack.callback(shutil.rmtree, throwaway, ignore_errors=True)
-            cache = Cache(throwaway, throwaway=True)
+            folder = output.parent / temporary_cache_name(output)
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
+            cache = Cache(folder, throwaway=True)
         stack.callback(cache.close)
-        scanned = scan(options.source, settings)
+        store = MediaStore(media_folder(folder))
+        settings = load_settings(config, options.source, store.folder)
+        scanned = scan(options.source, settings, {path: used for path, (_, _, used) in cache.file_assets().items()})
         theme = theme_signature(options.source, options, output) if options.cache else ""
         signature = input_signature(theme, scanned) if options.cache else ""
         last = cache.last_build() if options.cache and output.is_dir() else None
@@ -342,12 +372,14 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             kept = _render(planned.pages, config, options, cache, loaded.cards, previous, workers, staging, report,
                            on_page, _ticker(progress, "rendering", len(planned.pages)))
             static = _copy_static(options.source, staging)
-            report.files = report.pages + static
+            patch = bool(kept) and report.pages - len(kept) + len(removed) <= max(PATCH_LIMIT, report.pages // 10)
+            media, stale_media = place_media(planned.site.articles, store, staging, output if patch else None)
+            report.files = report.pages + static + media
             if options.strict and report.errors:
                 staging.discard()
                 return _finish(report, started)
-            if kept and report.pages - len(kept) + len(removed) <= max(PATCH_LIMIT, report.pages // 10):
-                staging.commit_patch(removed + _stale_static(output, staging))
+            if patch:
+                staging.commit_patch(removed + _stale_static(output, staging) + stale_media)
             else:
                 for url in kept:
                     staging.link(url, output / output_path(url))
@@ -359,6 +391,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             cache.discard_staged_pages()
             raise
         if options.cache:
+            # Photos no article uses any more go; those of drafts and embargoed stories stay for later.
+            store.prune({name for article in loaded.result.articles for name in article.media})
             cache.commit_staged_pages(output, removed, replace_all=not had_records)
             if not report.errors:
                 until = _instant(planned.valid_until)
@@ -462,6 +496,21 @@ def _take_rendered(results: Iterable[Rendered], sent: dict[str, tuple[bytes, tup
             cache.stage_page(result.url, result.fingerprint, data, result.bodies, named)
         if on_page:
             on_page(result.url)
+
+
+def place_media(articles: Iterable[Article], store: MediaStore, staging: Output, live: Path | None,
+                ) -> tuple[int, list[str]]:
+    """Every published file the articles need, linked from the store into `staging`: (how many, stale URLs).
+
+    With `live`, the output a patch goes into, only files it lacks are staged (a name always means the
+    same bytes), and its files no article needs are the stale ones.
+    """
+    names = sorted({name for article in articles for name in article.media})
+    present = set(os.listdir(live / "media")) if live is not None and (live / "media").is_dir() else set()
+    for name in names:
+        if name not in present:
+            staging.link(MEDIA_URL + name, store.path(name))
+    return len(names), [MEDIA_URL + name for name in sorted(present - set(names))]
 
 
 def _copy_static(source: Path, staging: Staging) -> int:

@@ -33,7 +33,7 @@ FilingRow = tuple[str, str, str, float | None, str, float | None, bool, tuple[tu
                   tuple[tuple[str, str], ...]]
 
 CACHE_DIR = ".sitegen-cache"
-SCHEMA = "sitegen cache 5"
+SCHEMA = "sitegen cache 6"
 _CHUNK = 500
 # Articles' filings in one piece of `Cache.store_filings`.
 _FILINGS_PART = 5000
@@ -95,7 +95,8 @@ class Cache:
             CREATE TABLE IF NOT EXISTS bodies (digest TEXT PRIMARY KEY, value BLOB);
             -- The same filings, for the articles of the last full build, in a few pickled pieces.
             CREATE TABLE IF NOT EXISTS filings (part INTEGER PRIMARY KEY, value BLOB);
-            CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, status TEXT, digest TEXT);
+            -- For an article that uses local files, its source key and those files' paths (JSON) too.
+            CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, status TEXT, digest TEXT, key TEXT, assets TEXT);
             CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT);
             -- Apart from the fingerprints, which every build reads: scanning past the pickles costs seconds.
             CREATE TABLE IF NOT EXISTS page_data (url TEXT PRIMARY KEY, page BLOB);
@@ -217,18 +218,30 @@ class Cache:
     def file_digests(self) -> dict[str, tuple[str, str]]:
         """(status, digest) of every source file the last build read, by path."""
         try:
-            return {path: (status, digest) for path, status, digest in self.db.execute("SELECT * FROM files")}
+            return {path: (status, digest) for path, status, digest in
+                    self.db.execute("SELECT path, status, digest FROM files")}
         except sqlite3.DatabaseError:
+            return {}
+
+    def file_assets(self) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+        """(source key, digest, local files used) of every article file whose article used local files, by path."""
+        try:
+            return {path: (key, digest, tuple(json.loads(assets))) for path, digest, key, assets in
+                    self.db.execute("SELECT path, digest, key, assets FROM files WHERE assets IS NOT NULL")}
+        except (sqlite3.DatabaseError, ValueError, TypeError):
             return {}
 
     def forget_files(self, paths: Iterable[str]) -> None:
         self._write("DELETE FROM files WHERE path = ?", [(path,) for path in sorted(paths)])
 
-    def store_file_digests(self, files: Mapping[str, tuple[str, str]], replace_all: bool) -> None:
+    def store_file_digests(self, files: Mapping[str, tuple[Any, ...]], replace_all: bool) -> None:
+        """Keep each file's record: (status, digest), and for an article using local files its key and their paths."""
         if replace_all:
             self._write("DELETE FROM files", [()])
-        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
-                    [(path, status, digest) for path, (status, digest) in files.items()])
+        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    [(path, record[0], record[1], record[2] if len(record) > 2 else None,  # type: ignore[misc]
+                      json.dumps(record[3]) if len(record) > 3 and record[3] else None)  # type: ignore[misc]
+                     for path, record in files.items()])
 
     def pages(self, output: Path, current: set[str]) -> dict[str, str | None]:
         """The last build's pages, if it wrote to `output`: url -> fingerprint, or None where a body

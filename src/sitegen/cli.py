@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--workers", type=int, default=0, metavar="N",
                            help="processes for reading and rendering (default: one per core; 1: no subprocesses)")
     build_cmd.add_argument("--no-cache", action="store_true", help="ignore and do not update .sitegen-cache/")
+    for command in (build_cmd, serve_cmd):
+        command.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                             help="keep the cache (parsed articles, processed photos) here "
+                                  "(default: $SITEGEN_CACHE_DIR, else SOURCE/.sitegen-cache)")
     build_cmd.add_argument("--dask", metavar="ADDRESS",
                            help="run per-article work on a Dask cluster (scheduler address, or 'local' for a "
                                 "LocalCluster); needs the 'dask' extra")
@@ -96,7 +100,8 @@ class ProgressBar:
 
 def run_build(args: argparse.Namespace) -> int:
     options = BuildOptions(source=args.source, output=args.output, base_url=args.base_url, drafts=args.drafts,
-                           future=args.future, strict=args.strict, workers=args.workers, cache=not args.no_cache)
+                           future=args.future, strict=args.strict, workers=args.workers, cache=not args.no_cache,
+                           cache_dir=args.cache_dir)
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet and not args.verbose else None
     try:
         with _dask_executor(args.dask) as executor:
@@ -151,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             # Imported here: the server and file watcher cost every `sitegen build` startup time otherwise.
             from sitegen.serve import ServeOptions, serve
 
-            return serve(ServeOptions(BuildOptions(source=args.source, drafts=args.drafts, future=args.future),
+            return serve(ServeOptions(BuildOptions(source=args.source, drafts=args.drafts, future=args.future,
+                                                   cache_dir=args.cache_dir),
                                       host=args.host, port=args.port, open_browser=args.open))
     except SitegenError as error:
         if args.debug:

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 
 from sitegen.errors import ConfigError
-from sitegen.sanitize import quote_url, safe_url
+from sitegen.sanitize import clean_text, quote_url, safe_url
 from sitegen.slugs import slug_or_hash, slugify
 
 CONFIG_NAME = "sitegen.toml"
-RESERVED_PATHS = frozenset({"tags", "authors", "archive", "static", "page", "sitemaps"})
+RESERVED_PATHS = frozenset({"tags", "authors", "archive", "static", "page", "sitemaps", "media"})
 PERMALINK_TOKENS = frozenset({"section", "slug", "year", "month", "day"})
 
 
@@ -56,6 +56,17 @@ class FeedConfig:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    """How local photos are published: the widths made, encoder quality, and whether AVIF is offered too."""
+
+    widths: tuple[int, ...] = (480, 800, 1200, 1600)
+    quality: int = 80
+    avif: bool = False
+    # What the default theme's article column is wide: 42rem, less the page's padding on small screens.
+    sizes: str = "(min-width: 44rem) 42rem, calc(100vw - 2rem)"
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "sitegen"
     description: str = ""
@@ -69,6 +80,7 @@ class Config:
     publisher: PublisherConfig = field(default_factory=PublisherConfig)
     permalinks: PermalinkConfig = field(default_factory=PermalinkConfig)
     feeds: FeedConfig = field(default_factory=FeedConfig)
+    images: ImageConfig = field(default_factory=ImageConfig)
     sections: tuple[SectionConfig, ...] = ()
 
     @property
@@ -132,6 +144,11 @@ def _build(cls: type, data: Any, prefix: str, path: Path, text: str) -> Any:
                     _key_line(text, dotted),
                 )
             values[key] = value
+        elif kind == "tuple[int, ...]":
+            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                raise ConfigError(f"'{dotted}' must be a list of whole numbers", path, _key_line(text, dotted),
+                                  f"{dotted} = [480, 800, 1200, 1600]")
+            values[key] = tuple(value)
         elif kind == "tuple[SectionConfig, ...]":
             if not isinstance(value, list):
                 raise ConfigError(f"'{dotted}' must be a list of tables", path, _key_line(text, dotted),
@@ -139,7 +156,7 @@ def _build(cls: type, data: Any, prefix: str, path: Path, text: str) -> Any:
             values[key] = tuple(_build(SectionConfig, item, dotted + ".", path, text) for item in value)
         else:
             nested = {"PublisherConfig": PublisherConfig, "PermalinkConfig": PermalinkConfig,
-                      "FeedConfig": FeedConfig}[kind]
+                      "FeedConfig": FeedConfig, "ImageConfig": ImageConfig}[kind]
             values[key] = _build(nested, value, dotted + ".", path, text)
     try:
         return cls(**values)
@@ -176,6 +193,13 @@ def _check(config: Config, path: Path, text: str) -> None:
         fail("feeds.limit", "must be at least 1")
     if config.feeds.content not in ("full", "summary"):
         fail("feeds.content", "must be 'full' or 'summary'")
+    widths = config.images.widths
+    if not widths or any(not 16 <= w <= 8192 for w in widths):
+        fail("images.widths", f"must list widths from 16 to 8192 pixels, not {list(widths)}", "images.widths = [480, 800, 1200, 1600]")
+    if not 1 <= config.images.quality <= 100:
+        fail("images.quality", f"must be from 1 to 100, not {config.images.quality}")
+    if config.images.sizes != clean_text(config.images.sizes).strip() or not config.images.sizes:
+        fail("images.sizes", "must be a `sizes` attribute value", "for example '(min-width: 44rem) 42rem, 100vw'")
     scheme = config.permalinks.article
     tokens = set(re.findall(r"\{(\w+)\}", scheme))
     if not scheme.startswith("/") or not scheme.endswith("/") or "slug" not in tokens or tokens - PERMALINK_TOKENS:

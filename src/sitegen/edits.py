@@ -21,7 +21,7 @@ from pathlib import Path
 from sitegen.cache import Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
 from sitegen.config import Config
 from sitegen.errors import BuildError, SitegenError
-from sitegen.load import LoadSettings, load_or_error, source_digest
+from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, source_digest
 from sitegen.model import Article, Body, Selection
 from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
 from sitegen.plan import Page, sitemap_pages
@@ -89,29 +89,34 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     read or rendered here, one at a time, which the full build does in parallel.
     """
     known = cache.file_digests()
+    used = cache.file_assets()
     removed_files: dict[str, Article] = {}
     for name in sorted(known.keys() - scanned.keys()):
         found = cache.articles([known[name][1]]).get(known[name][1])
         if found is None:
             return None
         removed_files[name] = found[0]
-    files = dict(known)
-    touched: dict[str, tuple[str, str]] = {}
+    files: dict[str, tuple[str, str]] = dict(known)
+    touched: dict[str, FileRecord] = {}
     edits: dict[str, _Edit] = {}
     new_files: dict[str, tuple[Article, Body]] = {}
     for name, status in scanned.items():
         if name in known and status == known[name][0]:
             continue
         path = Path(name)
-        digest = source_digest(path, settings)
-        files[name] = touched[name] = (status, digest)
+        key, digest = source_digest(path, settings, used.get(name))
         if name in known and digest == known[name][1]:
+            # Touched, not changed: only its status is new.
+            files[name] = known[name]
+            touched[name] = (status, digest, *used[name][::2]) if name in used else (status, digest)  # type: ignore[assignment]
             continue
         if len(edits) + len(new_files) == limit:
             return None
-        loaded = load_or_error(path, settings, digest)
+        loaded = load_or_error(path, settings, key)
         if isinstance(loaded, SitegenError):
             return None
+        files[name] = (status, loaded[0].digest)
+        touched[name] = file_record(status, loaded[0], key, settings)
         if name not in known:
             new_files[name] = loaded
             continue
@@ -119,6 +124,10 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         if before is None:
             return None
         edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
+    # Published photos and files are placed by the full build, which knows what every article uses.
+    if any(edit.before.media != edit.after.media for edit in edits.values()) or \
+            any(article.media for article, _ in new_files.values()) or any(a.media for a in removed_files.values()):
+        return None
     if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
                               removed_files, touched, {name: digest for name, (_, digest) in known.items()})
@@ -160,7 +169,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
                    selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
-                   removed_files: dict[str, Article], touched: dict[str, tuple[str, str]],
+                   removed_files: dict[str, Article], touched: dict[str, FileRecord],
                    files: dict[str, str]) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
     `refile.refiled_pages`."""

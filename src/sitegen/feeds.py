@@ -55,6 +55,10 @@ class FeedEntry:
     categories: tuple[Term, ...]
     content_html: str
     image: str | None
+    # The lead photo's type, and its byte length and size when it is a published local photo.
+    image_type: str = "image/jpeg"
+    image_length: int | None = None
+    image_size: tuple[int, int] | None = None
 
 
 def feed_title(config: Config, term: Term | None) -> str:
@@ -93,13 +97,18 @@ def _entry(article: Article, content_html: str, config: Config, links: Links) ->
     """An article's feed fields, with URLs made absolute."""
     url = absolute_url(links.article(article), config.base_url)
     lead = article.lead_figure
+    variant = lead.image.social if lead and lead.image else None
+    image = absolute_url(variant.url if variant else lead.src, config.base_url) if lead and lead.src else None
     return FeedEntry(
         url=url,
         id=_id(url, "article:" + article.slug, config),
         author_urls=tuple(absolute_url(links.author(a), config.base_url) for a in article.authors),
         categories=(*((article.section,) if article.section else ()), *article.tags),
         content_html=content_html,
-        image=absolute_url(lead.src, config.base_url) if lead and lead.src else None,
+        image=image,
+        image_type=variant.media_type if variant else image_type(image or ""),
+        image_length=variant.length if variant else None,
+        image_size=(variant.width, variant.height) if variant and variant.width else None,
     )
 
 
@@ -139,7 +148,10 @@ def _atom_entry(article: Article, content_html: str, config: Config, links: Link
     if entry.content_html:
         xml.leaf("content", entry.content_html, {"type": "html"})
     if entry.image:
-        xml.leaf("link", None, {"rel": "enclosure", "type": image_type(entry.image), "href": entry.image})
+        enclosure = {"rel": "enclosure", "type": entry.image_type, "href": entry.image}
+        if entry.image_length is not None:
+            enclosure["length"] = str(entry.image_length)
+        xml.leaf("link", None, enclosure)
     xml.close("entry")
     return xml.getvalue()
 
@@ -180,7 +192,14 @@ def _rss_item(article: Article, content_html: str, config: Config, links: Links)
     if entry.content_html:
         xml.leaf("content:encoded", entry.content_html)
     if entry.image:
-        xml.leaf("media:content", None, {"url": entry.image, "medium": "image", "type": image_type(entry.image)})
+        media = {"url": entry.image, "medium": "image", "type": entry.image_type}
+        if entry.image_length is not None:
+            # RSS's own enclosure needs the length, which only a published local photo has.
+            xml.leaf("enclosure", None, {"url": entry.image, "length": str(entry.image_length), "type": entry.image_type})
+            media["fileSize"] = str(entry.image_length)
+        if entry.image_size:
+            media.update(width=str(entry.image_size[0]), height=str(entry.image_size[1]))
+        xml.leaf("media:content", None, media)
     xml.close("item")
     return xml.getvalue()
 

@@ -30,8 +30,69 @@ def _set_state(self: object, state: dict[str, Any]) -> None:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One file made from a local photo or file: its site path, pixel size (0 when none), type and byte length."""
+
+    url: str
+    width: int
+    height: int
+    media_type: str
+    length: int
+
+    __setstate__ = _set_state
+
+
+# Formats browsers may lack, offered in <source> elements before the fallback every browser shows.
+MODERN_TYPES = ("image/avif", "image/webp")
+
+
+@dataclass(frozen=True)
+class Image:
+    """A local photo as published: its variants in every width and format, narrowest first in each format."""
+
+    width: int
+    height: int
+    variants: tuple[Variant, ...]
+
+    __setstate__ = _set_state
+
+    def of_type(self, media_type: str) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if v.media_type == media_type)
+
+    @property
+    def fallback(self) -> tuple[Variant, ...]:
+        """The variants every browser and social network can show (JPEG, PNG; GIF or SVG when copied as is)."""
+        return tuple(v for v in self.variants if v.media_type not in MODERN_TYPES)
+
+    @property
+    def modern_types(self) -> tuple[str, ...]:
+        return tuple(t for t in MODERN_TYPES if any(v.media_type == t for v in self.variants))
+
+    @property
+    def default(self) -> Variant:
+        """The fallback `src`: the widest no wider than 1200 px, else the narrowest."""
+        fallback = self.fallback
+        fitting = [v for v in fallback if v.width <= 1200]
+        return fitting[-1] if fitting else fallback[0]
+
+    @property
+    def social(self) -> Variant:
+        """For og:image and JSON-LD: the narrowest fallback at least 1200 px wide, else the widest."""
+        fallback = self.fallback
+        return next((v for v in fallback if v.width >= 1200), fallback[-1])
+
+    @property
+    def thumbnail(self) -> Variant:
+        """For cards in listings: the narrowest fallback."""
+        return self.fallback[0]
+
+
+@dataclass(frozen=True)
 class Figure:
-    """An image with its caption and credit; `src` is None when the source was lost."""
+    """An image with its caption and credit; `src` is None when the source was lost.
+
+    A local photo has `image`, its published variants, and `src` is its default variant's site path.
+    """
 
     src: str | None
     alt: str
@@ -39,6 +100,7 @@ class Figure:
     credit: str | None
     width: int | None = None
     height: int | None = None
+    image: Image | None = None
 
     __setstate__ = _set_state
 
@@ -86,8 +148,12 @@ class Article:
     draft: bool = False
     source: str | None = None
     corrections: tuple[str, ...] = ()
-    # A hash of the source bytes, sidecar and load settings: the article's identity for caching.
+    # A hash of the source bytes, sidecar, load settings and local files used: the article's identity for caching.
     digest: str = ""
+    # The local files (photos, documents) the article uses, as absolute paths: an input like its own file.
+    assets: tuple[str, ...] = ()
+    # The published files (names under /media/) its pages show or link to.
+    media: tuple[str, ...] = ()
 
     __setstate__ = _set_state
 

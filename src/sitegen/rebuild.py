@@ -10,10 +10,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sitegen.build import CONTENT_DIR, BuildOptions, load_settings, plan, static_dirs, template_dirs
+from sitegen.assets.store import MediaStore
+from sitegen.build import (
+    CONTENT_DIR,
+    BuildOptions,
+    cache_folder,
+    load_settings,
+    media_folder,
+    place_media,
+    plan,
+    static_dirs,
+    template_dirs,
+)
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.errors import SitegenError, TemplateError
-from sitegen.load import LoadResult, collect, load_or_error, source_digest, sources
+from sitegen.load import LoadResult, LoadSettings, collect, load_or_error, source_key, sources
 from sitegen.model import Article, Body
 from sitegen.parallel import RENDER_CHUNK, RenderChunk, RenderSettings, Workers, articles_in, chunked
 from sitegen.plan import Page
@@ -69,6 +80,8 @@ class Rebuilder:
         self.shown: dict[str, frozenset[str]] = {}
         self.accepted_errors: set[str] = set()
         self.errors: list[SitegenError] = []
+        # Photos are published into the site's kept cache, which `sitegen build` shares.
+        self.store = MediaStore(media_folder(cache_folder(self.options)))
         self._configure()
 
     def _configure(self) -> None:
@@ -80,13 +93,16 @@ class Rebuilder:
         self.env = make_environment(self.config, template_dirs(self.options.source), self.bodies)
         self.uses: dict[str, frozenset[str]] = {}
 
+    def _settings(self) -> LoadSettings:
+        return load_settings(self.config, self.options.source, self.store.folder)
+
     def _load(self, workers: Workers | None = None) -> LoadResult:
         """Every article, parsing only files that are new or changed since the last rebuild."""
-        settings = load_settings(self.config)
+        settings = self._settings()
         present = list(sources(self.options.source / CONTENT_DIR))
         missing = [path for path in present if path not in self.articles]
         if workers is not None:
-            items = [(path, source_digest(path, settings)) for path in missing]
+            items = [(path, source_key(path, settings)) for path in missing]
             loaded = [result for _, chunk in workers.load(items, settings) for result in chunk]
         else:
             loaded = [load_or_error(path, settings) for path in missing]
@@ -141,6 +157,11 @@ class Rebuilder:
             self.articles.pop(path, None)
             # A sidecar's change is its article's change.
             self.articles.pop(path.with_suffix(".txt"), None)
+        # So is a change to a photo or file it uses, wherever in the site folder that is.
+        changed_files = {str(Path(p).resolve()) for p in changed}
+        for path, article in list(self.articles.items()):
+            if isinstance(article, Article) and changed_files.intersection(article.assets):
+                del self.articles[path]
         if force:
             try:
                 self._configure()
@@ -155,7 +176,7 @@ class Rebuilder:
 
     def _update_bodies(self, paths: list[Path]) -> RebuildResult | None:
         """When edits changed only articles' text, render just the pages that showed it; else None."""
-        settings = load_settings(self.config)
+        settings = self._settings()
         fresh: dict[Path, tuple[Article, Body]] = {}
         for path in paths:
             before = self.articles.get(path)
@@ -240,6 +261,8 @@ class Rebuilder:
         for url in removed:
             self.output.remove(url)
             self.shown.pop(url, None)
+        for url in place_media(planned.site.articles, self.store, self.output, self.output.path)[1]:
+            self.output.remove(url)
         self.pages = {page.url: page for page in planned.pages}
         self.accepted_errors = messages
         self.errors = errors

@@ -8,7 +8,7 @@ import os
 import pickle
 import traceback
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -21,14 +21,17 @@ import jinja2.nodes
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
 
+from markupsafe import Markup, escape
+
 from sitegen import code_identity
+from sitegen.assets.markup import picture_html
 from sitegen.bodies import BodyLookup
 from sitegen.config import Config
 from sitegen.errors import TemplateError
 from sitegen.feeds import RENDERERS as FEED_RENDERERS
 from sitegen.feeds import FeedEntries
 from sitegen.labels import label
-from sitegen.model import Body, text_direction
+from sitegen.model import Body, Figure, text_direction
 from sitegen.plan import Page
 from sitegen.seo import METADATA, page_metadata
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
@@ -56,6 +59,21 @@ def _url(context: jinja2.runtime.Context, target: str) -> str:
     if context.get("rooted_links"):
         return rooted_url(target, context["config"].base_path)
     return relative_url(target, page_url)
+
+
+@jinja2.pass_context
+def _picture(context: jinja2.runtime.Context, figure: Figure, sizes: str = "100vw", lead: bool = False,
+             css_class: str = "", limit: int = 0) -> Markup:
+    """A figure's image for the page being rendered: responsive when it is a published local photo."""
+    def url(target: str) -> str:
+        return _url(context, target)
+
+    if figure.image is not None:
+        return Markup(picture_html(figure.image, figure.alt, sizes, url, lead=lead, css_class=css_class, limit=limit))
+    css = f' class="{escape(css_class)}"' if css_class else ""
+    size = f' width="{figure.width}" height="{figure.height}"' if figure.width and figure.height else ""
+    loading = ' fetchpriority="high"' if lead else ' loading="lazy"'
+    return Markup(f'<img{css} src="{escape(url(figure.src or ""))}" alt="{escape(figure.alt)}"{size}{loading} decoding="async">')
 
 
 def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body],
@@ -102,6 +120,7 @@ def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[
         date=date_filter,
         month_name=month_name,
         direction=text_direction,
+        picture=_picture,
     )
     lookup = BodyLookup(bodies, config.words_per_minute)
     links = Links(config)
@@ -176,10 +195,21 @@ def render_page(env: jinja2.Environment, page: Page) -> str:
                             f"while rendering {page.url}") from None
 
 
+def page_linker(page: Page, config: Config) -> Callable[[str], str]:
+    """How `page` links to a site path: relatively from a page, from the base path on the 404 page
+    (served at any URL), and absolutely from feeds, which are read anywhere."""
+    if not page.template.endswith(".html"):
+        return lambda target: absolute_url(target, config.base_url) if config.base_url else rooted_url(
+            target, config.base_path)
+    if page.template == "404.html":
+        return lambda target: rooted_url(target, config.base_path)
+    return lambda target: relative_url(target, page.url)
+
+
 def render_noting_bodies(env: jinja2.Environment, page: Page) -> tuple[str, frozenset[str]]:
     """Render one page, and say which article bodies (by digest) it showed."""
     lookup: BodyLookup = env.globals["body"]  # type: ignore[assignment]
-    lookup.start_page()
+    lookup.start_page(page_linker(page, env.globals["config"]))  # type: ignore[arg-type]
     text = render_page(env, page)
     return text, frozenset(lookup.used)
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from sitegen.config import Config
 from sitegen.feeds import alternates
-from sitegen.model import Article, Term
+from sitegen.model import Article, Term, Variant
 from sitegen.urls import Links, absolute_url, relative_url
 
 Resolve = Callable[[str], str]
@@ -33,6 +33,13 @@ def _organization(config: Config, resolve: Resolve) -> dict[str, Any]:
     return organization
 
 
+def _image_object(variant: Variant, resolve: Resolve) -> dict[str, Any]:
+    found: dict[str, Any] = {"@type": "ImageObject", "url": resolve(variant.url)}
+    if variant.width and variant.height:
+        found.update(width=variant.width, height=variant.height)
+    return found
+
+
 def article_jsonld(article: Article, config: Config, links: Links, resolve: Resolve) -> list[dict[str, Any]]:
     """NewsArticle and BreadcrumbList for an article page."""
     url = resolve(links.article(article))
@@ -47,7 +54,8 @@ def article_jsonld(article: Article, config: Config, links: Links, resolve: Reso
     }
     if article.standfirst:
         news["description"] = article.standfirst
-    images = [resolve(f.src) for f in article.figures if f.src]
+    images: list[Any] = [_image_object(f.image.social, resolve) if f.image else resolve(f.src)
+                         for f in article.figures if f.src]
     if images:
         news["image"] = images
     if article.published:
@@ -110,13 +118,22 @@ def social_meta(config: Config, absolute: str | None, title: str, description: s
             tags.append(("property", "article:section", article.section.name))
         tags += [("property", "article:tag", t.name) for t in article.tags]
     if image and image.src and resolve:
-        tags.append(("property", "og:image", resolve(image.src)))
-        if image.width and image.height:
-            tags += [("property", "og:image:width", str(image.width)), ("property", "og:image:height", str(image.height))]
+        # Social cards and Google Discover want a photo at least 1200 px wide: the published one nearest that.
+        social = image.image.social if image.image else None
+        tags.append(("property", "og:image", resolve(social.url if social else image.src)))
+        width, height = (social.width, social.height) if social else (image.width, image.height)
+        if social:
+            tags.append(("property", "og:image:type", social.media_type))
+        if width and height:
+            tags += [("property", "og:image:width", str(width)), ("property", "og:image:height", str(height))]
         if image.alt:
             tags.append(("property", "og:image:alt", image.alt))
     tags.append(("name", "twitter:card", "summary_large_image" if image and image.src else "summary"))
     tags.append(("name", "twitter:title", title))
+    if image and image.src and resolve:
+        tags.append(("name", "twitter:image", resolve(image.image.social.url if image.image else image.src)))
+        if image.alt:
+            tags.append(("name", "twitter:image:alt", image.alt))
     if description:
         tags.append(("name", "twitter:description", description))
     return tuple(tags)

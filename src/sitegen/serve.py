@@ -23,8 +23,7 @@ from urllib.parse import unquote, urlsplit
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from sitegen.build import BuildOptions
-from sitegen.cache import CACHE_DIR
+from sitegen.build import BuildOptions, cache_folder
 from sitegen.errors import SitegenError
 from sitegen.rebuild import Rebuilder, RebuildResult
 from sitegen.watch import Watcher
@@ -276,7 +275,7 @@ class Server:
         local = f"http://{'localhost' if is_loopback(options.host) else options.host}:{self.port}/"
         # Preview links and canonical URLs point at this server, not the production host.
         self.rebuilder = Rebuilder(BuildOptions(source=build.source, base_url=local, drafts=build.drafts,
-                                                future=build.future), self.output)
+                                                future=build.future, cache_dir=build.cache_dir), self.output)
         self.url = local
         self.observer: BaseObserver | None = None
         self.lock = threading.Lock()
@@ -288,7 +287,7 @@ class Server:
         self.observer = Observer()
         source = self.options.build.source
         # A `sitegen build` running beside the server must not make it rebuild or reload.
-        watcher = Watcher([self.output, source / "build", source / CACHE_DIR], self.rebuild)
+        watcher = Watcher([self.output, source / "build", cache_folder(self.options.build)], self.rebuild)
         self.watcher = watcher
         self.observer.schedule(watcher, str(self.options.build.source.resolve()), recursive=True)
         self.observer.start()

@@ -10,16 +10,21 @@ from functools import lru_cache
 from pathlib import Path
 
 from sitegen import code_identity
+from sitegen.assets.publish import ArticleAssets, MediaSettings, combine
 from sitegen.errors import ContentError, SitegenError
 from sitegen.load.article import LoadSettings
 from sitegen.load.markdown import read_markdown
-from sitegen.load.metadata import Metadata, parse_metadata, parse_yaml
+from sitegen.load.metadata import Metadata, key_line, parse_metadata, parse_yaml
 from sitegen.load.source import decode_source, split_front_matter
 from sitegen.load.wirecopy import read_wire_copy
 from sitegen.model import Article, Body
 
 Loaded = tuple[Article, Body]
-Reader = Callable[[Path, str, Metadata, int, LoadSettings], Loaded]
+# What the cache keeps of a source file: (status, digest), or (status, digest, source key, local files used).
+FileRecord = tuple[str, str] | tuple[str, str, str, tuple[str, ...]]
+# A reader gets the file, its text, its metadata (and the line the metadata's `image:` is on), the line its
+# text starts on, the settings, and the collector of the local files it uses.
+Reader = Callable[[Path, str, Metadata, int, LoadSettings, ArticleAssets], Loaded]
 READERS: dict[str, Reader] = {".txt": read_wire_copy, ".md": read_markdown, ".markdown": read_markdown}
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 
@@ -43,22 +48,36 @@ def source_names(content_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def source_statuses(content_dir: Path, prefix: str) -> dict[str, str]:
+def file_status(path: str) -> str:
+    """Size, times and inode of a file, or "-" when it is missing."""
+    try:
+        result = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{result.st_size}:{result.st_mtime_ns}:{result.st_ctime_ns}:{result.st_ino}"
+
+
+# Where, in a status, the statuses of the local files an article uses begin.
+ASSETS_MARK = "|@"
+
+
+def with_assets(status: str, assets: tuple[str, ...]) -> str:
+    """`status` (of the file alone, or with the files it used before) with the statuses of `assets` instead."""
+    own = status.split(ASSETS_MARK, 1)[0]
+    return own + ASSETS_MARK + ",".join(map(file_status, assets)) if assets else own
+
+
+def source_statuses(content_dir: Path, prefix: str, assets: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, str]:
     """`source_names` with each file's status: `prefix`, then size, times and inode of it and its sidecars.
 
     ctime is in it because no tool can set it back, so a rewrite that keeps mtime still shows. A
     missing sidecar is "-". One walk with `os.scandir` that stats only what exists: at archive scale
-    this walk is most of what a build after an edit costs before it reads anything.
+    this walk is most of what a build after an edit costs before it reads anything. An article that
+    used local files last time (`assets`, by path) has their statuses too: a replaced photo is an edit.
     """
     found: list[tuple[str, str]] = []
-    stat = os.stat
-
-    def status(path: str) -> str:
-        try:
-            result = stat(path)
-        except OSError:
-            return "-"
-        return f"{result.st_size}:{result.st_mtime_ns}:{result.st_ctime_ns}:{result.st_ino}"
+    status = file_status
+    assets = assets or {}
 
     def walk(folder: str) -> None:
         try:
@@ -95,6 +114,8 @@ def source_statuses(content_dir: Path, prefix: str) -> dict[str, str]:
 
     walk(str(content_dir))
     found.sort()
+    if assets:
+        return {path: with_assets(state, assets[path]) if path in assets else state for path, state in found}
     return dict(found)
 
 
@@ -111,10 +132,11 @@ def _sidecar(path: Path) -> Path | None:
     return None
 
 
-def load_article(path: Path, settings: LoadSettings, digest: str = "") -> Loaded:
+def load_article(path: Path, settings: LoadSettings, key: str = "") -> Loaded:
     """Read one source file, its front matter and, for wire copy, a sidecar `.yaml` beside it.
 
-    The article carries `digest`, or when that is "" the `source_digest` of the bytes read.
+    `key` is the `source_key` of the file, or "" to take it of the bytes read. The article's digest
+    is the key with the bytes of every local file it uses (see `ArticleAssets.digest`).
     """
     data = path.read_bytes()
     front, body, first_line = split_front_matter(decode_source(data, path), path)
@@ -128,8 +150,12 @@ def load_article(path: Path, settings: LoadSettings, digest: str = "") -> Loaded
         sidecar_data = sidecar.read_bytes()
         meta_path, meta_text, meta_line = sidecar, decode_source(sidecar_data, sidecar, allow_empty=True), 1
     meta = parse_metadata(parse_yaml(meta_text, meta_path, meta_line), meta_path, meta_text, meta_line, settings.tz)
-    article, article_body = READERS[path.suffix.lower()](path, body, meta, first_line, settings)
-    return replace(article, digest=digest or _digest(path, settings, data, sidecar_data)), article_body
+    # An image named in a sidecar that is missing is the sidecar's mistake, at its line.
+    assets = ArticleAssets(path, settings.media or MediaSettings(path.parent),
+                           (meta_path, key_line(meta_text, meta_line, "image")) if meta.image else None)
+    article, article_body = READERS[path.suffix.lower()](path, body, meta, first_line, settings, assets)
+    key = key or _digest(path, settings, data, sidecar_data)
+    return replace(article, digest=assets.digest(key), assets=tuple(assets.used), media=tuple(assets.names)), article_body
 
 
 @lru_cache(maxsize=8)
@@ -137,10 +163,36 @@ def _settings_key(settings: LoadSettings) -> str:
     return f"{code_identity()}\0{settings!r}\0"
 
 
-def source_digest(path: Path, settings: LoadSettings) -> str:
-    """A hash of everything an article is made from: its bytes, its sidecar, the settings, sitegen."""
+def source_key(path: Path, settings: LoadSettings) -> str:
+    """A hash of what an article file is made from: its bytes, its sidecar, the settings, sitegen.
+
+    It is the article's digest unless the article uses local files (see `source_digest`).
+    """
     sidecar = _sidecar(path) if path.suffix.lower() == ".txt" else None
     return _digest(path, settings, path.read_bytes(), sidecar.read_bytes() if sidecar is not None else None)
+
+
+def source_digest(path: Path, settings: LoadSettings, used: tuple[str, str, tuple[str, ...]] | None = None,
+                  ) -> tuple[str, str]:
+    """(source key, digest) of an article file, without parsing it.
+
+    `used` is (key, digest, local files) as the last build read it. While its key is unchanged it
+    uses the same files, so the digest is taken of their bytes now; a new key parses to a digest
+    that is its key unless the article turns out to use local files.
+    """
+    key = source_key(path, settings)
+    if used is None or used[0] != key or not used[2]:
+        return key, key
+    try:
+        return key, combine(key, {asset: _file_hash(asset) for asset in used[2]})
+    except OSError:
+        # A file it used is gone: no cached article matches, and parsing says what is wrong.
+        return key, key + "-missing"
+
+
+def _file_hash(path: str) -> str:
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _digest(path: Path, settings: LoadSettings, data: bytes, sidecar: bytes | None) -> str:
@@ -152,13 +204,24 @@ def _digest(path: Path, settings: LoadSettings, data: bytes, sidecar: bytes | No
     return digest.hexdigest()
 
 
-def load_or_error(path: Path, settings: LoadSettings, digest: str = "") -> Loaded | SitegenError:
+def file_record(status: str, article: Article, key: str, settings: LoadSettings) -> FileRecord:
+    """What the cache keeps of an article's file: with its key and the files used, when it uses local files.
+
+    `key` "": take it of the file now (a worker took it, and only such an article needs it).
+    """
+    if not article.assets:
+        return (with_assets(status, ()), article.digest)
+    return (with_assets(status, article.assets), article.digest, key or source_key(article.source_path, settings),
+            article.assets)
+
+
+def load_or_error(path: Path, settings: LoadSettings, key: str = "") -> Loaded | SitegenError:
     """One article and its body, or the error that says why it could not be read; never an exception.
 
-    Without a `digest`, the article's is taken of the bytes read.
+    Without a `key`, it is taken of the bytes read.
     """
     try:
-        return load_article(path, settings, digest)
+        return load_article(path, settings, key)
     except SitegenError as error:
         return error
     except OSError as error:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sitegen.assets.publish import MediaSettings
 from sitegen.config import RESERVED_PATHS
 from sitegen.errors import ContentError
 from sitegen.load.metadata import Metadata
@@ -27,6 +28,8 @@ class LoadSettings:
     tz: ZoneInfo
     default_section: str
     sections: tuple[Term, ...] = ()
+    # Where local photos and files are found and how they are published; None: beside each article.
+    media: MediaSettings | None = None
 
     def section(self, name: str) -> Term:
         """The configured section `name` refers to (by name or slug), else a new one."""

@@ -13,9 +13,12 @@ from xml.etree.ElementTree import Element
 import markdown as md
 from markupsafe import Markup
 
+from sitegen.assets.find import ATTACHMENT_TYPES, IMAGE_SUFFIXES, is_local, suffix_of
+from sitegen.assets.markup import marked, picture_html
+from sitegen.assets.publish import ArticleAssets
 from sitegen.errors import ContentError
 from sitegen.load.article import LoadSettings, assemble, count_words
-from sitegen.load.figures import figure_html
+from sitegen.load.figures import figure_html, published
 from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Body, Figure
 from sitegen.sanitize import clean_html, clean_text
@@ -207,8 +210,60 @@ def markdown_to_html(text: str) -> str:
     return clean_html(converter.convert(text))
 
 
+# The sanitiser writes every attribute as name="value", with '"' and '&' escaped inside.
+_IMG = re.compile(r"<img\b([^>]*)>")
+_LINK = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")')
+_ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
+
+
+def _line_of(url: str, text: str, first_line: int) -> int:
+    """The line of the body `text` (starting at `first_line`) that first names `url`."""
+    for probe in (url, url.split("/")[-1]):
+        found = text.find(probe)
+        if found >= 0:
+            return first_line + text.count("\n", 0, found)
+    return first_line
+
+
+def publish_local_files(html: str, text: str, first_line: int, assets: ArticleAssets, sizes: str) -> str:
+    """Sanitised body HTML with each local image published as a responsive picture and each linked file copied.
+
+    A linked photo is published too (its widest variant), never as it was: its metadata may say where it was taken.
+    """
+    def image(match: re.Match[str]) -> str:
+        attributes = {name: unescape(value) for name, value in _ATTRIBUTE.findall(match.group(1))}
+        src = attributes.get("src", "")
+        if not is_local(src):
+            return match.group(0)
+        return picture_html(assets.photo(src, _line_of(src, text, first_line)), attributes.get("alt", ""), sizes, marked)
+
+    def link(match: re.Match[str]) -> str:
+        href = unescape(match.group(2))
+        suffix = suffix_of(href) if is_local(href) else ""
+        line = _line_of(href, text, first_line)
+        if suffix in ATTACHMENT_TYPES:
+            url = assets.attachment(href, line).url
+        elif suffix in IMAGE_SUFFIXES:
+            url = assets.photo(href, line).fallback[-1].url
+        else:
+            return match.group(0)
+        # A fragment (a PDF's #page=3) still applies to the copy.
+        fragment = href[href.index("#"):] if "#" in href else ""
+        return f"{match.group(1)}{marked(url)}{str(escape_attribute(fragment))}{match.group(3)}"
+
+    if "<img" in html:
+        html = _IMG.sub(image, html)
+    if "<a" in html:
+        html = _LINK.sub(link, html)
+    return html
+
+
+def escape_attribute(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;")
+
+
 def read_markdown(path: Path, text: str, meta: Metadata, first_line: int,
-                  settings: LoadSettings) -> tuple[Article, Body]:
+                  settings: LoadSettings, assets: ArticleAssets) -> tuple[Article, Body]:
     """Build an article and its body from Markdown whose front matter has already been read."""
     headline = meta.title
     body = text
@@ -224,12 +279,17 @@ def read_markdown(path: Path, text: str, meta: Metadata, first_line: int,
     # Markdown puts a line break between blocks, so dropping tags joins no words; entities such as
     # &nbsp; separate them.
     words = count_words(unescape(_TAG.sub("", html)))
+    sizes = settings.media.sizes if settings.media else "100vw"
     figures: tuple[Figure, ...] = ()
     if meta.image:
-        figures = (Figure(src=meta.image, alt=meta.image_alt, caption=meta.image_caption, credit=meta.image_credit,
-                          width=meta.image_width, height=meta.image_height),)
+        figure = Figure(src=meta.image, alt=meta.image_alt, caption=meta.image_caption, credit=meta.image_credit,
+                        width=meta.image_width, height=meta.image_height)
+        figures = (published(figure, assets, None, from_metadata=True),)
+    # The body's title line, when it had one, is gone from `body`, so its lines start one later.
+    html = publish_local_files(html, body, first_line + (text.count("\n") - body.count("\n")), assets, sizes)
+    if figures:
         # The lead image opens the body, marked up exactly as a wire-copy figure is.
-        html = figure_html(figures[0], meta.language or settings.language) + "\n" + html
+        html = figure_html(figures[0], meta.language or settings.language, sizes, lead=True) + "\n" + html
     standfirst = meta.standfirst or ""
     article = assemble(
         path, meta, settings,

@@ -90,6 +90,14 @@ _TextDates.yaml_implicit_resolvers = {
 }
 
 
+def key_line(text: str, first_line: int, key: str) -> int:
+    """The file line of `key` in YAML `text` whose line 1 is file line `first_line`; `first_line` if not found."""
+    for number, raw in enumerate(text.splitlines()):
+        if re.match(rf"^['\"]?{re.escape(key)}['\"]?\s*:", raw):
+            return first_line + number
+    return first_line
+
+
 class _Where:
     """Finds the line of a key in YAML text, so field errors can point at it."""
 
@@ -97,10 +105,7 @@ class _Where:
         self.path, self.text, self.first_line = path, text, first_line
 
     def line(self, key: str) -> int:
-        for number, raw in enumerate(self.text.splitlines()):
-            if re.match(rf"^['\"]?{re.escape(key)}['\"]?\s*:", raw):
-                return self.first_line + number
-        return self.first_line
+        return key_line(self.text, self.first_line, key)
 
     def error(self, key: str, message: str, hint: str | None = None) -> ContentError:
         return ContentError(message, self.path, self.line(key), hint)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from sitegen.assets.publish import ArticleAssets
 from sitegen.errors import ContentError
 from sitegen.load.article import LoadSettings, assemble, count_words
-from sitegen.load.figures import figure_html
+from sitegen.load.figures import figure_html, published
 from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Body, Figure
 from sitegen.sanitize import safe_url
@@ -43,6 +44,8 @@ class WireCopy:
     standfirst: str
     blocks: tuple[Paragraph | Figure, ...]
     source: str | None
+    # The line each figure of `blocks` was on, in order.
+    figure_lines: tuple[int, ...] = ()
 
 
 def split_credit(caption: str) -> tuple[str, str | None]:
@@ -87,6 +90,7 @@ def parse_wire_copy(text: str, path: Path | None = None, first_line: int = 1) ->
         standfirst = rest[0][1]
         rest = rest[1:]
     blocks: list[Paragraph | Figure] = []
+    figure_lines: list[int] = []
     index = 0
     while index < len(rest):
         number, line = rest[index]
@@ -100,6 +104,7 @@ def parse_wire_copy(text: str, path: Path | None = None, first_line: int = 1) ->
                     index += 1
             blocks.append(Figure(src=safe_url(image.group("src").strip()), alt=image.group("alt").strip(),
                                  caption=caption, credit=credit))
+            figure_lines.append(number)
         else:
             blocks.append(Paragraph(line, number))
         index += 1
@@ -118,25 +123,33 @@ def parse_wire_copy(text: str, path: Path | None = None, first_line: int = 1) ->
             blocks.append(Paragraph(trimmed, last.line))
             break
     return WireCopy(headline=headline, standfirst=strip_end_mark(standfirst),
-                    blocks=tuple(blocks), source=source)
+                    blocks=tuple(blocks), source=source, figure_lines=tuple(figure_lines))
 
 
-def blocks_html(blocks: tuple[Paragraph | Figure, ...], language: str) -> Markup:
-    """The article body as safe HTML: every piece of wire text is escaped."""
+def blocks_html(blocks: tuple[Paragraph | Figure, ...], language: str, sizes: str = "100vw") -> Markup:
+    """The article body as safe HTML: every piece of wire text is escaped. The first image is the lead."""
+    lead = next((b for b in blocks if isinstance(b, Figure) and b.src), None)
     html = [
-        figure_html(block, language) if isinstance(block, Figure) else f"<p>{escape(block.text)}</p>"
+        figure_html(block, language, sizes, block is lead) if isinstance(block, Figure) else f"<p>{escape(block.text)}</p>"
         for block in blocks
     ]
     return Markup("\n".join(html))
 
 
+def _publish_figures(wire: WireCopy, assets: ArticleAssets) -> tuple[Paragraph | Figure, ...]:
+    """The blocks with every local photo published."""
+    lines = iter(wire.figure_lines)
+    return tuple(published(b, assets, next(lines, None)) if isinstance(b, Figure) else b for b in wire.blocks)
+
+
 def read_wire_copy(path: Path, text: str, meta: Metadata, first_line: int,
-                   settings: LoadSettings) -> tuple[Article, Body]:
+                   settings: LoadSettings, assets: ArticleAssets) -> tuple[Article, Body]:
     """Build an article and its body from wire copy whose metadata has already been read."""
     wire = parse_wire_copy(text, path, first_line)
     language = meta.language or settings.language
     words = sum(count_words(b.text) for b in wire.blocks if isinstance(b, Paragraph))
-    figures = tuple(b for b in wire.blocks if isinstance(b, Figure))
+    blocks = _publish_figures(wire, assets)
+    figures = tuple(b for b in blocks if isinstance(b, Figure))
     article = assemble(
         path, meta, settings,
         headline=meta.title or wire.headline,
@@ -144,4 +157,5 @@ def read_wire_copy(path: Path, text: str, meta: Metadata, first_line: int,
         figures=figures,
         source=meta.source or wire.source,
     )
-    return article, Body(blocks_html(wire.blocks, language), words)
+    sizes = settings.media.sizes if settings.media else "100vw"
+    return article, Body(blocks_html(blocks, language, sizes), words)
