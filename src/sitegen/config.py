@@ -195,7 +195,8 @@ def _check(config: Config, path: Path, text: str) -> None:
         fail("feeds.content", "must be 'full' or 'summary'")
     widths = config.images.widths
     if not widths or any(not 16 <= w <= 8192 for w in widths):
-        fail("images.widths", f"must list widths from 16 to 8192 pixels, not {list(widths)}", "images.widths = [480, 800, 1200, 1600]")
+        fail("images.widths", f"must list widths from 16 to 8192 pixels, not {list(widths)}",
+             "images.widths = [480, 800, 1200, 1600]")
     if not 1 <= config.images.quality <= 100:
         fail("images.quality", f"must be from 1 to 100, not {config.images.quality}")
     if config.images.sizes != clean_text(config.images.sizes).strip() or not config.images.sizes:

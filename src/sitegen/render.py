@@ -20,7 +20,6 @@ import jinja2.meta
 import jinja2.nodes
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
-
 from markupsafe import Markup, escape
 
 from sitegen import code_identity

@@ -149,6 +149,11 @@ def read_wire_copy(path: Path, text: str, meta: Metadata, first_line: int,
     language = meta.language or settings.language
     words = sum(count_words(b.text) for b in wire.blocks if isinstance(b, Paragraph))
     blocks = _publish_figures(wire, assets)
+    if meta.image:
+        # A lead photo named in the metadata opens the story, before the wire's own images.
+        lead = Figure(src=meta.image, alt=meta.image_alt, caption=meta.image_caption, credit=meta.image_credit,
+                      width=meta.image_width, height=meta.image_height)
+        blocks = (published(lead, assets, None, from_metadata=True), *blocks)
     figures = tuple(b for b in blocks if isinstance(b, Figure))
     article = assemble(
         path, meta, settings,
