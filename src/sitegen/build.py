@@ -279,7 +279,7 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
     # Stored a few hundred at a time: each transaction rewrites the index pages it touches, and
     # one per worker's chunk wrote four times as many pages to the log.
     pending: list[Prepared] = []
-    for items, chunk in workers.load(misses(), settings, progress, reader=load_chunk_for_cache):
+    for items, chunk in workers.load(misses(), settings, progress, reader=load_chunk_for_cache, total=len(scanned)):
         pending += (r for r in chunk if not isinstance(r, SitegenError))
         if len(pending) >= STORE_BLOCK:
             cards.update(cache.store_articles(pending))

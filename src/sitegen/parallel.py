@@ -68,6 +68,26 @@ def chunked_iter(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+def guided_chunks(items: Iterable[T], total: int, workers: int, most: int) -> Iterator[list[T]]:
+    """`items` (about `total` of them) in lists of `most`, shrinking to one as the end nears.
+
+    A photo takes a worker half a second: 32 stories with photos in the last chunk left the other
+    core idle for 20 s, and a dozen new ones all went to one worker.
+    """
+    chunk: list[T] = []
+    remaining = total
+    size = max(1, min(most, remaining // (4 * workers)))
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            remaining -= len(chunk)
+            chunk = []
+            size = max(1, min(most, remaining // (4 * workers)))
+    if chunk:
+        yield chunk
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -340,13 +360,15 @@ class Workers:
             yield chunk, future.result()
 
     def load(self, items: Iterable[tuple[Path, str]], settings: LoadSettings, progress: Progress | None = None,
-             reader: Callable[..., list[Any]] = load_chunk) -> Iterator[tuple[list[tuple[Path, str]], list[Any]]]:
-        """Load articles (path, digest) in order, a chunk at a time: (the chunk, what was read of each).
+             reader: Callable[..., list[Any]] = load_chunk, total: int = 0,
+             ) -> Iterator[tuple[list[tuple[Path, str]], list[Any]]]:
+        """Load articles (path, source key) in order, a chunk at a time: (the chunk, what was read of each).
 
-        `items` is taken as it comes. `reader` is `load_chunk` (articles and bodies) or
-        `load_chunk_for_cache` (pickled for the cache).
+        `items` is taken as it comes; `total` says about how many there are, so the last chunks can
+        be small. `reader` is `load_chunk` (articles and bodies) or `load_chunk_for_cache` (pickled for the cache).
         """
-        for chunk, results in self._stream(reader, chunked_iter(items, LOAD_CHUNK), settings):
+        chunks = guided_chunks(items, total, self.count, LOAD_CHUNK) if total else chunked_iter(items, LOAD_CHUNK)
+        for chunk, results in self._stream(reader, chunks, settings):
             yield chunk, results
             if progress:
                 progress(len(chunk))

@@ -103,7 +103,7 @@ class Rebuilder:
         missing = [path for path in present if path not in self.articles]
         if workers is not None:
             items = [(path, source_key(path, settings)) for path in missing]
-            loaded = [result for _, chunk in workers.load(items, settings) for result in chunk]
+            loaded = [result for _, chunk in workers.load(items, settings, total=len(items)) for result in chunk]
         else:
             loaded = [load_or_error(path, settings) for path in missing]
         for path, result in zip(missing, loaded, strict=True):
