@@ -108,7 +108,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         if name in known and digest == known[name][1]:
             # Touched, not changed: only its status is new.
             files[name] = known[name]
-            touched[name] = (status, digest, *used[name][::2]) if name in used else (status, digest)  # type: ignore[assignment]
+            touched[name] = (status, digest, used[name][0], used[name][2]) if name in used else (status, digest)
             continue
         if len(edits) + len(new_files) == limit:
             return None

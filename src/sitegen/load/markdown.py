@@ -212,7 +212,8 @@ def markdown_to_html(text: str) -> str:
 
 # The sanitiser writes every attribute as name="value", with '"' and '&' escaped inside.
 _IMG = re.compile(r"<img\b([^>]*)>")
-_LINK = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")')
+# Only links that may be local reach Python: most of a story's links have a scheme or are fragments.
+_LINK = re.compile(r'(<a\b[^>]*?\bhref=")(?![A-Za-z][A-Za-z0-9+.-]*:|//|#)([^"]+)(")')
 _ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
 
 
