@@ -22,7 +22,7 @@ from sitegen.assets.store import MediaStore
 from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, Prepared, filing_row, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.edits import Patched, patch_edits
-from sitegen.errors import ContentError, SitegenError
+from sitegen.errors import BuildError, ContentError, SitegenError
 from sitegen.load import FileRecord, LoadResult, LoadSettings, collect, file_record, source_digest, source_statuses
 from sitegen.model import Article, Selection, Site, Term, build_site
 from sitegen.parallel import (
@@ -39,11 +39,12 @@ from sitegen.parallel import (
     may_share,
     sharing,
 )
-from sitegen.plan import Page, plan_site
+from sitegen.plan import Page, plan_site, redirect_pages
+from sitegen.published import RECORD_NAME, Record, Settled, UrlRecord, first_urls, read_record, settle, write_record
 from sitegen.render import make_environment, template_hashes
 from sitegen.sitemaps import next_change
 from sitegen.theme import theme_dir
-from sitegen.urls import output_path
+from sitegen.urls import Links, output_path
 from sitegen.write import Output, Staging, static_files, temporary_cache_name
 
 CONTENT_DIR = "seeds"
@@ -67,6 +68,8 @@ class BuildOptions:
     strict: bool = False
     workers: int = 0
     cache: bool = True
+    # Any URL change the record of published URLs does not hold yet is an error (for CI).
+    frozen_urls: bool = False
     # Where the kept cache lives; None: $SITEGEN_CACHE_DIR, else .sitegen-cache/ in the site folder.
     cache_dir: Path | None = None
 
@@ -147,10 +150,15 @@ class Plan:
     # The first moment the same inputs would give a different site: an embargo lifts, or a story
     # leaves the news sitemap's two-day window (a timestamp).
     valid_until: float | None
+    # The record of published URLs after this build, and the redirects it implies.
+    settled: Settled | None = None
 
 
-def plan(config: Config, options: BuildOptions, loaded: LoadResult) -> Plan:
-    """From loaded articles to every page: drafts, embargoes and duplicate slugs are settled here."""
+def plan(config: Config, options: BuildOptions, loaded: LoadResult, record: Record | None = None) -> Plan:
+    """From loaded articles to every page: drafts, embargoes and duplicate slugs are settled here.
+
+    With the `record` of published URLs, the pages also redirect every URL an article moved away from.
+    """
     errors: list[SitegenError] = list(loaded.errors)
     now = build_time()
     chosen = select_articles(loaded.articles, options, now)
@@ -165,8 +173,19 @@ def plan(config: Config, options: BuildOptions, loaded: LoadResult) -> Plan:
         )
     valid_until = next_change(now.timestamp(), (a.published.timestamp() for a in loaded.articles if a.published),
                               (a.published.timestamp() for a in site.articles if a.published))
-    return Plan(site, plan_site(site, config, now), errors, len(loaded.articles) - len(chosen), warnings,
-                valid_until)
+    pages = plan_site(site, config, now)
+    settled = None
+    if record is not None:
+        links = Links(config)
+        settled = settle(record, site.articles, {page.url for page in pages},
+                         {str(a.source_path): links.article(a) for a in site.articles}, options.source / CONTENT_DIR)
+        pages += redirect_pages(settled.moves)
+        warnings += settled.warnings
+        if options.frozen_urls:
+            errors += [BuildError(f"{what}, which {RECORD_NAME} does not hold", article.source_path, None,
+                                  f"build without --frozen-urls and commit {RECORD_NAME}")
+                       for article, what in settled.changed]
+    return Plan(site, pages, errors, len(loaded.articles) - len(chosen), warnings, valid_until, settled)
 
 
 def _status_lines(roots: list[Path]) -> Iterator[str]:
@@ -188,17 +207,22 @@ def _status_lines(roots: list[Path]) -> Iterator[str]:
 def theme_signature(source: Path, options: BuildOptions, output: Path) -> str:
     """A hash of everything but the articles: sitegen itself, options, config, templates and static files."""
     digest = hashlib.sha256(f"{code_identity()}\0{options!r}\0{output}\0".encode())
-    for line in _status_lines([source / CONFIG_NAME, *template_dirs(source), *static_dirs(source)]):
+    for line in _status_lines([source / CONFIG_NAME, source / RECORD_NAME, *template_dirs(source), *static_dirs(source)]):
         digest.update(line.encode())
     return digest.hexdigest()
 
 
-def input_signature(theme: str, scanned: dict[str, str]) -> str:
-    """A hash of every input's name and file status: `theme` covers all but the articles, `scanned` those."""
-    digest = hashlib.sha256(theme.encode())
+def sources_signature(scanned: dict[str, str]) -> str:
+    """A hash of every article file's name and status (see `scan`)."""
+    digest = hashlib.sha256()
     for name, status in scanned.items():
         digest.update(f"{name}\0{status}\n".encode())
     return digest.hexdigest()
+
+
+def input_signature(theme: str, sources: str) -> str:
+    """A hash of every input: `theme` covers all but the articles, `sources` (`sources_signature`) those."""
+    return hashlib.sha256(f"{theme}\0{sources}".encode()).hexdigest()
 
 
 def template_dirs(source: Path) -> list[Path]:
@@ -322,19 +346,26 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         settings = load_settings(config, options.source, store.folder)
         scanned = scan(options.source, settings, {path: used for path, (_, _, used) in cache.file_assets().items()})
         theme = theme_signature(options.source, options, output) if options.cache else ""
-        signature = input_signature(theme, scanned) if options.cache else ""
+        sources = sources_signature(scanned) if options.cache else ""
+        signature = input_signature(theme, sources) if options.cache else ""
         last = cache.last_build() if options.cache and output.is_dir() else None
         until = last.get("valid_until") if last else None
         current = until is None or build_time().isoformat() < until
         if last and current and last.get("signature") == signature:
             return _unchanged(last, started)
-        if last and current and last.get("theme") == theme:
+        # --frozen-urls is for CI, which checks every URL against the record in a full build.
+        if last and current and last.get("theme") == theme and not options.frozen_urls:
+            content = options.source / CONTENT_DIR
+            urls = UrlRecord(read_record(options.source / RECORD_NAME), content,
+                             None if options.drafts or options.future or options.frozen_urls else options.source / RECORD_NAME)
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
                                   max(PATCH_LIMIT, last["pages"] // 10),
-                                  Selection(options.drafts, options.future, build_time()))
+                                  Selection(options.drafts, options.future, build_time()), urls)
             if patched is not None:
                 report = _patched(last, patched, len(scanned))
-                record = {**last, "signature": signature, **_counts(report)}
+                # A new story's line in the record of URLs changes what the next build compares.
+                theme = theme_signature(options.source, options, output)
+                record = {**last, "theme": theme, "signature": input_signature(theme, sources), **_counts(report)}
                 if patched.retimed:
                     record["valid_until"] = _instant(patched.valid_until)
                 cache.store_last_build(record)
@@ -356,9 +387,10 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         cache.settle()
         del scanned
         loaded.files = {}
-        planned = plan(config, options, loaded.result)
+        planned = plan(config, options, loaded.result, read_record(options.source / RECORD_NAME))
         report.errors += planned.errors
         report.warnings += planned.warnings
+        moved = planned.settled.warnings if planned.settled else []
         report.articles, report.skipped, report.pages = len(planned.site.articles), planned.skipped, len(planned.pages)
         records = cache.pages(output, {a.digest for a in planned.site.articles}) if options.cache else {}
         removed = sorted(set(records) - {page.url for page in planned.pages})
@@ -370,7 +402,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         staging = Staging(output)
         try:
             kept = _render(planned.pages, config, options, cache, loaded.cards, previous, workers, staging, report,
-                           on_page, _ticker(progress, "rendering", len(planned.pages)))
+                           on_page, _ticker(progress, "rendering", len(planned.pages)),
+                           first_urls(planned.settled.record) if planned.settled else {})
             static = _copy_static(options.source, staging)
             patch = bool(kept) and report.pages - len(kept) + len(removed) <= max(PATCH_LIMIT, report.pages // 10)
             media, stale_media = place_media(planned.site.articles, store, staging, output if patch else None)
@@ -390,15 +423,26 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             staging.discard()
             cache.discard_staged_pages()
             raise
+        if planned.settled and keeps_record(options, report) and \
+                write_record(options.source / RECORD_NAME, planned.settled.record) and options.cache:
+            theme = theme_signature(options.source, options, output)
+            signature = input_signature(theme, sources)
         if options.cache:
             # Photos no article uses any more go; those of drafts and embargoed stories stay for later.
             store.prune({name for article in loaded.result.articles for name in article.media})
             cache.commit_staged_pages(output, removed, replace_all=not had_records)
             if not report.errors:
                 until = _instant(planned.valid_until)
-                cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until,
-                                        **_counts(report)})
+                # Moves are told once, by the build that records them, not by every build after it.
+                counts = {**_counts(report), "warnings": [w for w in report.warnings if w not in moved]}
+                cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until, **counts})
     return _finish(report, started)
+
+
+def keeps_record(options: BuildOptions, report: BuildReport) -> bool:
+    """Whether this build updates the record of published URLs: not a preview with drafts or embargoed
+    stories, not one that failed (a broken story is not taken down), and not with --frozen-urls."""
+    return not (options.drafts or options.future or options.frozen_urls or report.errors)
 
 
 def _instant(timestamp: float | None) -> str | None:
@@ -413,7 +457,8 @@ def _finish(report: BuildReport, started: float) -> BuildReport:
 
 def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cache, cards: dict[str, str],
             previous: dict[str, str], workers: Workers, staging: Staging, report: BuildReport,
-            on_page: Callable[[str], None] | None, progress: Progress | None) -> list[str]:
+            on_page: Callable[[str], None] | None, progress: Progress | None,
+            first: dict[str, str] | None = None) -> list[str]:
     """Fingerprint every page and render those that changed into `staging`; returns the URLs kept as they were.
 
     Workers forked once the pages are planned share them, unless this process holds too much to
@@ -435,7 +480,8 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
         workers.close()
     settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
                               fingerprints=options.cache, fresh=True, cache=None if workers.remote else cache.path,
-                              run=uuid.uuid4().hex, compiled=None if workers.remote else cache.templates)
+                              run=uuid.uuid4().hex, compiled=None if workers.remote else cache.templates,
+                              first_urls=tuple(sorted((first or {}).items())), content_dir=options.source / CONTENT_DIR)
     bodies = CachedBodies(cache.path)
     kept: list[str] = []
     # The pickled form of each page sent to a worker, and the articles it names, until it comes back rendered.

@@ -25,6 +25,7 @@ from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, s
 from sitegen.model import Article, Body, Selection
 from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
 from sitegen.plan import Page, sitemap_pages
+from sitegen.published import UrlRecord, first_urls, write_record
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
 from sitegen.urls import Links
@@ -80,7 +81,7 @@ class _Edit:
 
 
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
-                template_dirs: list[Path], limit: int, selection: Selection) -> Patched | None:
+                template_dirs: list[Path], limit: int, selection: Selection, urls: UrlRecord) -> Patched | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide.
 
     That is when an article does not load, a new file, a removed one or an edit changes the site
@@ -128,10 +129,25 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if any(edit.before.media != edit.after.media for edit in edits.values()) or \
             any(article.media for article, _ in new_files.values()) or any(a.media for a in removed_files.values()):
         return None
+    # So are redirects: the record of URLs gains new stories here, and marks those taken down or back.
+    links = Links(config)
+
+    def published_at(article: Article) -> str | None:
+        return links.article(article) if selection.keeps_article(article) else None
+
+    if any(edit.before.story_id != edit.after.story_id or edit.before.aliases != edit.after.aliases
+           for edit in edits.values()):
+        return None
+    record = urls.updated([*((e.after, published_at(e.before), published_at(e.after)) for e in edits.values()),
+                           *((article, None, published_at(article)) for article, _ in new_files.values()),
+                           *((article, published_at(article), None) for article in removed_files.values())])
+    if record is None:
+        return None
     if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
-                              removed_files, touched, {name: digest for name, (_, digest) in known.items()})
-    moved = _moves(edits, cache, Links(config))
+                              removed_files, touched, {name: digest for name, (_, digest) in known.items()},
+                              UrlRecord(record, urls.content_dir, urls.path))
+    moved = _moves(edits, cache, links)
     if moved is None:
         return None
     stored = cache.pages_naming([name for name, edit in edits.items() if edit.restated])
@@ -161,7 +177,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         added = len(sitemaps) - len(previous_maps)
     # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
     must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
-    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must)
+    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, urls)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
     return Patched(rendered, removed, len(edits), added)
@@ -170,9 +186,9 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
                    selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
-                   files: dict[str, str]) -> Patched | None:
+                   files: dict[str, str], urls: UrlRecord) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
-    `refile.refiled_pages`."""
+    `refile.refiled_pages`; `urls` holds the record of published URLs with the new stories in it."""
     cards: dict[str, str] = {}
     new = {name: (article, card_key(article)) for name, (article, _) in new_files.items()}
     refiled = refiled_pages(config, files, {name: (e.before, e.after, e.after_card) for name, e in edits.items()},
@@ -191,7 +207,9 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     cards.update((edit.after.digest, edit.after_card) for edit in edits.values())
     cards.update((article.digest, card) for article, card in new.values())
     removed = sorted(gone)
-    rendered = _render(config, template_dirs, cache, output, refiled.pages, previous, cards, removed, showing)
+    rendered = _render(config, template_dirs, cache, output, refiled.pages, previous, cards, removed, showing, urls)
+    if urls.path is not None:
+        write_record(urls.path, urls.record)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
     cache.forget_articles({before.digest for before in befores})
@@ -262,13 +280,16 @@ def _workers_pay(pages: int) -> bool:
 
 
 def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Path, pages: dict[str, Page],
-            previous: dict[str, str], cards: dict[str, str], removed: list[str], must: set[str]) -> list[str]:
+            previous: dict[str, str], cards: dict[str, str], removed: list[str], must: set[str],
+            urls: UrlRecord) -> list[str]:
     """Render `pages` into the output as a patch and record them in the cache; returns the URLs rendered.
 
     A page is rendered if its fingerprint changed or it is in `must`: one that showed an edited
     body has the fingerprint it had. Many pages are rendered by workers forked once they are planned.
     """
-    env = make_environment(config, template_dirs, CachedBodies(cache.path), compiled=cache.templates)
+    first = first_urls(urls.record)
+    env = make_environment(config, template_dirs, CachedBodies(cache.path), compiled=cache.templates,
+                           first_urls=first, content_dir=urls.content_dir)
     templates = template_hashes(pages.values(), config, env)
 
     def changed() -> Iterator[tuple[str, str, bytes, tuple[str, ...]]]:
@@ -293,7 +314,8 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
                 rendered.append(url)
         else:
             settings = RenderSettings(config, tuple(template_dirs), templates, staging.path, fresh=True,
-                                      cache=cache.path, run=uuid.uuid4().hex, compiled=cache.templates)
+                                      cache=cache.path, run=uuid.uuid4().hex, compiled=cache.templates,
+                                      first_urls=tuple(sorted(first.items())), content_dir=urls.content_dir)
             # What each page sent out was pickled as, until it comes back rendered.
             sent: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 

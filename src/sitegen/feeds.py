@@ -93,6 +93,14 @@ def _clean_body(html: str) -> str:
     return clean_text(str(html))
 
 
+def _entry_id(article: Article, url: str, config: Config, links: Links) -> str:
+    """An entry's id never changes: an article that moved keeps the id of the URL it was first published at."""
+    first = links.first(article)
+    if first == links.article(article):
+        return _id(url, "article:" + article.slug, config)
+    return _id(absolute_url(first, config.base_url), "article-at:" + first, config)
+
+
 def _entry(article: Article, content_html: str, config: Config, links: Links) -> FeedEntry:
     """An article's feed fields, with URLs made absolute."""
     url = absolute_url(links.article(article), config.base_url)
@@ -101,7 +109,7 @@ def _entry(article: Article, content_html: str, config: Config, links: Links) ->
     image = absolute_url(variant.url if variant else lead.src, config.base_url) if lead and lead.src else None
     return FeedEntry(
         url=url,
-        id=_id(url, "article:" + article.slug, config),
+        id=_entry_id(article, url, config, links),
         author_urls=tuple(absolute_url(links.author(a), config.base_url) for a in article.authors),
         categories=(*((article.section,) if article.section else ()), *article.tags),
         content_html=content_html,

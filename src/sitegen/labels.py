@@ -6,13 +6,17 @@ from markupsafe import Markup, escape
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {"home": "Home", "by": "By", "and": "and", "updated": "Updated", "minutes": "{n} min read",
-           "correction": "Correction", "source": "Source", "tags": "Tags", "related": "Related"},
+           "correction": "Correction", "source": "Source", "tags": "Tags", "related": "Related",
+           "moved": "This story has moved to"},
     "vi": {"home": "Trang chủ", "by": "Tác giả:", "and": "và", "updated": "Cập nhật", "minutes": "{n} phút đọc",
-           "correction": "Đính chính", "source": "Nguồn", "tags": "Chủ đề", "related": "Tin liên quan"},
+           "correction": "Đính chính", "source": "Nguồn", "tags": "Chủ đề", "related": "Tin liên quan",
+           "moved": "Bài viết đã được chuyển sang"},
     "ar": {"home": "الرئيسية", "by": "بقلم", "and": "و", "updated": "تحديث", "minutes": "{n} دقيقة للقراءة",
-           "correction": "تصحيح", "source": "المصدر", "tags": "الوسوم", "related": "ذو صلة"},
+           "correction": "تصحيح", "source": "المصدر", "tags": "الوسوم", "related": "ذو صلة",
+           "moved": "نُقل هذا المقال إلى"},
     "fr": {"home": "Accueil", "by": "Par", "and": "et", "updated": "Mis à jour", "minutes": "{n} min de lecture",
-           "correction": "Rectificatif", "source": "Source", "tags": "Mots-clés", "related": "À lire aussi"},
+           "correction": "Rectificatif", "source": "Source", "tags": "Mots-clés", "related": "À lire aussi",
+           "moved": "Cet article a été déplacé :"},
 }
 
 

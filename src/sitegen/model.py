@@ -154,6 +154,10 @@ class Article:
     assets: tuple[str, ...] = ()
     # The published files (names under /media/) its pages show or link to.
     media: tuple[str, ...] = ()
+    # A stable name given in its metadata (`id:`), for a story whose file may be renamed or moved.
+    story_id: str | None = None
+    # Site paths it was published at elsewhere (`aliases:`, say a WordPress import), redirected to it.
+    aliases: tuple[str, ...] = ()
 
     __setstate__ = _set_state
 

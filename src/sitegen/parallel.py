@@ -120,6 +120,9 @@ class RenderSettings:
     run: str = ""
     # Where compiled templates are kept between builds.
     compiled: Path | None = None
+    # Where moved articles were first published, for their feed ids (see `Links.first`).
+    first_urls: tuple[tuple[str, str], ...] = ()
+    content_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,11 @@ class Rendered:
 
 @lru_cache(maxsize=4)
 def _environment(config: Config, template_dirs: tuple[Path, ...], templates: tuple[tuple[str, str], ...],
-                 compiled: Path | None) -> jinja2.Environment:
+                 compiled: Path | None, first_urls: tuple[tuple[str, str], ...] = (),
+                 content_dir: Path | None = None) -> jinja2.Environment:
     # Keyed on the templates' hashes too: the environment does not look at the files again.
-    return make_environment(config, list(template_dirs), {}, auto_reload=not templates, compiled=compiled)
+    return make_environment(config, list(template_dirs), {}, auto_reload=not templates, compiled=compiled,
+                            first_urls=dict(first_urls), content_dir=content_dir)
 
 
 @lru_cache(maxsize=1)
@@ -200,7 +205,7 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
     """Render a chunk of pages, fingerprinting those the sender did not; runs in any worker, local or remote."""
     # Dask may hand a tuple over as a list; the environment cache needs it hashable.
     env = _environment(settings.config, tuple(settings.template_dirs), tuple(sorted(settings.templates.items())),
-                       settings.compiled)
+                       settings.compiled, tuple(settings.first_urls), settings.content_dir)
     env.globals["body"].store = chunk.bodies  # type: ignore[attr-defined]
     output = Output(settings.folder) if settings.folder else None
     write: Callable[[str, bytes], object] | None = None

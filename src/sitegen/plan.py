@@ -15,6 +15,8 @@ from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.feeds import FORMATS, Feed, feed_entries, feed_title
 from sitegen.model import Article, Site, Term
+from sitegen.published import Move
+from sitegen.redirects import REDIRECTS_FILE
 from sitegen.sitemaps import SitemapEntry, chunk_entries, newest, news_articles
 from sitegen.urls import Links, paginated
 
@@ -264,6 +266,16 @@ def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:
     html = _html_pages(site, config, links)
     pages = html + _syndication_pages(site, config, links, feeds, html, now)
     _check_unique(pages)
+    return pages
+
+
+def redirect_pages(moves: Iterable[Move]) -> list[Page]:
+    """A page at every old URL that moved, and the host redirect file listing them all, when there are any."""
+    moves = list(moves)
+    pages = [Page(m.old, "redirect", {"target": m.new, "headline": m.article.headline, "language": m.article.language})
+             for m in moves]
+    if moves:
+        pages.append(Page(REDIRECTS_FILE, "redirects", {"moves": tuple((m.old, m.new) for m in moves)}))
     return pages
 
 

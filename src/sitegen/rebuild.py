@@ -28,6 +28,7 @@ from sitegen.load import LoadResult, LoadSettings, collect, load_or_error, sourc
 from sitegen.model import Article, Body
 from sitegen.parallel import RENDER_CHUNK, RenderChunk, RenderSettings, Workers, articles_in, chunked
 from sitegen.plan import Page
+from sitegen.published import RECORD_NAME, first_urls, read_record
 from sitegen.render import make_environment, render_noting_bodies, template_closure
 from sitegen.write import Output
 
@@ -89,8 +90,10 @@ class Rebuilder:
         self._new_environment()
         self.articles.clear()
 
-    def _new_environment(self) -> None:
-        self.env = make_environment(self.config, template_dirs(self.options.source), self.bodies)
+    def _new_environment(self, first: dict[str, str] | None = None) -> None:
+        self.first: dict[str, str] = first if first is not None else getattr(self, "first", {})
+        self.env = make_environment(self.config, template_dirs(self.options.source), self.bodies,
+                                    first_urls=self.first, content_dir=self.options.source / CONTENT_DIR)
         self.uses: dict[str, frozenset[str]] = {}
 
     def _settings(self) -> LoadSettings:
@@ -230,7 +233,13 @@ class Rebuilder:
 
     def _apply_with(self, workers: Workers | None, force: bool, first: bool,
                     changed_templates: frozenset[str]) -> RebuildResult:
-        planned = plan(self.config, self.options, self._load(workers))
+        # The record of published URLs is read, never written: a preview publishes nothing.
+        planned = plan(self.config, self.options, self._load(workers), read_record(self.options.source / RECORD_NAME))
+        moved_from = first_urls(planned.settled.record) if planned.settled else {}
+        if moved_from != self.first:
+            # Feed ids of stories that moved since the server started.
+            self._new_environment(moved_from)
+            force = True
         errors = list(planned.errors)
         messages = {str(e) for e in errors}
         # Errors already there when the site was last applied do not hold back other changes.
@@ -244,7 +253,8 @@ class Rebuilder:
             if workers is not None:
                 # Nothing is served yet, so pages go out as they render rather than piling up in memory.
                 settings = RenderSettings(self.config, tuple(template_dirs(self.options.source)), {},
-                                          self.output.path, fingerprints=False)
+                                          self.output.path, fingerprints=False, first_urls=tuple(sorted(moved_from.items())),
+                                          content_dir=self.options.source / CONTENT_DIR)
                 chunks = (RenderChunk(chunk, {d: self.bodies[d] for d in sorted(articles_in(chunk))}, {})
                           for chunk in chunked(todo, RENDER_CHUNK))
                 for rendered in workers.render(chunks, settings):

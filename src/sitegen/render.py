@@ -32,6 +32,7 @@ from sitegen.feeds import FeedEntries
 from sitegen.labels import label
 from sitegen.model import Body, Figure, text_direction
 from sitegen.plan import Page
+from sitegen.redirects import host_redirects, redirect_page
 from sitegen.seo import METADATA, page_metadata
 from sitegen.sitemaps import news_sitemap, robots, sitemap_index, urlset
 from sitegen.urls import Links, absolute_url, relative_url, rooted_url
@@ -76,11 +77,13 @@ def _picture(context: jinja2.runtime.Context, figure: Figure, sizes: str = "100v
 
 
 def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body],
-                     auto_reload: bool = True, compiled: Path | None = None) -> jinja2.Environment:
+                     auto_reload: bool = True, compiled: Path | None = None,
+                     first_urls: Mapping[str, str] | None = None, content_dir: Path | None = None) -> jinja2.Environment:
     """The environment: the site's templates first, then the default theme's; `bodies` by article digest.
 
     Without `auto_reload` a template is read once, not checked on disk at every use (an include per card).
     Templates compiled once are kept in `compiled`, checked against their source, for the next build.
+    `first_urls` and `content_dir` say where moved articles were first published (see `Links.first`).
     """
     bytecode = None
     if compiled is not None:
@@ -122,7 +125,7 @@ def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[
         picture=_picture,
     )
     lookup = BodyLookup(bodies, config.words_per_minute)
-    links = Links(config)
+    links = Links(config, first_urls=first_urls or {}, content_dir=content_dir)
     env.globals.update(
         feed_entries=FeedEntries(config, links, lookup),
         body=lookup,
@@ -161,6 +164,10 @@ def _render_data(page: Page, config: Config, links: Links, entries: FeedEntries)
         return news_sitemap(context["articles"], config, links)
     if page.template == "robots":
         return robots(context["sitemaps"], config)
+    if page.template == "redirect":
+        return redirect_page(page.url, context, config)
+    if page.template == "redirects":
+        return host_redirects(context["moves"], config)
     raise TemplateError(f"no renderer for {page.template!r}", page.template)
 
 

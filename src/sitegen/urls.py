@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from sitegen.config import Config
@@ -105,9 +107,22 @@ class Links:
     authors_index: str = "/authors/"
     not_found: str = "/404.html"
     stylesheet: str = "/static/css/site.css"
+    # The first URL of each article that has moved since, by how the record of published URLs names it.
+    first_urls: Mapping[str, str] = field(default_factory=dict)
+    content_dir: Path | None = None
 
     def article(self, article: Article) -> str:
         return article_url(article, self.config.permalinks.article, self.config.default_section)
+
+    def first(self, article: Article) -> str:
+        """Where the article was first published: what its feed entries are known by, wherever it moves."""
+        if self.first_urls:
+            name = "id:" + article.story_id if article.story_id else \
+                Path(os.path.relpath(article.source_path, self.content_dir or ".")).as_posix()
+            found = self.first_urls.get(name)
+            if found is not None:
+                return found
+        return self.article(article)
 
     def section(self, term: Term) -> str:
         return f"/{term.slug}/"

@@ -78,4 +78,6 @@ def assemble(
         draft=meta.draft,
         source=source,
         corrections=meta.corrections,
+        story_id=meta.id,
+        aliases=meta.aliases,
     )

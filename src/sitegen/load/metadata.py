@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import yaml
 
 from sitegen.errors import ContentError
-from sitegen.sanitize import clean_text, safe_url
+from sitegen.sanitize import clean_text, quote_url, safe_url
 
 # BCP 47 in the shape pages need for `lang`: a primary language, then subtags (vi, en-GB, zh-Hant-TW).
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
@@ -34,7 +35,10 @@ ALIASES = {
     "corrections": "corrections", "correction": "corrections",
     "image": "image", "image_alt": "image_alt", "image_caption": "image_caption",
     "image_credit": "image_credit", "image_width": "image_width", "image_height": "image_height",
+    "id": "id", "aliases": "aliases", "alias": "aliases",
 }
+# What an alias may be: a path on this site, without a query or fragment (a static host cannot tell those apart).
+_ALIAS = re.compile(r"/(?!/)[^?#\s]*")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class Metadata:
     image_credit: str | None = None
     image_width: int | None = None
     image_height: int | None = None
+    id: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 # libyaml's parser when PyYAML was built with it: several times faster on a large archive.
@@ -211,6 +217,22 @@ def parse_metadata(data: dict[str, Any], path: Path, text: str, first_line: int,
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise where.error(key, f"'{key}' must be a whole number of pixels")
             values[field] = value
+        elif field == "id":
+            identity = _text(where, key, value)
+            if not identity or any(c.isspace() for c in identity):
+                raise where.error(key, f"'{key}' must be one word with no spaces: {identity!r}",
+                                  "for example id: 2024-05-flood-danang")
+            values[field] = identity
+        elif field == "aliases":
+            aliases = []
+            for alias in _text_list(where, key, value):
+                quoted = quote_url(alias)
+                if not _ALIAS.fullmatch(quoted) or "/../" in quoted + "/" or "/./" in quoted + "/":
+                    raise where.error(key, f"'{key}' must list paths on this site, not {alias!r}",
+                                      "write the old URL's path, e.g. /2019/05/old-story/ (no host, query or fragment)")
+                # Kept as the path the file is written at; links quote it again.
+                aliases.append(unquote(quoted))
+            values[field] = tuple(aliases)
         elif field == "image":
             url = safe_url(_text(where, key, value))
             if url is None:

@@ -1,0 +1,224 @@
+"""The record of published URLs: what the site has put out, so a story that moves keeps its old URLs working.
+
+`published-urls.txt` in the site folder is committed with the content, like a lockfile. A line a
+URL the site ever published (a site path, so a new base_url changes nothing), with its state and
+the article it belonged to:
+
+    /world/corrected-headline/<TAB>live<TAB>world/story.md
+    /world/original-headline/<TAB>moved<TAB>world/story.md<TAB>first
+    /world/taken-down/<TAB>gone<TAB>world/old.md<TAB>first
+
+An article is named by its `id:` (`id:2024-flood`), else by its file's path under seeds/. `live`
+is where it is now; `moved`, a URL it had before, which is redirected to its live one (so chains
+collapse: every old URL points at the newest); `gone`, a URL of a story taken down (removed, or
+made a draft), which is not redirected, and which a different story taking it over is warned
+about. `first` marks the article's first URL, which stays its feed entries' id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sitegen.errors import ConfigError
+from sitegen.model import Article
+
+RECORD_NAME = "published-urls.txt"
+STATES = ("live", "moved", "gone")
+_HEADER = ("# The URLs this site has published, kept by `sitegen build`: commit this file with the content.\n"
+           "# It is how a story that moves keeps its old links working. One URL a line, sorted:\n"
+           "# path, state (live, moved, gone), the article (id:NAME or its file under seeds/), and 'first'\n"
+           "# on the article's first URL, which stays the id of its feed entries.\n")
+
+
+@dataclass(frozen=True)
+class Entry:
+    state: str
+    article: str
+    first: bool = False
+
+
+Record = dict[str, Entry]
+
+
+def identity(article: Article, content_dir: Path) -> str:
+    """How the record names an article: its `id:`, else its file's path under the content folder."""
+    if article.story_id:
+        return "id:" + article.story_id
+    try:
+        return Path(os.path.relpath(article.source_path, content_dir)).as_posix()
+    except ValueError:  # another drive, on Windows
+        return Path(article.source_path).as_posix()
+
+
+def read_record(path: Path) -> Record:
+    """The record in `path`; none when the file is missing. A damaged line is an error at its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot be read: {error}", path, None, "restore it from version control") from None
+    record: Record = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) not in (3, 4) or not parts[0].startswith("/") or parts[1] not in STATES or not parts[2] or \
+                (len(parts) == 4 and parts[3] != "first") or parts[0] in record:
+            raise ConfigError(f"line {number} is not 'path<TAB>state<TAB>article[<TAB>first]': {line!r}", path, number,
+                              "restore the file from version control; sitegen rewrites it on every build")
+        record[parts[0]] = Entry(parts[1], parts[2], len(parts) == 4)
+    return record
+
+
+def render_record(record: Mapping[str, Entry]) -> str:
+    lines = [f"{url}\t{e.state}\t{e.article}{chr(9) + 'first' if e.first else ''}\n" for url, e in sorted(record.items())]
+    return _HEADER + "".join(lines)
+
+
+def write_record(path: Path, record: Mapping[str, Entry]) -> bool:
+    """Write the record, in one step, if it changed; returns whether it did."""
+    text = render_record(record)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return True
+
+
+@dataclass(frozen=True)
+class Move:
+    """A URL that now leads to another: old site path, new site path, and the article at the new one."""
+
+    old: str
+    new: str
+    article: Article
+
+
+@dataclass
+class Settled:
+    """The record after this build, the redirects it implies, and what a person should hear about."""
+
+    record: Record
+    moves: list[Move] = field(default_factory=list)
+    # Source path -> first URL, for articles whose first URL is not where they are now (feed ids).
+    first_urls: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # Articles (by their file) whose URLs the record did not yet hold as they are now.
+    changed: list[tuple[Article, str]] = field(default_factory=list)
+
+
+def settle(record: Record, articles: Iterable[Article], page_urls: set[str], url_of: Mapping[str, str],
+           content_dir: Path) -> Settled:
+    """The record once `articles` (published now, at `url_of[source path]`) are, and the redirects to write.
+
+    `page_urls` are every page the site has: a URL a page holds is never redirected.
+    """
+    now: dict[str, tuple[str, Article]] = {}
+    for article in articles:
+        now[identity(article, content_dir)] = (url_of[str(article.source_path)], article)
+    settled = Settled({})
+    new: Record = {}
+    for name, (url, article) in now.items():
+        had = record.get(url)
+        first = not any(e.article == name and e.first for e in record.values())
+        new[url] = Entry("live", name, first or bool(had and had.article == name and had.first))
+        if had is None:
+            settled.changed.append((article, f"is published at {url}"))
+        elif had.article != name:
+            settled.warnings.append(f"{article.source_path}: takes over {url}, which was {_held(had)}; the new story "
+                                    "wins and the old URL now shows it")
+            settled.changed.append((article, f"takes over {url} from {had.article}"))
+        elif had.state != "live":
+            settled.changed.append((article, f"is published again at {url}"))
+    for url, entry in record.items():
+        if url in new:
+            continue
+        current = now.get(entry.article)
+        if current is None:
+            new[url] = Entry("gone", entry.article, entry.first)
+            if entry.state != "gone":
+                settled.warnings.append(f"{entry.article}: taken down; {url} is no longer published and is not "
+                                        "redirected")
+            continue
+        new[url] = Entry("moved", entry.article, entry.first)
+        target, article = current
+        if entry.state == "live":
+            settled.warnings.append(f"{article.source_path}: moved from {url} to {target}; the old URL redirects")
+            settled.changed.append((article, f"moved from {url} to {target}"))
+        if entry.first:
+            settled.first_urls[str(article.source_path)] = url
+        if url in page_urls:
+            settled.warnings.append(f"{article.source_path}: its old URL {url} is now another page, which wins")
+        else:
+            settled.moves.append(Move(url, target, article))
+    for _, article in now.values():
+        target = url_of[str(article.source_path)]
+        for alias in article.aliases:
+            if alias == target:
+                continue
+            if alias in page_urls or alias in {m.old for m in settled.moves}:
+                settled.warnings.append(f"{article.source_path}: alias {alias} is already a page or a redirect; "
+                                        "it is left as it is")
+                continue
+            settled.moves.append(Move(alias, target, article))
+    settled.moves.sort(key=lambda move: move.old)
+    settled.record = new
+    return settled
+
+
+@dataclass(frozen=True)
+class UrlRecord:
+    """The record as a build after edits needs it: where articles are named from, and where to write it (None: not)."""
+
+    record: Record
+    content_dir: Path
+    path: Path | None
+
+    def updated(self, changes: Iterable[tuple[Article, str | None, str | None]]) -> Record | None:
+        """The record after edits that move no URL: (article, URL it was published at, URL it is published at now),
+        None for not published. None when an edit changes what is redirected, which is the full build's.
+
+        A story published at a URL the record never held is added; one taken down, or published again where
+        it was, with no other URL, flips between live and gone: no redirect changes either way.
+        """
+        record = dict(self.record)
+        named: dict[str, list[str]] = {}
+        for url, entry in record.items():
+            named.setdefault(entry.article, []).append(url)
+        for article, before, after in changes:
+            name = identity(article, self.content_dir)
+            if before is not None and after is not None:
+                if before != after:
+                    return None
+                continue
+            where = after or before
+            if where is None:
+                continue
+            url: str = where
+            held, others = record.get(url), [u for u in named.get(name, []) if u != url]
+            if others or (held is not None and held.article != name):
+                return None
+            if after is not None:
+                record[url] = Entry("live", name, True)
+            elif held is not None:
+                record[url] = Entry("gone", name, held.first)
+            named[name] = [url]
+        return record
+
+
+def first_urls(record: Mapping[str, Entry]) -> dict[str, str]:
+    """The first URL of every article that is no longer there, by how the record names the article."""
+    return {entry.article: url for url, entry in record.items() if entry.first and entry.state != "live"}
+
+
+def _held(entry: Entry) -> str:
+    return {"live": f"{entry.article}'s page", "moved": f"an old URL of {entry.article}",
+            "gone": f"the URL of {entry.article}, taken down"}[entry.state]
