@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--drafts", action="store_true", help="include articles marked draft")
     build_cmd.add_argument("--future", action="store_true", help="include articles dated in the future (embargoed)")
     build_cmd.add_argument("--strict", action="store_true", help="on any error, leave the previous build untouched")
+    build_cmd.add_argument("--frozen-urls", action="store_true",
+                           help="fail on any URL change published-urls.txt does not hold yet (for CI)")
     serve_cmd = commands.add_parser("serve", help="preview the site locally, rebuilding as files change",
                                     description="Build the site, serve it on this machine and rebuild on change.")
     serve_cmd.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="the site folder (default: .)")
@@ -101,7 +103,7 @@ class ProgressBar:
 def run_build(args: argparse.Namespace) -> int:
     options = BuildOptions(source=args.source, output=args.output, base_url=args.base_url, drafts=args.drafts,
                            future=args.future, strict=args.strict, workers=args.workers, cache=not args.no_cache,
-                           cache_dir=args.cache_dir)
+                           cache_dir=args.cache_dir, frozen_urls=args.frozen_urls)
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet and not args.verbose else None
     try:
         with _dask_executor(args.dask) as executor:

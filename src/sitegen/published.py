@@ -202,7 +202,7 @@ class UrlRecord:
             where = after or before
             if where is None:
                 continue
-            url: str = where
+            url = where
             held, others = record.get(url), [u for u in named.get(name, []) if u != url]
             if others or (held is not None and held.article != name):
                 return None

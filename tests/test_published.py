@@ -1,0 +1,274 @@
+"""Published URLs never break: the record, redirects on every kind of move, aliases, take-downs, feed ids, CI."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+import pytest
+from playwright.sync_api import sync_playwright
+
+from sitegen.build import BuildOptions
+from sitegen.published import RECORD_NAME, read_record
+from sitegen.serve import ServeOptions, Server
+from tests.conftest import build_into, count_plans, run_vnu, write
+from tests.test_build import tree_digest
+from tests.test_theme_browser import CHROMIUM, _Quiet
+
+CONFIG = 'title = "T"\nbase_url = "https://example.org/news/"\n'
+
+
+def story(title: str, section: str = "News", extra: str = "", date: str = "2024-05-01T10:00:00Z") -> str:
+    return f"---\ntitle: {title}\ndate: {date}\nsection: {section}\n{extra}---\nText of {title}.\n"
+
+
+def lines(site: Path) -> list[str]:
+    return [line for line in (site / RECORD_NAME).read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+
+
+def redirect_target(out: Path, url: str) -> str:
+    page = (out / url.strip("/") / "index.html").read_text(encoding="utf-8")
+    assert '<meta name="robots" content="noindex">' in page and "<a href=" in page
+    return re.search(r'<link rel="canonical" href="([^"]+)">', page).group(1)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def site(make_site: Callable[..., Path]) -> Path:
+    return make_site({"seeds/news/story.md": story("Original headline here"),
+                      "seeds/news/other.md": story("Another story", date="2024-04-01T10:00:00Z")}, config=CONFIG)
+
+
+def test_a_headline_correction_redirects_and_keeps_the_feed_id(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_into(site, out)
+    before = lines(site)
+    assert before == ["/news/another-story/\tlive\tnews/other.md\tfirst",
+                      "/news/original-headline-here/\tlive\tnews/story.md\tfirst"]
+    feed_before = {e.title: e.id for e in feedparser.parse((out / "feed.xml").read_bytes()).entries}
+    rss_before = {e.title: e.id for e in feedparser.parse((out / "rss.xml").read_bytes()).entries}
+    write(site / "seeds/news/story.md", story("Corrected headline now"))
+    report = build_into(site, out)
+    assert any("moved from /news/original-headline-here/ to /news/corrected-headline-now/" in w and "story.md" in w
+               for w in report.warnings)
+    # The record changed by exactly that article: its old URL moved, its new one is live.
+    assert sorted(set(lines(site)) ^ set(before)) == sorted([
+        "/news/corrected-headline-now/\tlive\tnews/story.md", "/news/original-headline-here/\tlive\tnews/story.md\tfirst",
+        "/news/original-headline-here/\tmoved\tnews/story.md\tfirst"])
+    assert redirect_target(out, "/news/original-headline-here/") == "https://example.org/news/news/corrected-headline-now/"
+    assert (out / "_redirects").read_text() == \
+        "/news/news/original-headline-here/ /news/news/corrected-headline-now/ 301\n"
+    feed = feedparser.parse((out / "feed.xml").read_bytes())
+    assert {e.title: e.id for e in feed.entries}["Corrected headline now"] == feed_before["Original headline here"]
+    rss = feedparser.parse((out / "rss.xml").read_bytes())
+    assert {e.title: e.id for e in rss.entries}["Corrected headline now"] == rss_before["Original headline here"]
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "corrected-headline-now" in sitemap and "original-headline-here" not in sitemap
+    assert "original-headline-here" not in (out / "news-sitemap.xml").read_text()
+    assert run_vnu(out) == ""
+
+
+def test_chains_collapse_onto_the_newest_url(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for title in ("Original headline here", "Second headline", "Third headline"):
+        write(site / "seeds/news/story.md", story(title))
+        build_into(site, out)
+    assert (out / "_redirects").read_text().splitlines() == [
+        "/news/news/original-headline-here/ /news/news/third-headline/ 301",
+        "/news/news/second-headline/ /news/news/third-headline/ 301"]
+    assert redirect_target(out, "/news/second-headline/").endswith("/news/third-headline/")
+
+
+def test_a_new_section_and_a_new_permalink_pattern_redirect_every_old_url(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_into(site, out)
+    write(site / "seeds/news/story.md", story("Original headline here", section="World"))
+    build_into(site, out)
+    assert redirect_target(out, "/news/original-headline-here/").endswith("/world/original-headline-here/")
+    write(site / "sitegen.toml", CONFIG + '[permalinks]\narticle = "/{year}/{month}/{slug}/"\n')
+    build_into(site, out)
+    for old in ("/news/original-headline-here/", "/world/original-headline-here/"):
+        assert redirect_target(out, old).endswith("/2024/05/original-headline-here/")
+    assert redirect_target(out, "/news/another-story/").endswith("/2024/04/another-story/")
+
+
+def test_a_renamed_file_with_an_id_keeps_its_history(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": story("First title", extra="id: flood-2024\n")}, config=CONFIG)
+    out = tmp_path / "out"
+    build_into(site, out)
+    (site / "seeds/a.md").rename(site / "seeds/renamed.md")
+    write(site / "seeds/renamed.md", story("Second title", extra="id: flood-2024\n"))
+    build_into(site, out)
+    assert lines(site) == ["/news/first-title/\tmoved\tid:flood-2024\tfirst", "/news/second-title/\tlive\tid:flood-2024"]
+    assert redirect_target(out, "/news/first-title/").endswith("/news/second-title/")
+
+
+def test_aliases_redirect_old_urls_from_another_system(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": story("Imported", extra="aliases: [/2019/05/imported-story/, /?p=12]\n")},
+                     config=CONFIG)
+    report = build_into(site, tmp_path / "out")
+    assert report.errors and "aliases" in report.errors[0].message and report.errors[0].line == 5
+    write(site / "seeds/a.md", story("Imported", extra="aliases: [/2019/05/imported-story/, /old/page.html]\n"))
+    out = tmp_path / "out"
+    assert not build_into(site, out).errors
+    assert redirect_target(out, "/2019/05/imported-story/").endswith("/news/imported/")
+    assert "/news/imported/" in (out / "old/page.html").read_text()
+    assert "/news/2019/05/imported-story/ /news/news/imported/ 301" in (out / "_redirects").read_text()
+
+
+@pytest.mark.parametrize("alias", ["https://evil.example/x", "//evil.example/x", "/a/../../b", "relative/path"])
+def test_an_alias_can_never_point_off_site(make_site: Callable[..., Path], tmp_path: Path, alias: str) -> None:
+    site = make_site({"seeds/a.md": story("A", extra=f"aliases: ['{alias}']\n")}, config=CONFIG)
+    report = build_into(site, tmp_path / "out")
+    assert [e.path.name for e in report.errors] == ["a.md"]
+
+
+def test_a_url_a_redirect_held_goes_to_the_new_story_with_a_warning(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_into(site, out)
+    write(site / "seeds/news/story.md", story("Corrected headline now"))
+    build_into(site, out)
+    write(site / "seeds/news/new.md", story("Original headline here", date="2024-06-01T10:00:00Z"))
+    report = build_into(site, out)
+    assert any("new.md: takes over /news/original-headline-here/" in w for w in report.warnings)
+    assert "Text of Original headline here" in (out / "news/original-headline-here/index.html").read_text()
+    assert "original-headline-here" not in (out / "_redirects").read_text() if (out / "_redirects").exists() else True
+
+
+def test_a_story_taken_down_is_not_redirected_and_its_url_is_remembered(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_into(site, out)
+    (site / "seeds/news/story.md").unlink()
+    report = build_into(site, out)
+    assert any("taken down" in w for w in report.warnings)
+    assert not (out / "news/original-headline-here").exists() and not (out / "_redirects").exists()
+    assert "/news/original-headline-here/\tgone\tnews/story.md\tfirst" in lines(site)
+    write(site / "seeds/news/impostor.md", story("Original headline here"))
+    report = build_into(site, out)
+    assert any("takes over /news/original-headline-here/" in w and "taken down" in w for w in report.warnings)
+
+
+def test_a_draft_is_taken_down_and_published_again(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_into(site, out)
+    write(site / "seeds/news/story.md", story("Original headline here", extra="draft: true\n"))
+    build_into(site, out)
+    assert "/news/original-headline-here/\tgone\tnews/story.md\tfirst" in lines(site)
+    write(site / "seeds/news/story.md", story("Original headline here"))
+    build_into(site, out)
+    assert "/news/original-headline-here/\tlive\tnews/story.md\tfirst" in lines(site)
+    # Previews with drafts publish nothing, so they write nothing to the record.
+    write(site / "seeds/news/draft.md", story("Secret plan", extra="draft: true\n"))
+    build_into(site, tmp_path / "preview", drafts=True)
+    assert not any("secret-plan" in line for line in lines(site))
+
+
+def test_a_fresh_copy_rebuilds_the_same_redirects_byte_for_byte(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_into(site, out)
+    write(site / "seeds/news/story.md", story("Corrected headline now"))
+    build_into(site, out)
+    copy = tmp_path / "copy"
+    shutil.copytree(site, copy, ignore=shutil.ignore_patterns(".sitegen-cache", "build"))
+    build_into(copy, tmp_path / "fresh", cache=False)
+    assert tree_digest(out) == tree_digest(tmp_path / "fresh")
+    assert (copy / RECORD_NAME).read_bytes() == (site / RECORD_NAME).read_bytes()
+
+
+def test_frozen_urls_fails_on_an_unrecorded_move_naming_the_article(site: Path, tmp_path: Path) -> None:
+    build_into(site, tmp_path / "out")
+    recorded = (site / RECORD_NAME).read_bytes()
+    write(site / "seeds/news/story.md", story("Corrected headline now"))
+    result = subprocess.run([sys.executable, "-m", "sitegen", "build", "--source", str(site), "--output",
+                             str(tmp_path / "ci"), "--frozen-urls"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "story.md" in result.stderr and "moved from /news/original-headline-here/" in result.stderr
+    assert (site / RECORD_NAME).read_bytes() == recorded
+    # Once the move is recorded (and committed), CI passes.
+    build_into(site, tmp_path / "out")
+    assert not build_into(site, tmp_path / "ci", frozen_urls=True).errors
+
+
+def test_a_damaged_record_is_an_error_at_its_line(site: Path, tmp_path: Path) -> None:
+    write(site / RECORD_NAME, "# header\n/news/x/\tlive\tnews/x.md\n/news/y/ broken line\n")
+    with pytest.raises(Exception) as caught:
+        read_record(site / RECORD_NAME)
+    assert getattr(caught.value, "line", None) == 3
+
+
+_REDIRECT_LINE = re.compile(r"(/[^\s]*) (/[^\s]*) 301")
+
+
+def test_redirects_file_follows_the_documented_format_and_chromium_follows_the_redirect(
+        site: Path, tmp_path: Path) -> None:
+    root = tmp_path / "served"
+    out = root / "news"
+    build_into(site, out)
+    write(site / "seeds/news/story.md", story("Corrected headline now", extra='aliases: ["/old path/é/"]\n'))
+    build_into(site, out)
+    for line in (out / "_redirects").read_text().splitlines():
+        # Netlify and Cloudflare Pages: 'from to status', space-separated, paths percent-encoded.
+        assert _REDIRECT_LINE.fullmatch(line), line
+        assert line.split()[0].startswith("/news/") and line.split()[1].startswith("/news/")
+    assert "/news/old%20path/%C3%A9/ /news/news/corrected-headline-now/ 301" in (out / "_redirects").read_text()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_port}/news/news/original-headline-here/")
+            page.wait_for_url("**/news/news/corrected-headline-now/")
+            assert page.locator("h1").inner_text() == "Corrected headline now"
+            browser.close()
+    finally:
+        server.shutdown()
+    assert run_vnu(out) == ""
+
+
+def test_a_new_story_is_recorded_by_the_build_after_edits(make_site: Callable[..., Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site({f"seeds/news/s{i:02}.md": story(f"Story {i}", date=f"2024-01-{i + 1:02}T10:00:00Z")
+                      for i in range(20)}, config=CONFIG + "page_size = 5\n")
+    out = tmp_path / "out"
+    build_into(site, out)
+    planned = count_plans(monkeypatch)
+    write(site / "seeds/news/new.md", story("Just in", date="2024-01-15T11:00:00Z"))
+    build_into(site, out)
+    assert planned == [] and "/news/just-in/\tlive\tnews/new.md\tfirst" in lines(site)
+    # The record's new line does not make the next build redo anything.
+    assert build_into(site, out).unchanged
+    shutil.rmtree(site / ".sitegen-cache")
+    build_into(site, tmp_path / "fresh", cache=False)
+    assert tree_digest(out) == tree_digest(tmp_path / "fresh")
+
+
+def test_serve_redirects_a_moved_story_and_writes_no_record(site: Path) -> None:
+    server = Server(ServeOptions(BuildOptions(source=site), port=0), lambda message: None)
+    server.start()
+    try:
+        assert not (site / RECORD_NAME).exists()
+        build_into(site, site / "build")
+        recorded = (site / RECORD_NAME).read_bytes()
+        write(site / "seeds/news/story.md", story("Corrected headline now"))
+        url = f"http://127.0.0.1:{server.port}/news/original-headline-here/"
+        deadline = time.monotonic() + 15
+        text = ""
+        while time.monotonic() < deadline and "corrected-headline-now" not in text:
+            time.sleep(0.1)
+            with urllib.request.urlopen(url) as response:
+                text = response.read().decode()
+        assert 'http-equiv="refresh" content="0; url=../../news/corrected-headline-now/"' in text
+        assert (site / RECORD_NAME).read_bytes() == recorded
+    finally:
+        server.stop()
