@@ -285,6 +285,8 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
                         digests[name], keys[name] = before[1], used[name][0] if name in used else before[1]
                     else:
                         keys[name], digests[name] = source_digest(Path(name), settings, used.get(name))
+                    # Kept for a file that fails to load too: unchanged, it is not read again for a digest.
+                    files[name] = (status, digests[name])
                 except OSError as error:
                     results[name] = ContentError(f"cannot be read: {error.strerror}", Path(name))
             cached = cache.articles(digests.values())

@@ -22,8 +22,8 @@ from sitegen.model import Article, Body
 Loaded = tuple[Article, Body]
 # What the cache keeps of a source file: (status, digest), or (status, digest, source key, local files used).
 FileRecord = tuple[str, str] | tuple[str, str, str, tuple[str, ...]]
-# A reader gets the file, its text, its metadata (and the line the metadata's `image:` is on), the line its
-# text starts on, the settings, and the collector of the local files it uses.
+# A reader gets the file, its text, its metadata, the line its text starts on, the settings, and the
+# collector of the local files it uses (which knows where the metadata named its image).
 Reader = Callable[[Path, str, Metadata, int, LoadSettings, ArticleAssets], Loaded]
 READERS: dict[str, Reader] = {".txt": read_wire_copy, ".md": read_markdown, ".markdown": read_markdown}
 SIDECAR_SUFFIXES = (".yaml", ".yml")
