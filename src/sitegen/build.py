@@ -39,7 +39,7 @@ from sitegen.parallel import (
     may_share,
     sharing,
 )
-from sitegen.plan import Page, plan_site, redirect_pages
+from sitegen.plan import Page, plan_site, redirect_pages, redirects_file
 from sitegen.published import RECORD_NAME, Record, Settled, UrlRecord, first_urls, read_record, settle, write_record
 from sitegen.render import make_environment, template_hashes
 from sitegen.sitemaps import next_change
@@ -179,7 +179,7 @@ def plan(config: Config, options: BuildOptions, loaded: LoadResult, record: Reco
         links = Links(config)
         settled = settle(record, site.articles, {page.url for page in pages},
                          {str(a.source_path): links.article(a) for a in site.articles}, options.source / CONTENT_DIR)
-        pages += redirect_pages(settled.moves)
+        pages += redirect_pages(settled.moves) + redirects_file([(m.old, m.new) for m in settled.moves])
         warnings += settled.warnings
         if options.frozen_urls:
             errors += [BuildError(f"{what}, which {RECORD_NAME} does not hold", article.source_path, None,
@@ -371,6 +371,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 if patched.retimed:
                     record["valid_until"] = _instant(patched.valid_until)
                 cache.store_last_build(record)
+                # Told once, by this build, not kept for the builds after it.
+                report.warnings += patched.warnings
                 for url in sorted(patched.rendered):
                     if on_page:
                         on_page(url)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pickle
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sitegen.cache import Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
@@ -24,8 +24,9 @@ from sitegen.errors import BuildError, SitegenError
 from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, source_digest
 from sitegen.model import Article, Body, Selection
 from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
-from sitegen.plan import Page, sitemap_pages
-from sitegen.published import UrlRecord, first_urls, write_record
+from sitegen.plan import Page, redirect_pages, redirects_file, sitemap_pages
+from sitegen.published import Record, UrlRecord, first_urls, redirect_pairs, redirects_of, write_record
+from sitegen.redirects import REDIRECTS_FILE
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
 from sitegen.urls import Links
@@ -52,6 +53,8 @@ class Patched:
     # next changes by itself (a timestamp).
     retimed: bool = False
     valid_until: float | None = None
+    # What a person should hear of it: stories that moved or were taken down.
+    warnings: list[str] = field(default_factory=list)
 
 
 def same_filing(before: Article, after: Article) -> bool:
@@ -138,15 +141,16 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if any(edit.before.story_id != edit.after.story_id or edit.before.aliases != edit.after.aliases
            for edit in edits.values()):
         return None
-    record = urls.updated([*((e.after, published_at(e.before), published_at(e.after)) for e in edits.values()),
-                           *((article, None, published_at(article)) for article, _ in new_files.values()),
-                           *((article, published_at(article), None) for article in removed_files.values())])
-    if record is None:
+    settled = urls.updated([*((e.after, published_at(e.before), published_at(e.after)) for e in edits.values()),
+                            *((article, None, published_at(article)) for article, _ in new_files.values()),
+                            *((article, published_at(article), None) for article in removed_files.values())])
+    if settled is None:
         return None
+    record, notices = settled
     if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
                               removed_files, touched, {name: digest for name, (_, digest) in known.items()},
-                              UrlRecord(record, urls.content_dir, urls.path))
+                              urls, record, notices)
     moved = _moves(edits, cache, links)
     if moved is None:
         return None
@@ -175,20 +179,31 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         previous.update(previous_maps)
         removed += gone
         added = len(sitemaps) - len(previous_maps)
+    # An old URL of a moved story is a redirect now, not removed.
+    redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
+    stored_redirects = cache.stored_pages(redirects)
+    previous.update((url, print_) for url, (print_, _) in stored_redirects.items())
+    # A moved page's URL, counted gone above, stays as its redirect; the host redirect file may be new.
+    added += sum(url not in stored_redirects for url in redirects) + sum(url in redirects for url in removed)
+    pages.update(redirects)
+    removed = [url for url in removed if url not in redirects]
     # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
     must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
+    urls = UrlRecord(record, urls.content_dir, urls.path)
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, urls)
+    if urls.path is not None:
+        write_record(urls.path, record)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
-    return Patched(rendered, removed, len(edits), added)
+    return Patched(rendered, removed, len(edits), added, warnings=notices)
 
 
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
                    selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
-                   files: dict[str, str], urls: UrlRecord) -> Patched | None:
+                   files: dict[str, str], urls: UrlRecord, record: Record, notices: list[str]) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
-    `refile.refiled_pages`; `urls` holds the record of published URLs with the new stories in it."""
+    `refile.refiled_pages`; `urls` holds the record of published URLs as it was, `record` as it is now."""
     cards: dict[str, str] = {}
     new = {name: (article, card_key(article)) for name, (article, _) in new_files.items()}
     refiled = refiled_pages(config, files, {name: (e.before, e.after, e.after_card) for name, e in edits.items()},
@@ -202,20 +217,36 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     showing = set(cache.pages_showing(before.digest for before in befores))
     if not set(cache.pages_naming([*edits, *removed_files])) | showing <= refiled.pages.keys() | gone:
         return None
-    previous = {url: print_ for url, (print_, _) in cache.stored_pages(refiled.pages).items()}
+    redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
+    urls = UrlRecord(record, urls.content_dir, urls.path)
+    pages = {**refiled.pages, **redirects}
+    gone -= redirects.keys()
+    previous = {url: print_ for url, (print_, _) in cache.stored_pages(pages).items()}
     cache.store_articles([*((edit.after, edit.body) for edit in edits.values()), *new_files.values()])
     cards.update((edit.after.digest, edit.after_card) for edit in edits.values())
     cards.update((article.digest, card) for article, card in new.values())
     removed = sorted(gone)
-    rendered = _render(config, template_dirs, cache, output, refiled.pages, previous, cards, removed, showing, urls)
+    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, showing | redirects.keys(),
+                       urls)
     if urls.path is not None:
         write_record(urls.path, urls.record)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
     cache.forget_articles({before.digest for before in befores})
     return Patched(rendered, removed, len(edits) + len(new_files),
-                   len(refiled.pages.keys() - previous.keys()) - len(removed), articles=refiled.articles,
-                   skipped=refiled.skipped, retimed=refiled.retimed, valid_until=refiled.valid_until)
+                   len(pages.keys() - previous.keys()) - len(removed), articles=refiled.articles,
+                   skipped=refiled.skipped, retimed=refiled.retimed, valid_until=refiled.valid_until, warnings=notices)
+
+
+def _redirect_pages(urls: UrlRecord, record: Record, edited: list[Article], cache: Cache) -> dict[str, Page]:
+    """The redirect pages of edited articles (their text shows the headline), and the host redirect file
+    when the record's redirects changed: as the full build plans them from the record."""
+    found = {page.url: page for article in edited
+             for page in redirect_pages(redirects_of(record, article, urls.content_dir))}
+    pairs = redirect_pairs(record)
+    if pairs != redirect_pairs(urls.record) or (pairs and not cache.stored_pages([REDIRECTS_FILE])):
+        found.update((page.url, page) for page in redirects_file(pairs))
+    return found
 
 
 def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str] | None:

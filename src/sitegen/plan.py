@@ -270,13 +270,14 @@ def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:
 
 
 def redirect_pages(moves: Iterable[Move]) -> list[Page]:
-    """A page at every old URL that moved, and the host redirect file listing them all, when there are any."""
-    moves = list(moves)
-    pages = [Page(m.old, "redirect", {"target": m.new, "headline": m.article.headline, "language": m.article.language})
-             for m in moves]
-    if moves:
-        pages.append(Page(REDIRECTS_FILE, "redirects", {"moves": tuple((m.old, m.new) for m in moves)}))
-    return pages
+    """A page at every old URL in `moves`, sending readers on to the article's URL now."""
+    return [Page(m.old, "redirect", {"target": m.new, "headline": m.article.headline, "language": m.article.language})
+            for m in moves]
+
+
+def redirects_file(pairs: list[tuple[str, str]]) -> list[Page]:
+    """The host redirect file listing every (old, new) pair, when there are any."""
+    return [Page(REDIRECTS_FILE, "redirects", {"moves": tuple(pairs)})] if pairs else []
 
 
 def _counts(groups: Mapping[Term, tuple[Article, ...]]) -> tuple[tuple[Term, int], ...]:

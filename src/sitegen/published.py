@@ -10,9 +10,11 @@ the article it belonged to:
 
 An article is named by its `id:` (`id:2024-flood`), else by its file's path under seeds/. `live`
 is where it is now; `moved`, a URL it had before, which is redirected to its live one (so chains
-collapse: every old URL points at the newest); `gone`, a URL of a story taken down (removed, or
-made a draft), which is not redirected, and which a different story taking it over is warned
-about. `first` marks the article's first URL, which stays its feed entries' id.
+collapse: every old URL points at the newest); `alias`, an old URL the article's metadata declares,
+redirected likewise; `gone`, a URL of a story taken down (removed, or made a draft), or one another
+page holds now, which is not redirected, and which a different story taking it over is warned
+about. `first` marks the article's first URL, which stays its feed entries' id. The redirects are
+a function of the record alone, so a build after edits can write them as a full build would.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from sitegen.errors import ConfigError
 from sitegen.model import Article
 
 RECORD_NAME = "published-urls.txt"
-STATES = ("live", "moved", "gone")
+STATES = ("live", "moved", "gone", "alias")
 _HEADER = ("# The URLs this site has published, kept by `sitegen build`: commit this file with the content.\n"
            "# It is how a story that moves keeps its old links working. One URL a line, sorted:\n"
-           "# path, state (live, moved, gone), the article (id:NAME or its file under seeds/), and 'first'\n"
+           "# path, state (live, moved, gone, alias), the article (id:NAME or its file under seeds/), and 'first'\n"
            "# on the article's first URL, which stays the id of its feed entries.\n")
 
 
@@ -48,9 +50,12 @@ def identity(article: Article, content_dir: Path) -> str:
     if article.story_id:
         return "id:" + article.story_id
     try:
-        return Path(os.path.relpath(article.source_path, content_dir)).as_posix()
+        path = Path(os.path.relpath(article.source_path, content_dir)).as_posix()
     except ValueError:  # another drive, on Windows
-        return Path(article.source_path).as_posix()
+        path = Path(article.source_path).as_posix()
+    # A file name may hold what would break a line of the record: escaped, as in a URL.
+    return path.replace("%", "%25").replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D") \
+        if any(c in path for c in "%\t\n\r") else path
 
 
 def read_record(path: Path) -> Record:
@@ -108,8 +113,6 @@ class Settled:
 
     record: Record
     moves: list[Move] = field(default_factory=list)
-    # Source path -> first URL, for articles whose first URL is not where they are now (feed ids).
-    first_urls: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # Articles (by their file) whose URLs the record did not yet hold as they are now.
     changed: list[tuple[Article, str]] = field(default_factory=list)
@@ -132,14 +135,15 @@ def settle(record: Record, articles: Iterable[Article], page_urls: set[str], url
         new[url] = Entry("live", name, first or bool(had and had.article == name and had.first))
         if had is None:
             settled.changed.append((article, f"is published at {url}"))
-        elif had.article != name:
+        elif had.article != name and had.state != "alias":
             settled.warnings.append(f"{article.source_path}: takes over {url}, which was {_held(had)}; the new story "
                                     "wins and the old URL now shows it")
             settled.changed.append((article, f"takes over {url} from {had.article}"))
-        elif had.state != "live":
+        elif had.state not in ("live", "alias"):
             settled.changed.append((article, f"is published again at {url}"))
     for url, entry in record.items():
-        if url in new:
+        # Aliases are the articles' to declare, and are made again from them below.
+        if url in new or entry.state == "alias":
             continue
         current = now.get(entry.article)
         if current is None:
@@ -148,30 +152,47 @@ def settle(record: Record, articles: Iterable[Article], page_urls: set[str], url
                 settled.warnings.append(f"{entry.article}: taken down; {url} is no longer published and is not "
                                         "redirected")
             continue
-        new[url] = Entry("moved", entry.article, entry.first)
         target, article = current
+        if url in page_urls:
+            # Another page (a section's, a tag's) holds it now: remembered, never redirected.
+            new[url] = Entry("gone", entry.article, entry.first)
+            if entry.state != "gone":
+                settled.warnings.append(f"{article.source_path}: its old URL {url} is now another page, which wins")
+            continue
+        new[url] = Entry("moved", entry.article, entry.first)
         if entry.state == "live":
             settled.warnings.append(f"{article.source_path}: moved from {url} to {target}; the old URL redirects")
             settled.changed.append((article, f"moved from {url} to {target}"))
-        if entry.first:
-            settled.first_urls[str(article.source_path)] = url
-        if url in page_urls:
-            settled.warnings.append(f"{article.source_path}: its old URL {url} is now another page, which wins")
-        else:
-            settled.moves.append(Move(url, target, article))
-    for _, article in now.values():
-        target = url_of[str(article.source_path)]
+    for name, (target, article) in now.items():
         for alias in article.aliases:
             if alias == target:
                 continue
-            if alias in page_urls or alias in {m.old for m in settled.moves}:
+            if alias in page_urls or alias in new:
                 settled.warnings.append(f"{article.source_path}: alias {alias} is already a page or a redirect; "
                                         "it is left as it is")
                 continue
-            settled.moves.append(Move(alias, target, article))
-    settled.moves.sort(key=lambda move: move.old)
+            new[alias] = Entry("alias", name)
     settled.record = new
+    settled.moves = moves(new, {name: article for name, (_, article) in now.items()})
     return settled
+
+
+def redirect_pairs(record: Mapping[str, Entry]) -> list[tuple[str, str]]:
+    """(old URL, URL now) of every redirect the record holds: moved URLs and aliases of live articles, sorted."""
+    live = {entry.article: url for url, entry in record.items() if entry.state == "live"}
+    return [(url, live[entry.article]) for url, entry in sorted(record.items())
+            if entry.state in ("moved", "alias") and entry.article in live]
+
+
+def moves(record: Mapping[str, Entry], articles: Mapping[str, Article]) -> list[Move]:
+    """Every redirect the record holds, with the article each leads to (`articles` by record name)."""
+    return [Move(old, new, articles[record[old].article]) for old, new in redirect_pairs(record)]
+
+
+def redirects_of(record: Mapping[str, Entry], article: Article, content_dir: Path) -> list[Move]:
+    """The redirects to one article."""
+    name = identity(article, content_dir)
+    return [Move(old, new, article) for old, new in redirect_pairs(record) if record[old].article == name]
 
 
 @dataclass(frozen=True)
@@ -182,14 +203,17 @@ class UrlRecord:
     content_dir: Path
     path: Path | None
 
-    def updated(self, changes: Iterable[tuple[Article, str | None, str | None]]) -> Record | None:
-        """The record after edits that move no URL: (article, URL it was published at, URL it is published at now),
-        None for not published. None when an edit changes what is redirected, which is the full build's.
+    def updated(self, changes: Iterable[tuple[Article, str | None, str | None]]) -> tuple[Record, list[str]] | None:
+        """The record after edits: (article, URL it was published at, URL it is published at now), None for
+        not published. None when the full build must decide (a URL another story holds; a story with
+        redirects taken down or published again).
 
         A story published at a URL the record never held is added; one taken down, or published again where
-        it was, with no other URL, flips between live and gone: no redirect changes either way.
+        it was, with no other URL, flips between live and gone; one that moves leaves a redirect. With the
+        record, what the build says of it, in the words of `settle`.
         """
         record = dict(self.record)
+        warnings: list[str] = []
         named: dict[str, list[str]] = {}
         for url, entry in record.items():
             named.setdefault(entry.article, []).append(url)
@@ -197,7 +221,14 @@ class UrlRecord:
             name = identity(article, self.content_dir)
             if before is not None and after is not None:
                 if before != after:
-                    return None
+                    # A move: its old URL redirects, as do all it had before (the redirects follow the record).
+                    was, held = record.get(before), record.get(after)
+                    if was is None or was != Entry("live", name, was.first) or (held and held.article != name):
+                        return None
+                    record[before] = Entry("moved", name, was.first)
+                    warnings.append(f"{article.source_path}: moved from {before} to {after}; the old URL redirects")
+                    record[after] = Entry("live", name, bool(held and held.first))
+                    named.setdefault(name, []).append(after)
                 continue
             where = after or before
             if where is None:
@@ -210,8 +241,9 @@ class UrlRecord:
                 record[url] = Entry("live", name, True)
             elif held is not None:
                 record[url] = Entry("gone", name, held.first)
+                warnings.append(f"{name}: taken down; {url} is no longer published and is not redirected")
             named[name] = [url]
-        return record
+        return record, warnings
 
 
 def first_urls(record: Mapping[str, Entry]) -> dict[str, str]:

@@ -249,6 +249,8 @@ class Rebuilder:
             if page.template not in self.uses and page.template.endswith(".html"):
                 self.uses[page.template] = template_closure(self.env, page.template)
         todo = planned.pages if force else pages_to_render(self.pages, planned.pages, changed_templates, self.uses)
+        # Photos go in before the pages that show them, so a reader never meets a page whose photo is missing.
+        stale_media = place_media(planned.site.articles, self.store, self.output, self.output.path)[1]
         try:
             if workers is not None:
                 # Nothing is served yet, so pages go out as they render rather than piling up in memory.
@@ -271,7 +273,7 @@ class Rebuilder:
         for url in removed:
             self.output.remove(url)
             self.shown.pop(url, None)
-        for url in place_media(planned.site.articles, self.store, self.output, self.output.path)[1]:
+        for url in stale_media:
             self.output.remove(url)
         self.pages = {page.url: page for page in planned.pages}
         self.accepted_errors = messages

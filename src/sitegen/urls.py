@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from sitegen.config import Config
 from sitegen.model import Article, Term
+from sitegen.published import identity
 
 UNDATED = "undated"
 
@@ -117,9 +117,7 @@ class Links:
     def first(self, article: Article) -> str:
         """Where the article was first published: what its feed entries are known by, wherever it moves."""
         if self.first_urls:
-            name = "id:" + article.story_id if article.story_id else \
-                Path(os.path.relpath(article.source_path, self.content_dir or ".")).as_posix()
-            found = self.first_urls.get(name)
+            found = self.first_urls.get(identity(article, self.content_dir or Path(".")))
             if found is not None:
                 return found
         return self.article(article)
