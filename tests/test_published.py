@@ -125,6 +125,16 @@ def test_aliases_redirect_old_urls_from_another_system(make_site: Callable[..., 
     assert "/news/2019/05/imported-story/ /news/news/imported/ 301" in (out / "_redirects").read_text()
 
 
+def test_an_alias_never_replaces_a_file_or_page(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": story("A", extra="aliases: [/static/css/site.css, /_redirects, /feed.xml, /, /old/]\n")},
+                     config=CONFIG)
+    out = tmp_path / "out"
+    report = build_into(site, out)
+    assert not report.errors and sum("alias" in w for w in report.warnings) == 4
+    assert "body" in (out / "static/css/site.css").read_text() and "<feed" in (out / "feed.xml").read_text()
+    assert (out / "_redirects").read_text() == "/news/old/ /news/news/a/ 301\n"
+
+
 @pytest.mark.parametrize("alias", ["https://evil.example/x", "//evil.example/x", "/a/../../b", "relative/path"])
 def test_an_alias_can_never_point_off_site(make_site: Callable[..., Path], tmp_path: Path, alias: str) -> None:
     site = make_site({"seeds/a.md": story("A", extra=f"aliases: ['{alias}']\n")}, config=CONFIG)

@@ -28,6 +28,7 @@ from sitegen.errors import ConfigError
 from sitegen.model import Article
 
 RECORD_NAME = "published-urls.txt"
+FILE_PATHS = ("/static/", "/media/")
 STATES = ("live", "moved", "gone", "alias")
 _HEADER = ("# The URLs this site has published, kept by `sitegen build`: commit this file with the content.\n"
            "# It is how a story that moves keeps its old links working. One URL a line, sorted:\n"
@@ -167,7 +168,8 @@ def settle(record: Record, articles: Iterable[Article], page_urls: set[str], url
         for alias in article.aliases:
             if alias == target:
                 continue
-            if alias in page_urls or alias in new:
+            # Static files, published photos and the host's redirect file are files, never redirected.
+            if alias in page_urls or alias in new or alias.startswith(FILE_PATHS) or alias == "/_redirects":
                 settled.warnings.append(f"{article.source_path}: alias {alias} is already a page or a redirect; "
                                         "it is left as it is")
                 continue
