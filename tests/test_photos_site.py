@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -16,7 +13,6 @@ import feedparser
 import lxml.html
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
 from sitegen.assets import publish
 from sitegen.build import BuildOptions
@@ -25,7 +21,7 @@ from tests.conftest import SITES, build_into, write
 from tests.photos import jpeg, png
 from tests.test_build import tree_digest
 from tests.test_site_e2e import html_files, page_url, resolve
-from tests.test_theme_browser import CHROMIUM, _Quiet
+from tests.test_theme_browser import browsing
 
 STORY = "---\ntitle: Photo story\ndate: 2024-01-02\nsection: World\nimage: photo.jpg\nimage_alt: A photo\n---\n{body}\n"
 
@@ -194,23 +190,14 @@ def test_the_cache_folder_can_live_elsewhere(make_site: Callable[..., Path], tmp
 
 
 def test_a_phone_sized_browser_loads_a_webp_no_wider_than_it_needs(newsroom: Path) -> None:
-    root = newsroom.parent
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
-            loaded: list[str] = []
-            page.on("requestfinished", lambda request: loaded.append(request.url))
-            page.goto(f"http://127.0.0.1:{server.server_port}/news/world/fans-celebrate-as-team-wins/")
-            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-            page.wait_for_load_state("networkidle")
-            widths = page.evaluate("[...document.querySelectorAll('.article-body img')].map(i => i.naturalWidth)")
-            browser.close()
-    finally:
-        server.shutdown()
+    with browsing(newsroom.parent) as (address, browser):
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        loaded: list[str] = []
+        page.on("requestfinished", lambda request: loaded.append(request.url))
+        page.goto(f"{address}/news/world/fans-celebrate-as-team-wins/")
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        widths = page.evaluate("[...document.querySelectorAll('.article-body img')].map(i => i.naturalWidth)")
     photos = [url.rsplit("/", 1)[1] for url in loaded if "/media/" in url]
     stadium = [name for name in photos if name.startswith("stadium")]
     # 390 CSS px less the padding, at two device pixels each: 716 px, so the 800 px variant, in WebP.

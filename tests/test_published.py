@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -16,14 +13,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from playwright.sync_api import sync_playwright
 
 from sitegen.build import BuildOptions
 from sitegen.published import RECORD_NAME, read_record
 from sitegen.serve import ServeOptions, Server
 from tests.conftest import build_into, count_plans, run_vnu, write
 from tests.test_build import tree_digest
-from tests.test_theme_browser import CHROMIUM, _Quiet
+from tests.test_theme_browser import browsing
 
 CONFIG = 'title = "T"\nbase_url = "https://example.org/news/"\n'
 
@@ -230,19 +226,11 @@ def test_redirects_file_follows_the_documented_format_and_chromium_follows_the_r
         assert _REDIRECT_LINE.fullmatch(line), line
         assert line.split()[0].startswith("/news/") and line.split()[1].startswith("/news/")
     assert "/news/old%20path/%C3%A9/ /news/news/corrected-headline-now/ 301" in (out / "_redirects").read_text()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{server.server_port}/news/news/original-headline-here/")
-            page.wait_for_url("**/news/news/corrected-headline-now/")
-            assert page.locator("h1").inner_text() == "Corrected headline now"
-            browser.close()
-    finally:
-        server.shutdown()
+    with browsing(root) as (address, browser):
+        page = browser.new_page()
+        page.goto(f"{address}/news/news/original-headline-here/")
+        page.wait_for_url("**/news/news/corrected-headline-now/")
+        assert page.locator("h1").inner_text() == "Corrected headline now"
     assert run_vnu(out) == ""
 
 

@@ -6,6 +6,7 @@ import functools
 import http.server
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,23 @@ PAGES = ["/", "/page/2/", "/world/", "/vietnam/da-nang-mo-cua-cau-moi-qua-song-h
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
         pass
+
+
+@contextmanager
+def browsing(root: Path) -> Iterator[tuple[str, Browser]]:
+    """`root` served over HTTP on loopback, and Debian's Chromium: (the server's address, the browser)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+            try:
+                yield f"http://127.0.0.1:{server.server_port}", browser
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="module")
