@@ -308,6 +308,13 @@ def test_robots_points_at_both_sitemaps(newsroom: Path) -> None:
     )
 
 
+def test_an_unbylined_story_is_credited_to_the_publisher(newsroom: Path) -> None:
+    html = (newsroom / "news/undated-wire-story-about-a-harbour/index.html").read_text()
+    data = extruct.extract(html, base_url="https://example.org/news/", syntaxes=["json-ld"], uniform=True)
+    article = next(d for d in data["json-ld"] if d["@type"] == "NewsArticle")
+    assert article["author"] == [article["publisher"]] and article["author"][0]["name"] == "Fixture Media"
+
+
 def test_article_structured_data(newsroom: Path) -> None:
     html = (newsroom / "vietnam/da-nang-mo-cua-cau-moi-qua-song-han/index.html").read_text()
     data = extruct.extract(html, base_url="https://example.org/news/vietnam/da-nang-mo-cua-cau-moi-qua-song-han/",
