@@ -50,7 +50,9 @@ def picture_html(image: Image, alt: str, sizes: str, url: Callable[[str], str], 
     responsive = len(fallback) > 1 or image.modern_types
     sizes_attribute = f' sizes="{escape(sizes)}"' if responsive else ""
     srcset = f' srcset="{_srcset(fallback, url)}"' if len(fallback) > 1 else ""
-    img = (f'<img{css} src="{url(default.url)}"{srcset}{sizes_attribute} alt="{escape(alt)}"{size}{loading}>')
+    # An <img> may only say `sizes` beside its own srcset (a photo too small for more than one width has none).
+    img_sizes = sizes_attribute if srcset else ""
+    img = (f'<img{css} src="{url(default.url)}"{srcset}{img_sizes} alt="{escape(alt)}"{size}{loading}>')
     if not image.modern_types:
         return img
     sources = "".join(f'<source type="{kind}" srcset="{_srcset(within(image.of_type(kind)), url)}"{sizes_attribute}>'
