@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from sitegen.load import source_names, source_statuses
+from sitegen.load.source import decode_source, split_front_matter
 from tests.conftest import write
 
 
@@ -44,3 +47,13 @@ def test_a_wire_storys_sidecar_is_part_of_its_status(tmp_path: Path) -> None:
     changed = {os.path.relpath(name, content) for name in after if after[name] != before[name]}
     assert changed == {"a/plain.txt", "a/other.txt"}
     assert source_statuses(content, "other key")[str(content / "a/story.md")].startswith("other key|")
+
+
+@pytest.mark.parametrize("blank", ["", "\n", "\n\n\n"])
+def test_the_body_starts_on_its_own_line_after_blank_lines(blank: str) -> None:
+    _, body, line = split_front_matter(f"---\ntitle: A\n---\n{blank}Text.\n")
+    assert body == "Text.\n" and line == 4 + blank.count("\n")
+
+
+def test_a_source_cannot_hold_the_body_placeholder() -> None:
+    assert decode_source("Head\ue000line\nText \ue000media:x".encode(), Path("a.txt")) == "Headline\nText media:x"

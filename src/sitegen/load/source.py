@@ -10,6 +10,7 @@ from sitegen.errors import ContentError
 from sitegen.sanitize import clean_text
 
 _YAML = frontmatter.YAMLHandler()
+PLACEHOLDER = "\ue000"
 
 
 def read_source(path: Path, allow_empty: bool = False) -> str:
@@ -32,6 +33,9 @@ def decode_source(data: bytes, path: Path, allow_empty: bool = False) -> str:
             "save the file as UTF-8; wire copy in Windows-1258 or Latin-1 must be converted first",
         ) from None
     text = clean_text(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if PLACEHOLDER in text:
+        # Bodies mark published files and links with it (see assets/markup.py, load/links.py); a source's own is dropped.
+        text = text.replace(PLACEHOLDER, "")
     if not text.strip() and not allow_empty:
         raise ContentError("is empty", path, 1, "line 1 must be the headline")
     return text
@@ -46,6 +50,10 @@ def split_front_matter(text: str, path: Path | None = None) -> tuple[str | None,
     except ValueError:
         raise ContentError("front matter opened with '---' on line 1 is never closed", path, 1,
                            "end the front matter with a line of '---' before the text") from None
-    # The body starts after the opening '---' line, the front matter lines and the closing '---'.
     front = front.removeprefix("\n")
-    return front, body.removeprefix("\n"), front.count("\n") + 3
+    body = body.removeprefix("\n")
+    # python-frontmatter drops the blank lines that open the body: the body's first line is where it
+    # ends the text, else after the opening '---' line, the front matter lines and the closing '---'.
+    if body and text.endswith(body):
+        return front, body, text.count("\n", 0, len(text) - len(body)) + 1
+    return front, body, front.count("\n") + 3
