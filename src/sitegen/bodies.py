@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping
 from markupsafe import Markup
 
 from sitegen.assets.markup import MEDIA_MARK, resolve_marks
+from sitegen.crosslinks import resolve_links
 from sitegen.errors import BuildError
 from sitegen.model import Article, Body
+from sitegen.urls import Links
 
 
 class BodyLookup:
@@ -18,9 +20,11 @@ class BodyLookup:
     What a page used decides, on the next build, whether a body edit means rendering it again.
     """
 
-    def __init__(self, store: Mapping[str, Body], words_per_minute: int = 230) -> None:
+    def __init__(self, store: Mapping[str, Body], words_per_minute: int = 230, links: Links | None = None) -> None:
         self.store = store
         self.words_per_minute = words_per_minute
+        # Where stories are, for the links bodies make to them.
+        self.links = links
         self.used: set[str] = set()
         # How the current page links to a site path; a body's published files are linked through it.
         self.url: Callable[[str], str] = str
@@ -36,9 +40,13 @@ class BodyLookup:
         except KeyError:
             raise BuildError(f"the body of {article.source_path} is missing from the build cache", article.source_path,
                              None, "delete .sitegen-cache/ and build again") from None
-        if MEDIA_MARK in body.html:
-            return Body(Markup(resolve_marks(body.html, self.url)), body.word_count)
-        return body
+        html: str = body.html
+        if MEDIA_MARK in html:
+            html = resolve_marks(html, self.url)
+        if article.links and self.links is not None:
+            links = self.links
+            html = resolve_links(html, article, lambda: links.article(article), links.targets, self.url)
+        return body if html is body.html else Body(Markup(html), body.word_count)
 
     def reading_minutes(self, article: Article) -> int:
         return max(1, math.ceil(self(article).word_count / self.words_per_minute))

@@ -21,9 +21,11 @@ from sitegen.assets.publish import MediaSettings
 from sitegen.assets.store import MediaStore
 from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, Prepared, filing_row, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
+from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, near_names, near_pages, theme_ids
 from sitegen.edits import Patched, patch_edits
 from sitegen.errors import BuildError, ContentError, SitegenError
 from sitegen.load import FileRecord, LoadResult, LoadSettings, collect, file_record, source_digest, source_statuses
+from sitegen.load.article import CONTENT_DIR
 from sitegen.model import Article, Selection, Site, Term, build_site
 from sitegen.parallel import (
     RENDER_CHUNK,
@@ -47,7 +49,6 @@ from sitegen.theme import theme_dir
 from sitegen.urls import Links, output_path
 from sitegen.write import Output, Staging, static_files, temporary_cache_name
 
-CONTENT_DIR = "seeds"
 # A build that changes at most this many pages (or a tenth of the site) patches them into the
 # output instead of assembling a whole new copy of it; an edit that reaches more than that is
 # left to the full build, which reads and renders in parallel.
@@ -152,6 +153,8 @@ class Plan:
     valid_until: float | None
     # The record of published URLs after this build, and the redirects it implies.
     settled: Settled | None = None
+    # The site path of each story some body links to by its source file, by that file.
+    targets: dict[str, str] = field(default_factory=dict)
 
 
 def plan(config: Config, options: BuildOptions, loaded: LoadResult, record: Record | None = None) -> Plan:
@@ -185,7 +188,38 @@ def plan(config: Config, options: BuildOptions, loaded: LoadResult, record: Reco
             errors += [BuildError(f"{what}, which {RECORD_NAME} does not hold", article.source_path, None,
                                   f"build without --frozen-urls and commit {RECORD_NAME}")
                        for article, what in settled.changed]
-    return Plan(site, pages, errors, len(loaded.articles) - len(chosen), warnings, valid_until, settled)
+    targets: dict[str, str] = {}
+    if any(article.links for article in site.articles):
+        link_errors, targets = _check_links(site, loaded, pages, config, options, now)
+        errors += link_errors
+    return Plan(site, pages, errors, len(loaded.articles) - len(chosen), warnings, valid_until, settled, targets)
+
+
+def _check_links(site: Site, loaded: LoadResult, pages: list[Page], config: Config, options: BuildOptions,
+                 now: datetime) -> tuple[list[SitegenError], dict[str, str]]:
+    """Errors for body links that name no story, page or id of this build; and where linked stories are."""
+    links, selection = Links(config), Selection(options.drafts, options.future, now)
+    read = {str(article.source_path): article for article in loaded.articles}
+    published = {str(article.source_path): article for article in site.articles}
+    at_url = {links.article(article): article for article in site.articles}
+    written = {page.url for page in pages}
+    written.update(f"/static/{path.relative_to(folder).as_posix()}" for folder in static_dirs(options.source)
+                   if folder.is_dir() for path in static_files(folder))
+    written.update(f"/media/{name}" for article in site.articles for name in article.media)
+    reach = Reachable(
+        article=read.get,
+        left_out=lambda article: "" if str(article.source_path) in published else left_out(article, selection),
+        url=links.article,
+        page=written.__contains__,
+        article_at=at_url.get,
+        theme_ids=theme_ids(template_dirs(options.source)),
+        near_files=lambda path: near_names(path, read),
+        near_pages=lambda path: near_pages(path, written),
+    )
+    content = options.source / CONTENT_DIR
+    errors: list[SitegenError] = [error for article in site.articles if article.links
+                                  for error in check_links(article, reach, content)]
+    return errors, link_targets(site.articles, links.article)
 
 
 def _status_lines(roots: list[Path]) -> Iterator[str]:
@@ -407,7 +441,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         try:
             kept = _render(planned.pages, config, options, cache, loaded.cards, previous, workers, staging, report,
                            on_page, _ticker(progress, "rendering", len(planned.pages)),
-                           first_urls(planned.settled.record) if planned.settled else {})
+                           first_urls(planned.settled.record) if planned.settled else {}, planned.targets)
             static = _copy_static(options.source, staging)
             patch = bool(kept) and report.pages - len(kept) + len(removed) <= max(PATCH_LIMIT, report.pages // 10)
             media, stale_media = place_media(planned.site.articles, store, staging, output if patch else None)
@@ -462,7 +496,7 @@ def _finish(report: BuildReport, started: float) -> BuildReport:
 def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cache, cards: dict[str, str],
             previous: dict[str, str], workers: Workers, staging: Staging, report: BuildReport,
             on_page: Callable[[str], None] | None, progress: Progress | None,
-            first: dict[str, str] | None = None) -> list[str]:
+            first: dict[str, str] | None = None, targets: dict[str, str] | None = None) -> list[str]:
     """Fingerprint every page and render those that changed into `staging`; returns the URLs kept as they were.
 
     Workers forked once the pages are planned share them, unless this process holds too much to
@@ -485,7 +519,8 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
     settings = RenderSettings(config, tuple(dirs), templates, None if workers.remote else staging.path,
                               fingerprints=options.cache, fresh=True, cache=None if workers.remote else cache.path,
                               run=uuid.uuid4().hex, compiled=None if workers.remote else cache.templates,
-                              first_urls=tuple(sorted((first or {}).items())), content_dir=options.source / CONTENT_DIR)
+                              first_urls=tuple(sorted((first or {}).items())), content_dir=options.source / CONTENT_DIR,
+                              targets=tuple(sorted((targets or {}).items())))
     bodies = CachedBodies(cache.path)
     kept: list[str] = []
     # The pickled form of each page sent to a worker, and the articles it names, until it comes back rendered.
@@ -493,7 +528,7 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
 
     def changed() -> Iterator[tuple[Page, str, bytes]]:
         """Every page whose fingerprint differs from the last build's, with its fingerprint ("" when not taken)."""
-        pickler = Fingerprinter(cards)
+        pickler = Fingerprinter(cards, targets)
         for page in pages:
             if not (pickled or previous):
                 yield page, "", b""

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
+from sitegen.crosslinks import link_signature
 from sitegen.errors import BuildError
 from sitegen.model import Article, Body, Term, term_keys
 
@@ -37,6 +38,9 @@ SCHEMA = "sitegen cache 6"
 _CHUNK = 500
 # Articles' filings in one piece of `Cache.store_filings`.
 _FILINGS_PART = 5000
+# How a page's list of the articles it names (see `Fingerprinter.named`) marks the stories their bodies
+# link to: no source path starts so.
+LINKED = "\u2192"
 # Article keys a Fingerprinter keeps at a time (see Fingerprinter._reference).
 KEY_MEMORY = 16384
 _TABLES = ("articles", "bodies", "filings", "files", "pages", "page_data", "page_bodies", "page_articles", "pages_next",
@@ -266,6 +270,27 @@ class Cache:
         """Fingerprint and stored page of every page that names one of the articles at these source paths."""
         return self._stored_pages("SELECT url FROM page_articles WHERE path IN ({marks})", list(paths))
 
+    def pages_linking(self, paths: Iterable[str]) -> dict[str, tuple[str, bytes | None]]:
+        """Fingerprint and stored page of every page showing an article whose body links to one at these paths."""
+        return self.pages_naming(LINKED + path for path in paths)
+
+    def linkers(self, paths: Iterable[str]) -> set[str]:
+        """Source paths of the articles that may link to those at `paths`: every article named beside such a link."""
+        try:
+            return {path for (path,) in self._select(
+                "SELECT DISTINCT other.path FROM page_articles AS link JOIN page_articles AS other "
+                "ON other.url = link.url WHERE link.path IN ({marks})", [LINKED + path for path in paths])
+                    if not path.startswith(LINKED)}
+        except sqlite3.DatabaseError:
+            return set()
+
+    def has_pages(self, urls: Iterable[str]) -> set[str]:
+        """Which of these URLs the last build wrote a page at."""
+        try:
+            return {url for (url,) in self._select("SELECT url FROM pages WHERE url IN ({marks})", list(urls))}
+        except sqlite3.DatabaseError:
+            return set()
+
     def stored_pages(self, urls: Iterable[str]) -> dict[str, tuple[str, bytes | None]]:
         """Fingerprint and stored page of each of these pages that the last build wrote."""
         return self._stored_pages("SELECT url FROM pages WHERE url IN ({marks})", list(urls))
@@ -472,8 +497,8 @@ def filing(article: Article) -> tuple[tuple[tuple[str, str, str], ...], tuple[tu
 
 
 def card_key(article: Article) -> str:
-    """A hash of what listings show of an article: all of it but the digest (and so the body)."""
-    return hashlib.sha256(_pickle(replace(article, digest=""))).hexdigest()
+    """A hash of what listings show of an article: all of it but the digest (and so the body, and its links)."""
+    return hashlib.sha256(_pickle(replace(article, digest="", links=(), anchors=frozenset()))).hexdigest()
 
 
 def _pickle(value: object) -> bytes:
@@ -521,15 +546,19 @@ class Fingerprinter:
     """Pickles pages with each article reduced to a reference (path, card key, filed terms), and hashes them.
 
     A body edit leaves the card key alone, so listings that do not show bodies keep their fingerprint.
+    An article whose body links to stories by their source files has their URLs (from `targets`) in
+    its reference, so a page showing it changes when one of them moves; and names them, so an edit
+    build finds it as it finds the pages naming the story that moved.
     """
 
-    def __init__(self, cards: Mapping[str, str]) -> None:
+    def __init__(self, cards: Mapping[str, str], targets: Mapping[str, str] | None = None) -> None:
         self.cards = cards
+        self.targets = targets or {}
         # Keys of recently pickled articles by id, each with its article, which keeps the id its own.
         # Bounded: every article's key, kept, was a tenth of the build's memory at 100,000 articles.
-        self._keys: dict[int, tuple[Article, str, str]] = {}
+        self._keys: dict[int, tuple[Article, str, tuple[str, ...]]] = {}
         self.dispatch = {**copyreg.dispatch_table, Article: self._reference}
-        # Source paths of the articles the last `dumps` named.
+        # Source paths of the articles the last `dumps` named, and, marked LINKED, of the stories their bodies link to.
         self.named: set[str] = set()
 
     def _reference(self, article: Article) -> tuple[Any, ...]:
@@ -540,9 +569,13 @@ class Fingerprinter:
             # The terms are filed site-wide (one spelling per slug) and can change without the file.
             # One string per article keeps pickling 15,000 pages in C.
             path = str(article.source_path)
-            known = (article, "\0".join((path, self.cards[article.digest], _terms_json(article))), path)
+            parts = [path, self.cards[article.digest], _terms_json(article)]
+            linked = tuple(link.target for link in article.links if link.source)
+            if linked:
+                parts.append(link_signature(article, self.targets))
+            known = (article, "\0".join(parts), (path, *(LINKED + target for target in linked)))
             self._keys[id(article)] = known
-        self.named.add(known[2])
+        self.named.update(known[2])
         return (_article_ref, (known[1],))
 
     def dumps(self, value: object) -> bytes:
@@ -569,7 +602,8 @@ class PageReader:
         self._resolve = lru_cache(maxsize=remember)(self._resolve_uncached)
 
     def _resolve_uncached(self, key: str) -> Article:
-        path, card, encoded = key.split("\0", 2)
+        # After the terms, the URLs of stories the body links to: the page is rendered with them anew.
+        path, card, encoded = key.split("\0", 3)[:3]
         found = self.article(path, card)
         terms = _terms(encoded)
         if (found.section, found.tags, found.authors) != terms:

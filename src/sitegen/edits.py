@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import pickle
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sitegen.cache import Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
 from sitegen.config import Config
+from sitegen.crosslinks import Reachable, check_links, left_out, theme_ids
 from sitegen.errors import BuildError, SitegenError
 from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, source_digest
 from sitegen.model import Article, Body, Selection
@@ -29,7 +30,7 @@ from sitegen.published import Record, UrlRecord, first_urls, redirect_pairs, red
 from sitegen.redirects import REDIRECTS_FILE
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
-from sitegen.urls import Links
+from sitegen.urls import Links, output_path
 from sitegen.write import Staging
 
 # Pages at which a build after edits renders in forked workers rather than one at a time (a render
@@ -64,7 +65,7 @@ def same_filing(before: Article, after: Article) -> bool:
     """
     return replace(after, headline=before.headline, standfirst=before.standfirst, figures=before.figures,
                    source=before.source, corrections=before.corrections, slug=before.slug,
-                   digest=before.digest) == before
+                   digest=before.digest, links=before.links, anchors=before.anchors) == before
 
 
 @dataclass(frozen=True)
@@ -147,15 +148,22 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if settled is None:
         return None
     record, notices = settled
+    reach = _EditedSite(cache, known, {name: edit.after for name, edit in edits.items()},
+                        {name: article for name, (article, _) in new_files.items()}, set(removed_files), selection,
+                        links, output, template_dirs)
+    if not _links_hold(reach, edits, removed_files, cache, urls.content_dir):
+        return None
     if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
                               removed_files, touched, {name: digest for name, (_, digest) in known.items()},
-                              urls, record, notices)
+                              urls, record, notices, reach)
     moved = _moves(edits, cache, links)
     if moved is None:
         return None
     stored = cache.pages_naming([name for name, edit in edits.items() if edit.restated])
     stored |= cache.pages_showing(edit.before.digest for edit in edits.values() if not edit.restated)
+    # Bodies that link to a story that moved show its new URL.
+    stored |= cache.pages_linking(_relocated(edits, links))
     if len(stored) > limit or any(data is None for _, data in stored.values()):
         return None
     cache.store_articles((edit.after, edit.body) for edit in edits.values())
@@ -190,7 +198,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
     must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
     urls = UrlRecord(record, urls.content_dir, urls.path)
-    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, urls)
+    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, urls, reach.targets)
     if urls.path is not None:
         write_record(urls.path, record)
     cache.store_file_digests(touched, replace_all=False)
@@ -201,7 +209,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
                    selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
-                   files: dict[str, str], urls: UrlRecord, record: Record, notices: list[str]) -> Patched | None:
+                   files: dict[str, str], urls: UrlRecord, record: Record, notices: list[str],
+                   reach: _EditedSite) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
     `refile.refiled_pages`; `urls` holds the record of published URLs as it was, `record` as it is now."""
     cards: dict[str, str] = {}
@@ -217,17 +226,28 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     showing = set(cache.pages_showing(before.digest for before in befores))
     if not set(cache.pages_naming([*edits, *removed_files])) | showing <= refiled.pages.keys() | gone:
         return None
+    # Pages showing a body that links to a story that moved: as they were, with its new URL.
+    relinked = {url: data for url, (_, data) in cache.pages_linking(_relocated(edits, Links(config))).items()
+                if url not in refiled.pages and url not in gone}
+    if any(data is None for data in relinked.values()):
+        return None
+    reader = PageReader(_article_lookup(cache, {name: ("", digest) for name, digest in files.items()},
+                                        {name: edit.after for name, edit in edits.items()}, cards))
+    try:
+        relinked_pages = {url: reader.load(data) for url, data in relinked.items() if data is not None}
+    except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
+        return None
     redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
     urls = UrlRecord(record, urls.content_dir, urls.path)
-    pages = {**refiled.pages, **redirects}
+    pages = {**relinked_pages, **refiled.pages, **redirects}
     gone -= redirects.keys()
     previous = {url: print_ for url, (print_, _) in cache.stored_pages(pages).items()}
     cache.store_articles([*((edit.after, edit.body) for edit in edits.values()), *new_files.values()])
     cards.update((edit.after.digest, edit.after_card) for edit in edits.values())
     cards.update((article.digest, card) for article, card in new.values())
     removed = sorted(gone)
-    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, showing | redirects.keys(),
-                       urls)
+    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed,
+                       showing | redirects.keys() | relinked.keys(), urls, reach.targets)
     if urls.path is not None:
         write_record(urls.path, urls.record)
     cache.store_file_digests(touched, replace_all=False)
@@ -236,6 +256,98 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     return Patched(rendered, removed, len(edits) + len(new_files),
                    len(pages.keys() - previous.keys()) - len(removed), articles=refiled.articles,
                    skipped=refiled.skipped, retimed=refiled.retimed, valid_until=refiled.valid_until, warnings=notices)
+
+
+class _EditedSite:
+    """The site as these edits leave it, as far as body links need to know: stories by source file, pages by URL."""
+
+    def __init__(self, cache: Cache, known: dict[str, tuple[str, str]], edited: dict[str, Article],
+                 new: dict[str, Article], removed: set[str], selection: Selection, links: Links, output: Path,
+                 template_dirs: list[Path]) -> None:
+        self.cache, self.known, self.edited, self.new, self.removed = cache, known, edited, new, removed
+        self.selection, self.links, self.output, self.template_dirs = selection, links, output, template_dirs
+        self.targets = _Targets(self)
+
+    def article(self, path: str) -> Article | None:
+        found = self.edited.get(path) or self.new.get(path)
+        if found is not None or path in self.removed or path not in self.known:
+            return found
+        digest = self.known[path][1]
+        cached = self.cache.articles([digest]).get(digest)
+        return cached[0] if cached else None
+
+    def page(self, path: str) -> bool:
+        """Whether the site has a page or file at `path`: one of the edited stories, or one the last build wrote."""
+        if any(self.links.article(a) == path for a in (*self.edited.values(), *self.new.values())
+               if self.selection.keeps_article(a)):
+            return True
+        return bool(self.cache.has_pages([path])) or (self.output / output_path(path)).is_file()
+
+    def reach(self) -> Reachable:
+        # Only whether a link holds matters here, not hints: a broken one is the full build's to report.
+        return Reachable(self.article, lambda article: left_out(article, self.selection), self.links.article,
+                         self.page, lambda path: None, theme_ids(self.template_dirs), lambda path: [], lambda path: [])
+
+
+class _Targets(Mapping[str, str]):
+    """Where the stories bodies link to are after the edits, looked up as pages need them (see `Links.targets`)."""
+
+    def __init__(self, site: _EditedSite) -> None:
+        self.site = site
+        self.known: dict[str, str] = {}
+
+    def __getitem__(self, path: str) -> str:
+        if path not in self.known:
+            article = self.site.article(path)
+            if article is None or left_out(article, self.site.selection):
+                raise KeyError(path)
+            self.known[path] = self.site.links.article(article)
+        return self.known[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.known)
+
+    def __len__(self) -> int:
+        return len(self.known)
+
+
+def _links_hold(site: _EditedSite, edits: dict[str, _Edit], removed: dict[str, Article], cache: Cache,
+                content_dir: Path) -> bool:
+    """Whether every body link the edits could break still names a story, page and id of the site.
+
+    Those are the edited and new stories' own links, and links to a story taken away, left out (a
+    draft now) or whose ids changed. When one is broken the full build reports it.
+    """
+    reach: Reachable | None = None
+    for article in (*site.edited.values(), *site.new.values()):
+        if not article.links or not site.selection.keeps_article(article):
+            continue
+        # The page a path names, and so its ids, is known to the full build alone.
+        if any(not link.source and link.fragment for link in article.links):
+            return False
+        reach = reach or site.reach()
+        if check_links(article, reach, content_dir):
+            return False
+    changed = {*removed, *(name for name, edit in edits.items() if edit.before.anchors != edit.after.anchors
+                          or not site.selection.keeps_article(edit.after))}
+    if not changed:
+        return True
+    for path in sorted(cache.linkers(changed) - changed):
+        linker = site.article(path)
+        if linker is None or not site.selection.keeps_article(linker) or \
+                not any(link.source and link.target in changed for link in linker.links):
+            continue
+        if any(link.source and link.target in removed for link in linker.links):
+            return False
+        reach = reach or site.reach()
+        if check_links(linker, reach, content_dir):
+            return False
+    return True
+
+
+def _relocated(edits: dict[str, _Edit], links: Links) -> list[str]:
+    """The edited stories whose URL changed."""
+    return [name for name, edit in edits.items() if links.article(edit.before) != links.article(edit.after)]
 
 
 def _redirect_pages(urls: UrlRecord, record: Record, edited: list[Article], cache: Cache) -> dict[str, Page]:
@@ -312,7 +424,7 @@ def _workers_pay(pages: int) -> bool:
 
 def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Path, pages: dict[str, Page],
             previous: dict[str, str], cards: dict[str, str], removed: list[str], must: set[str],
-            urls: UrlRecord) -> list[str]:
+            urls: UrlRecord, targets: _Targets) -> list[str]:
     """Render `pages` into the output as a patch and record them in the cache; returns the URLs rendered.
 
     A page is rendered if its fingerprint changed or it is in `must`: one that showed an edited
@@ -320,18 +432,24 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
     """
     first = first_urls(urls.record)
     env = make_environment(config, template_dirs, CachedBodies(cache.path), compiled=cache.templates,
-                           first_urls=first, content_dir=urls.content_dir)
+                           first_urls=first, content_dir=urls.content_dir, targets=targets)
     templates = template_hashes(pages.values(), config, env)
 
-    def changed() -> Iterator[tuple[str, str, bytes, tuple[str, ...]]]:
+    def fingerprinted() -> Iterator[tuple[str, str, bytes, tuple[str, ...]]]:
         """Each page to render: its URL, fingerprint, pickled form and the articles it names."""
-        pickler = Fingerprinter(cards)
+        pickler = Fingerprinter(cards, targets)
         for url in sorted(pages):
             page = pages[url]
             data = pickler.dumps(page)
             print_ = fingerprint(templates[page.template], data)
             if url in must or previous.get(url) != print_:
                 yield url, print_, data, tuple(sorted(pickler.named))
+
+    # Taken before any worker starts, so that every linked story's URL is looked up by now (few pages).
+    todo = list(fingerprinted())
+
+    def changed() -> Iterator[tuple[str, str, bytes, tuple[str, ...]]]:
+        return iter(todo)
 
     staging = Staging(output)
     cache.discard_staged_pages()
@@ -346,7 +464,8 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
         else:
             settings = RenderSettings(config, tuple(template_dirs), templates, staging.path, fresh=True,
                                       cache=cache.path, run=uuid.uuid4().hex, compiled=cache.templates,
-                                      first_urls=tuple(sorted(first.items())), content_dir=urls.content_dir)
+                                      first_urls=tuple(sorted(first.items())), content_dir=urls.content_dir,
+                                      targets=tuple(sorted(targets.known.items())))
             # What each page sent out was pickled as, until it comes back rendered.
             sent: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 

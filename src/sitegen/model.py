@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from markupsafe import Markup
 
@@ -131,6 +132,28 @@ class Body:
 
 
 @dataclass(frozen=True)
+class BodyLink:
+    """A link in a body to a page of this site, kept so the build can check it and point it at the page's URL.
+
+    `target` is the source file of an article (`source`) or a path, site-rooted or relative to the
+    article's page; `suffix` is the query and fragment as written.
+    """
+
+    target: str
+    source: bool
+    suffix: str
+    line: int
+    written: str
+
+    __setstate__ = _set_state
+
+    @property
+    def fragment(self) -> str:
+        """The fragment without '#', percent-decoded ('' when there is none)."""
+        return unquote(self.suffix.partition("#")[2])
+
+
+@dataclass(frozen=True)
 class Article:
     """Everything about an article but its body: what listings, feeds and planning work from."""
 
@@ -158,6 +181,9 @@ class Article:
     story_id: str | None = None
     # Site paths it was published at elsewhere (`aliases:`, say a WordPress import), redirected to it.
     aliases: tuple[str, ...] = ()
+    # Links in its body to other pages of the site, and the ids its body gives elements (link targets).
+    links: tuple[BodyLink, ...] = ()
+    anchors: frozenset[str] = frozenset()
 
     __setstate__ = _set_state
 

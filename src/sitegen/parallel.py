@@ -123,6 +123,8 @@ class RenderSettings:
     # Where moved articles were first published, for their feed ids (see `Links.first`).
     first_urls: tuple[tuple[str, str], ...] = ()
     content_dir: Path | None = None
+    # Where the stories bodies link to by source file are (see `Links.targets`).
+    targets: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,15 @@ class Rendered:
 @lru_cache(maxsize=4)
 def _environment(config: Config, template_dirs: tuple[Path, ...], templates: tuple[tuple[str, str], ...],
                  compiled: Path | None, first_urls: tuple[tuple[str, str], ...] = (),
-                 content_dir: Path | None = None) -> jinja2.Environment:
+                 content_dir: Path | None = None, targets: tuple[tuple[str, str], ...] = ()) -> jinja2.Environment:
     # Keyed on the templates' hashes too: the environment does not look at the files again.
     return make_environment(config, list(template_dirs), {}, auto_reload=not templates, compiled=compiled,
-                            first_urls=dict(first_urls), content_dir=content_dir)
+                            first_urls=dict(first_urls), content_dir=content_dir, targets=dict(targets))
+
+
+@lru_cache(maxsize=4)
+def _targets(targets: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return dict(targets)
 
 
 @lru_cache(maxsize=1)
@@ -190,7 +197,7 @@ def _chunk_pages(chunk: RenderChunk, settings: RenderSettings,
                 print_ = fingerprint(settings.templates[page.template], data)
             yield page, print_, None
         return
-    pickler = Fingerprinter(chunk.cards)
+    pickler = Fingerprinter(chunk.cards, _targets(tuple(map(tuple, settings.targets))))  # type: ignore[arg-type]
     for page in chunk.pages:
         if page.url in chunk.prints:
             yield page, chunk.prints[page.url], None
@@ -205,7 +212,8 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
     """Render a chunk of pages, fingerprinting those the sender did not; runs in any worker, local or remote."""
     # Dask may hand a tuple over as a list; the environment cache needs it hashable.
     env = _environment(settings.config, tuple(settings.template_dirs), tuple(sorted(settings.templates.items())),
-                       settings.compiled, tuple(settings.first_urls), settings.content_dir)
+                       settings.compiled, tuple(settings.first_urls), settings.content_dir,
+                       tuple(map(tuple, settings.targets)))  # type: ignore[arg-type]
     env.globals["body"].store = chunk.bodies  # type: ignore[attr-defined]
     output = Output(settings.folder) if settings.folder else None
     write: Callable[[str, bytes], object] | None = None

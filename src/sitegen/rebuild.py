@@ -90,10 +90,12 @@ class Rebuilder:
         self._new_environment()
         self.articles.clear()
 
-    def _new_environment(self, first: dict[str, str] | None = None) -> None:
+    def _new_environment(self, first: dict[str, str] | None = None, targets: dict[str, str] | None = None) -> None:
         self.first: dict[str, str] = first if first is not None else getattr(self, "first", {})
+        self.targets: dict[str, str] = targets if targets is not None else getattr(self, "targets", {})
         self.env = make_environment(self.config, template_dirs(self.options.source), self.bodies,
-                                    first_urls=self.first, content_dir=self.options.source / CONTENT_DIR)
+                                    first_urls=self.first, content_dir=self.options.source / CONTENT_DIR,
+                                    targets=self.targets)
         self.uses: dict[str, frozenset[str]] = {}
 
     def _settings(self) -> LoadSettings:
@@ -238,8 +240,17 @@ class Rebuilder:
         moved_from = first_urls(planned.settled.record) if planned.settled else {}
         if moved_from != self.first:
             # Feed ids of stories that moved since the server started.
-            self._new_environment(moved_from)
+            self._new_environment(moved_from, planned.targets)
             force = True
+        # Pages showing a body that links to a story that moved.
+        relinked: set[str] = set()
+        if planned.targets != self.targets:
+            moved = {path for path in planned.targets.keys() | self.targets.keys()
+                     if planned.targets.get(path) != self.targets.get(path)}
+            linkers = {article.digest for article in planned.site.articles
+                       if any(link.source and link.target in moved for link in article.links)}
+            relinked = {url for url, shown in self.shown.items() if shown & linkers}
+            self._new_environment(targets=planned.targets)
         errors = list(planned.errors)
         messages = {str(e) for e in errors}
         # Errors already there when the site was last applied do not hold back other changes.
@@ -249,6 +260,9 @@ class Rebuilder:
             if page.template not in self.uses and page.template.endswith(".html"):
                 self.uses[page.template] = template_closure(self.env, page.template)
         todo = planned.pages if force else pages_to_render(self.pages, planned.pages, changed_templates, self.uses)
+        if relinked and not force:
+            chosen = {page.url for page in todo}
+            todo = [*todo, *(page for page in planned.pages if page.url in relinked and page.url not in chosen)]
         # Photos go in before the pages that show them, so a reader never meets a page whose photo is missing.
         stale_media = place_media(planned.site.articles, self.store, self.output, self.output.path)[1]
         try:
@@ -256,7 +270,8 @@ class Rebuilder:
                 # Nothing is served yet, so pages go out as they render rather than piling up in memory.
                 settings = RenderSettings(self.config, tuple(template_dirs(self.options.source)), {},
                                           self.output.path, fingerprints=False, first_urls=tuple(sorted(moved_from.items())),
-                                          content_dir=self.options.source / CONTENT_DIR)
+                                          content_dir=self.options.source / CONTENT_DIR,
+                                          targets=tuple(sorted(planned.targets.items())))
                 chunks = (RenderChunk(chunk, {d: self.bodies[d] for d in sorted(articles_in(chunk))}, {})
                           for chunk in chunked(todo, RENDER_CHUNK))
                 for rendered in workers.render(chunks, settings):

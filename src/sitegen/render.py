@@ -78,12 +78,14 @@ def _picture(context: jinja2.runtime.Context, figure: Figure, sizes: str = "100v
 
 def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body],
                      auto_reload: bool = True, compiled: Path | None = None,
-                     first_urls: Mapping[str, str] | None = None, content_dir: Path | None = None) -> jinja2.Environment:
+                     first_urls: Mapping[str, str] | None = None, content_dir: Path | None = None,
+                     targets: Mapping[str, str] | None = None) -> jinja2.Environment:
     """The environment: the site's templates first, then the default theme's; `bodies` by article digest.
 
     Without `auto_reload` a template is read once, not checked on disk at every use (an include per card).
     Templates compiled once are kept in `compiled`, checked against their source, for the next build.
-    `first_urls` and `content_dir` say where moved articles were first published (see `Links.first`).
+    `first_urls` and `content_dir` say where moved articles were first published (see `Links.first`);
+    `targets` where the stories bodies link to by source file are (see `Links.targets`).
     """
     bytecode = None
     if compiled is not None:
@@ -124,8 +126,8 @@ def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[
         direction=text_direction,
         picture=_picture,
     )
-    lookup = BodyLookup(bodies, config.words_per_minute)
-    links = Links(config, first_urls=first_urls or {}, content_dir=content_dir)
+    links = Links(config, first_urls=first_urls or {}, content_dir=content_dir, targets={} if targets is None else targets)
+    lookup = BodyLookup(bodies, config.words_per_minute, links)
     env.globals.update(
         feed_entries=FeedEntries(config, links, lookup),
         body=lookup,

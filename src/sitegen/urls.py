@@ -110,6 +110,8 @@ class Links:
     # The first URL of each article that has moved since, by how the record of published URLs names it.
     first_urls: Mapping[str, str] = field(default_factory=dict)
     content_dir: Path | None = None
+    # The site path of each story that bodies link to by its source file, by that file (see crosslinks.py).
+    targets: Mapping[str, str] = field(default_factory=dict)
 
     def article(self, article: Article) -> str:
         return article_url(article, self.config.permalinks.article, self.config.default_section)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from html import unescape
 from importlib import import_module
@@ -19,6 +20,7 @@ from sitegen.assets.publish import ArticleAssets
 from sitegen.errors import ContentError
 from sitegen.load.article import LoadSettings, assemble, count_words
 from sitegen.load.figures import figure_html, published
+from sitegen.load.links import BodyLinks, anchors_of, is_source_link
 from sitegen.load.metadata import Metadata
 from sitegen.model import Article, Body, Figure
 from sitegen.sanitize import clean_html, clean_text
@@ -218,18 +220,23 @@ _ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
 
 
 def _line_of(url: str, text: str, first_line: int) -> int:
-    """The line of the body `text` (starting at `first_line`) that first names `url`."""
-    for probe in (url, url.split("/")[-1]):
+    """The line of the body `text` (starting at `first_line`) that first names `url`.
+
+    As a link or image's target first ("](/world" is not found inside "](../world/x.md)"), then anywhere.
+    """
+    for probe in (f"]({url}", f"]: {url}", f'"{url}"', f"'{url}'", f"<{url}>", url, url.split("/")[-1]):
         found = text.find(probe)
         if found >= 0:
             return first_line + text.count("\n", 0, found)
     return first_line
 
 
-def publish_local_files(html: str, text: str, first_line: int, assets: ArticleAssets, sizes: str) -> str:
+def publish_local_files(html: str, text: str, first_line: int, assets: ArticleAssets, sizes: str,
+                        links: BodyLinks | None = None) -> str:
     """Sanitised body HTML with each local image published as a responsive picture and each linked file copied.
 
     A linked photo is published too (its widest variant), never as it was: its metadata may say where it was taken.
+    Every other local link, to a story's source file or a page, is noted in `links` and left as its placeholder.
     """
     def image(match: re.Match[str]) -> str:
         attributes = {name: unescape(value) for name, value in _ATTRIBUTE.findall(match.group(1))}
@@ -240,8 +247,11 @@ def publish_local_files(html: str, text: str, first_line: int, assets: ArticleAs
 
     def link(match: re.Match[str]) -> str:
         href = unescape(match.group(2))
-        suffix = suffix_of(href) if is_local(href) else ""
+        local = is_local(href)
+        suffix = suffix_of(href) if local else ""
         line = _line_of(href, text, first_line)
+        if links is not None and local and (is_source_link(href) or suffix not in ATTACHMENT_TYPES.keys() | IMAGE_SUFFIXES):
+            return f"{match.group(1)}{links.add(href, line)}{match.group(3)}"
         if suffix in ATTACHMENT_TYPES:
             url = assets.attachment(href, line).url
         elif suffix in IMAGE_SUFFIXES:
@@ -287,7 +297,8 @@ def read_markdown(path: Path, text: str, meta: Metadata, first_line: int,
                         width=meta.image_width, height=meta.image_height)
         figures = (published(figure, assets, None, from_metadata=True),)
     # The body's title line, when it had one, is gone from `body`, so its lines start one later.
-    html = publish_local_files(html, body, first_line + (text.count("\n") - body.count("\n")), assets, sizes)
+    links = BodyLinks(path, settings.media.root if settings.media else None)
+    html = publish_local_files(html, body, first_line + (text.count("\n") - body.count("\n")), assets, sizes, links)
     if figures:
         # The lead image opens the body, marked up exactly as a wire-copy figure is.
         html = figure_html(figures[0], meta.language or settings.language, sizes, lead=True) + "\n" + html
@@ -299,4 +310,6 @@ def read_markdown(path: Path, text: str, meta: Metadata, first_line: int,
         figures=figures,
         source=meta.source,
     )
+    if links.found or ' id="' in html:
+        article = replace(article, links=tuple(links.found), anchors=anchors_of(html))
     return article, Body(Markup(html), words)
