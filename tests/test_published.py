@@ -260,7 +260,8 @@ def test_serve_redirects_a_moved_story_and_writes_no_record(site: Path) -> None:
         build_into(site, site / "build")
         recorded = (site / RECORD_NAME).read_bytes()
         write(site / "seeds/news/story.md", story("Corrected headline now"))
-        url = f"http://127.0.0.1:{server.port}/news/original-headline-here/"
+        # Served under the base URL's path, /news/, as on its host.
+        url = f"{server.url}news/original-headline-here/"
         deadline = time.monotonic() + 15
         text = ""
         while time.monotonic() < deadline and "corrected-headline-now" not in text:

@@ -24,7 +24,16 @@ from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, near_names, near_pages, theme_ids
 from sitegen.edits import Patched, patch_edits
 from sitegen.errors import BuildError, ContentError, SitegenError
-from sitegen.load import FileRecord, LoadResult, LoadSettings, collect, file_record, source_digest, source_statuses
+from sitegen.load import (
+    FileRecord,
+    LoadResult,
+    LoadSettings,
+    collect,
+    file_record,
+    rescanned,
+    source_digest,
+    source_statuses,
+)
 from sitegen.load.article import CONTENT_DIR
 from sitegen.model import Article, Selection, Site, Term, build_site
 from sitegen.parallel import (
@@ -73,6 +82,11 @@ class BuildOptions:
     frozen_urls: bool = False
     # Where the kept cache lives; None: $SITEGEN_CACHE_DIR, else .sitegen-cache/ in the site folder.
     cache_dir: Path | None = None
+    # A preview (`sitegen serve`): the same site, but the record of published URLs is read, never written.
+    preview: bool = False
+    # Errors that do not stop a --strict build from replacing the output (by message): those a preview
+    # already showed, which must not hold back every other change until they are fixed.
+    tolerated: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -239,8 +253,12 @@ def _status_lines(roots: list[Path]) -> Iterator[str]:
 
 
 def theme_signature(source: Path, options: BuildOptions, output: Path) -> str:
-    """A hash of everything but the articles: sitegen itself, options, config, templates and static files."""
-    digest = hashlib.sha256(f"{code_identity()}\0{options!r}\0{output}\0".encode())
+    """A hash of everything but the articles: sitegen itself, options, config, templates and static files.
+
+    Of the options, only those that change the output count: a preview of the site and its build share the cache.
+    """
+    wanted = (options.base_url, options.drafts, options.future, options.frozen_urls)
+    digest = hashlib.sha256(f"{code_identity()}\0{wanted!r}\0{output}\0".encode())
     for line in _status_lines([source / CONFIG_NAME, source / RECORD_NAME, *template_dirs(source), *static_dirs(source)]):
         digest.update(line.encode())
     return digest.hexdigest()
@@ -276,7 +294,40 @@ def scan(source: Path, settings: LoadSettings, assets: dict[str, tuple[str, ...]
     files each article used last time, whose statuses count too.
     """
     # Names, not Paths: a build that reads few files need not make 100,000 Path objects.
-    return source_statuses(source / CONTENT_DIR, hashlib.sha256(repr(settings).encode()).hexdigest()[:16], assets)
+    return source_statuses(source / CONTENT_DIR, scan_prefix(settings), assets)
+
+
+def scan_prefix(settings: LoadSettings) -> str:
+    """What every file's status starts with: the settings it is read with."""
+    return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+
+
+@dataclass
+class KeptScan:
+    """A long-running caller's memory of the last scan (the preview server's), with the paths its watcher
+    saw change since: the next build restats those alone. `changed` None: not known, scan everything."""
+
+    prefix: str = ""
+    statuses: dict[str, str] | None = None
+    changed: set[Path] | None = None
+
+    def note(self, paths: Iterable[Path]) -> None:
+        if self.changed is not None:
+            self.changed.update(paths)
+
+
+def _scan(options: BuildOptions, settings: LoadSettings, assets: dict[str, tuple[str, ...]],
+          kept: KeptScan | None) -> dict[str, str]:
+    """`scan`, or the kept scan brought up to date with the files changed since, when that can be told."""
+    prefix = scan_prefix(settings)
+    scanned = None
+    if kept is not None and kept.statuses is not None and kept.changed is not None and kept.prefix == prefix:
+        scanned = rescanned(kept.statuses, kept.changed, options.source / CONTENT_DIR, prefix, assets)
+    if scanned is None:
+        scanned = scan(options.source, settings, assets)
+    if kept is not None:
+        kept.prefix, kept.statuses, kept.changed = prefix, scanned, set()
+    return scanned
 
 
 @dataclass
@@ -357,8 +408,11 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
 
 
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
-          progress: Callable[[str, int, int], None] | None = None, executor: Executor | None = None) -> BuildReport:
+          progress: Callable[[str, int, int], None] | None = None, executor: Executor | None = None,
+          memo: KeptScan | None = None) -> BuildReport:
     """Build the whole site and put it in place of the output in one step; `--strict` keeps the old site on error.
+
+    A caller that watches the files keeps their last scan in `memo` (see `KeptScan`).
 
     Pages whose fingerprint and bodies match the last build's are kept from it instead of rendered.
     When only article bodies changed, only the pages that show them are rendered, and patched in.
@@ -379,21 +433,25 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             cache = Cache(folder, throwaway=True)
         stack.callback(cache.close)
         store = MediaStore(media_folder(folder))
+        record_file = record_path(options, folder)
         settings = load_settings(config, options.source, store.folder)
-        scanned = scan(options.source, settings, {path: used for path, (_, _, used) in cache.file_assets().items()})
+        scanned = _scan(options, settings, {path: used for path, (_, _, used) in cache.file_assets().items()}, memo)
         theme = theme_signature(options.source, options, output) if options.cache else ""
         sources = sources_signature(scanned) if options.cache else ""
         signature = input_signature(theme, sources) if options.cache else ""
         last = cache.last_build() if options.cache and output.is_dir() else None
         until = last.get("valid_until") if last else None
         current = until is None or build_time().isoformat() < until
-        if last and current and last.get("signature") == signature:
+        # A preview leaves the record of published URLs as it was: the next build that keeps it plans
+        # the whole site, so that every story the preview showed first is recorded.
+        behind = bool(last and last.get("record_behind")) and not options.preview
+        if last and current and last.get("signature") == signature and not behind:
             return _unchanged(last, started)
         # --frozen-urls is for CI, which checks every URL against the record in a full build.
-        if last and current and last.get("theme") == theme and not options.frozen_urls:
+        if last and current and last.get("theme") == theme and not options.frozen_urls and not behind:
             content = options.source / CONTENT_DIR
-            urls = UrlRecord(read_record(options.source / RECORD_NAME), content,
-                             None if options.drafts or options.future or options.frozen_urls else options.source / RECORD_NAME)
+            urls = UrlRecord(read_record(record_file), content,
+                             None if options.drafts or options.future or options.frozen_urls else record_file)
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
                                   max(PATCH_LIMIT, last["pages"] // 10),
                                   Selection(options.drafts, options.future, build_time()), urls)
@@ -401,7 +459,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 report = _patched(last, patched, len(scanned))
                 # A new story's line in the record of URLs changes what the next build compares.
                 theme = theme_signature(options.source, options, output)
-                record = {**last, "theme": theme, "signature": input_signature(theme, sources), **_counts(report)}
+                record = {**last, "theme": theme, "signature": input_signature(theme, sources), **_counts(report),
+                          "record_behind": options.preview or bool(last.get("record_behind"))}
                 if patched.retimed:
                     record["valid_until"] = _instant(patched.valid_until)
                 cache.store_last_build(record)
@@ -425,7 +484,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         cache.settle()
         del scanned
         loaded.files = {}
-        planned = plan(config, options, loaded.result, read_record(options.source / RECORD_NAME))
+        planned = plan(config, options, loaded.result, read_record(record_file))
         report.errors += planned.errors
         report.warnings += planned.warnings
         moved = planned.settled.warnings if planned.settled else []
@@ -446,7 +505,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             patch = bool(kept) and report.pages - len(kept) + len(removed) <= max(PATCH_LIMIT, report.pages // 10)
             media, stale_media = place_media(planned.site.articles, store, staging, output if patch else None)
             report.files = report.pages + static + media
-            if options.strict and report.errors:
+            if options.strict and any(str(error) not in options.tolerated for error in report.errors):
                 staging.discard()
                 return _finish(report, started)
             if patch:
@@ -462,7 +521,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             cache.discard_staged_pages()
             raise
         if planned.settled and keeps_record(options, report) and \
-                write_record(options.source / RECORD_NAME, planned.settled.record) and options.cache:
+                write_record(record_file, planned.settled.record) and options.cache:
             theme = theme_signature(options.source, options, output)
             signature = input_signature(theme, sources)
         if options.cache:
@@ -473,8 +532,37 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 until = _instant(planned.valid_until)
                 # Moves are told once, by the build that records them, not by every build after it.
                 counts = {**_counts(report), "warnings": [w for w in report.warnings if w not in moved]}
-                cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until, **counts})
+                cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until, **counts,
+                                        "record_behind": options.preview})
     return _finish(report, started)
+
+
+def record_path(options: BuildOptions, cache: Path) -> Path:
+    """The record of published URLs a build reads and writes: the site's, or for a preview its own copy.
+
+    A preview records what it shows as a build would, so that its builds after edits take the same
+    path, but in the cache folder: nothing a preview shows is published. Its copy starts afresh from
+    the site's record whenever that changes.
+    """
+    site = options.source / RECORD_NAME
+    if not options.preview:
+        return site
+    own, seed = cache / "preview-urls.txt", cache / "preview-urls.seed"
+    try:
+        current = site.read_bytes()
+    except FileNotFoundError:
+        current = b""
+    try:
+        seeded = seed.read_bytes()
+    except FileNotFoundError:
+        seeded = None
+    if seeded != current:
+        cache.mkdir(parents=True, exist_ok=True)
+        own.unlink(missing_ok=True)
+        if current:
+            own.write_bytes(current)
+        seed.write_bytes(current)
+    return own
 
 
 def keeps_record(options: BuildOptions, report: BuildReport) -> bool:

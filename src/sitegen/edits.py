@@ -197,9 +197,10 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     removed = [url for url in removed if url not in redirects]
     # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
     must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
+    recorded = record != urls.record
     urls = UrlRecord(record, urls.content_dir, urls.path)
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, urls, reach.targets)
-    if urls.path is not None:
+    if urls.path is not None and recorded:
         write_record(urls.path, record)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
@@ -238,6 +239,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
     redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
+    recorded = record != urls.record
     urls = UrlRecord(record, urls.content_dir, urls.path)
     pages = {**relinked_pages, **refiled.pages, **redirects}
     gone -= redirects.keys()
@@ -248,7 +250,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     removed = sorted(gone)
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed,
                        showing | redirects.keys() | relinked.keys(), urls, reach.targets)
-    if urls.path is not None:
+    if urls.path is not None and recorded:
         write_record(urls.path, urls.record)
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
@@ -355,9 +357,11 @@ def _redirect_pages(urls: UrlRecord, record: Record, edited: list[Article], cach
     when the record's redirects changed: as the full build plans them from the record."""
     found = {page.url: page for article in edited
              for page in redirect_pages(redirects_of(record, article, urls.content_dir))}
-    pairs = redirect_pairs(record)
-    if pairs != redirect_pairs(urls.record) or (pairs and not cache.stored_pages([REDIRECTS_FILE])):
-        found.update((page.url, page) for page in redirects_file(pairs))
+    # Most edits leave the record as it was, and so its redirects: comparing is cheaper than listing them.
+    changed = record != urls.record and redirect_pairs(record) != redirect_pairs(urls.record)
+    if changed or (any(entry.state in ("moved", "alias") for entry in record.values())
+                   and not cache.stored_pages([REDIRECTS_FILE])):
+        found.update((page.url, page) for page in redirects_file(redirect_pairs(record)))
     return found
 
 

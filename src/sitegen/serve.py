@@ -7,14 +7,12 @@ import ipaddress
 import json
 import mimetypes
 import posixpath
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,9 +21,9 @@ from urllib.parse import unquote, urlsplit
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from sitegen.build import BuildOptions, cache_folder
+from sitegen.build import BuildOptions, KeptScan, build, cache_folder
+from sitegen.config import load_config
 from sitegen.errors import SitegenError
-from sitegen.rebuild import Rebuilder, RebuildResult
 from sitegen.watch import Watcher
 
 EVENTS_PATH = "/__sitegen__/events"
@@ -132,8 +130,9 @@ def resolve_request(root: Path, raw_path: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def make_handler(root: Path, broadcast: Broadcast) -> type[BaseHTTPRequestHandler]:
-    """A request handler serving `root` read-only, with live reload injected into HTML."""
+def make_handler(root: Path, broadcast: Broadcast, prefix: str = "") -> type[BaseHTTPRequestHandler]:
+    """A request handler serving `root` read-only under the path `prefix` ('' or '/news'), with live reload
+    injected into HTML."""
     root = root.resolve()
 
     class Handler(BaseHTTPRequestHandler):
@@ -159,14 +158,15 @@ def make_handler(root: Path, broadcast: Broadcast) -> type[BaseHTTPRequestHandle
 
         def _serve(self, body: bool) -> None:
             path = urlsplit(self.path).path
-            file = resolve_request(root, self.path)
+            if prefix and path in ("/", prefix):
+                self._redirect(prefix + "/")
+                return
+            inside = path.startswith(prefix + "/")
+            file = resolve_request(root, self.path[len(prefix):]) if inside else None
             if file is not None and file.name == "index.html" and not path.endswith("/") \
                     and not unquote(path).endswith("index.html"):
                 # /world -> /world/, so the page's relative links resolve as they will on a host.
-                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", path + "/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._redirect(path + "/")
                 return
             status = HTTPStatus.OK
             if file is None:
@@ -187,6 +187,12 @@ def make_handler(root: Path, broadcast: Broadcast) -> type[BaseHTTPRequestHandle
             self.end_headers()
             if body:
                 self.wfile.write(data)
+
+        def _redirect(self, location: str) -> None:
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _events(self) -> None:
             self.send_response(HTTPStatus.OK)
@@ -246,8 +252,6 @@ def describe(result: RebuildResult, seconds: float) -> str:
     if not result.applied:
         return f"rebuild failed ({len(result.errors)} error(s)); still serving the last good site"
     parts = [f"{len(result.rendered)} page(s)"]
-    if result.removed:
-        parts.append(f"{len(result.removed)} removed")
     if result.static:
         parts.append(f"{len(result.static)} static file(s)")
     return f"rebuilt {', '.join(parts)} in {seconds * 1000:.0f} ms"
@@ -261,33 +265,94 @@ class ServeOptions:
     open_browser: bool = False
 
 
+@dataclass
+class RebuildResult:
+    """What one build of the preview did: pages rendered, static files changed, and its errors."""
+
+    rendered: list[str] = field(default_factory=list)
+    static: list[str] = field(default_factory=list)
+    errors: list[SitegenError] = field(default_factory=list)
+    # Whether the output now shows it; a change with a new error is not applied (the last good site stays).
+    applied: bool = True
+
+    @property
+    def styles_only(self) -> bool:
+        """Only stylesheets changed, so a browser can swap them without reloading the page."""
+        return bool(self.static) and not self.rendered and all(s.endswith(".css") for s in self.static)
+
+
+class Preview:
+    """The site as the server shows it: built by `build`, the very engine of `sitegen build`, into its output.
+
+    So it starts from the same cache (a warm start costs what a build with nothing to do costs) and
+    leaves `build/` exactly as `sitegen build` would, but for the record of published URLs, which a
+    preview reads and never writes. With drafts or embargoed stories, the output and cache are the
+    preview's own, inside the cache folder, so that `build/` never holds them.
+    """
+
+    def __init__(self, options: BuildOptions) -> None:
+        options = replace(options, preview=True, strict=False)
+        if options.drafts or options.future:
+            own = cache_folder(options) / "preview"
+            options = replace(options, output=own / "site", cache_dir=own / "cache")
+        self.options = options
+        self.output = (options.output or options.source / "build").resolve()
+        # A build that shows errors is applied at first, and later when it shows no error it did not show.
+        self.tolerated: frozenset[str] | None = None
+        # The files as last scanned: the watcher says which changed since, so a build restats those alone.
+        self.kept = KeptScan()
+
+    def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
+        """Build after `changed` files (for the browser's sake: the engine finds what changed itself)."""
+        rendered: list[str] = []
+        strict = self.tolerated is not None
+        options = replace(self.options, strict=strict, tolerated=self.tolerated or frozenset())
+        changed = [Path(path).resolve() for path in changed]
+        self.kept.note(changed)
+        try:
+            report = build(options, on_page=rendered.append, memo=self.kept)
+        except SitegenError as error:
+            return RebuildResult(errors=[error], applied=False)
+        if not report.written:
+            return RebuildResult(errors=report.errors, applied=False)
+        self.tolerated = frozenset(str(error) for error in report.errors)
+        return RebuildResult(sorted(rendered), self._static(changed), report.errors)
+
+    def _static(self, changed: Iterable[Path]) -> list[str]:
+        """The changed paths that are static files, as URLs."""
+        folder = (self.options.source / "static").resolve()
+        return sorted(f"/static/{path.relative_to(folder).as_posix()}" for path in map(Path, changed)
+                      if path.resolve().is_relative_to(folder) and not path.is_dir())
+
+
 class Server:
-    """Ties the rebuilder, the watcher, the broadcast and the HTTP server together."""
+    """Ties the preview's builds, the watcher, the broadcast and the HTTP server together."""
 
     def __init__(self, options: ServeOptions, log: Callable[[str], None]) -> None:
         self.options = options
         self.log = log
         self.broadcast = Broadcast()
-        self.output = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
-        self.httpd = bind(options.host, options.port, make_handler(self.output, self.broadcast))
+        self.preview = Preview(options.build)
+        self.output = self.preview.output
+        # Served where its base URL puts it, as a host would: a site for https://example.org/news/ under /news/.
+        config, _ = load_config(options.build.source, options.build.base_url)
+        self.prefix = config.base_path.rstrip("/")
+        self.httpd = bind(options.host, options.port, make_handler(self.output, self.broadcast, self.prefix))
         self.port = self.httpd.server_address[1]
-        build = options.build
-        local = f"http://{'localhost' if is_loopback(options.host) else options.host}:{self.port}/"
-        # Preview links and canonical URLs point at this server, not the production host.
-        self.rebuilder = Rebuilder(BuildOptions(source=build.source, base_url=local, drafts=build.drafts,
-                                                future=build.future, cache_dir=build.cache_dir), self.output)
-        self.url = local
+        self.url = f"http://{'localhost' if is_loopback(options.host) else options.host}:{self.port}{self.prefix}/"
         self.observer: BaseObserver | None = None
         self.lock = threading.Lock()
 
     def start(self) -> None:
         started = time.perf_counter()
-        result = self.rebuilder.full()
+        result = self.preview.build()
         self._report(result, time.perf_counter() - started)
         self.observer = Observer()
         source = self.options.build.source
         # A `sitegen build` running beside the server must not make it rebuild or reload.
-        watcher = Watcher([self.output, source / "build", cache_folder(self.options.build)], self.rebuild)
+        # Nor must a build's own folders beside its output (staged, replaced, its journal).
+        beside = tuple(str(folder.parent.resolve() / f".{folder.name}.") for folder in (self.output, source / "build"))
+        watcher = Watcher([self.output, source / "build", cache_folder(self.options.build)], self.rebuild, beside)
         self.watcher = watcher
         self.observer.schedule(watcher, str(self.options.build.source.resolve()), recursive=True)
         self.observer.start()
@@ -297,7 +362,7 @@ class Server:
         with self.lock:
             started = time.perf_counter()
             try:
-                result = self.rebuilder.update(changed)
+                result = self.preview.build(changed)
             except SitegenError as error:
                 result = RebuildResult(errors=[error], applied=False)
             except Exception as error:  # noqa: BLE001 - the watcher thread must outlive any one rebuild
@@ -310,7 +375,7 @@ class Server:
         for error in result.errors:
             self.log(f"error: {error}")
         self.log(describe(result, seconds))
-        changed = bool(result.rendered or result.removed or result.static)
+        changed = bool(result.rendered or result.static)
         epoch = self.broadcast.state.epoch + (1 if result.applied and changed else 0)
         self.broadcast.publish(epoch, tuple(str(e) for e in result.errors), result.applied, result.styles_only)
 
@@ -322,7 +387,6 @@ class Server:
             self.observer.join(timeout=5)
         self.httpd.shutdown()
         self.httpd.server_close()
-        shutil.rmtree(self.output, ignore_errors=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:

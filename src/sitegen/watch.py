@@ -9,15 +9,17 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-SETTLE_SECONDS = 0.08
+SETTLE_SECONDS = 0.03
 MAX_BATCH_SECONDS = 1.0
 
 
 class Watcher(FileSystemEventHandler):
     """Collects file events and hands them over in batches, once the burst has settled."""
 
-    def __init__(self, ignore: list[Path], on_batch: Callable[[set[Path]], None]) -> None:
+    def __init__(self, ignore: list[Path], on_batch: Callable[[set[Path]], None], ignore_prefixes: tuple[str, ...] = ()) -> None:
         self.ignore = [p.resolve() for p in ignore]
+        # Paths starting with these (a build's staging folders beside its output, `.build.staging-…`) too.
+        self.ignore_prefixes = ignore_prefixes
         self.on_batch = on_batch
         self.pending: set[Path] = set()
         self.lock = threading.Condition()
@@ -36,7 +38,8 @@ class Watcher(FileSystemEventHandler):
                 if not raw:
                     continue
                 path = Path(raw if isinstance(raw, str) else raw.decode()).resolve()
-                if any(path.is_relative_to(i) for i in self.ignore) or _is_editor_noise(path):
+                if any(path.is_relative_to(i) for i in self.ignore) or _is_editor_noise(path) or \
+                        str(path).startswith(self.ignore_prefixes):
                     continue
                 if not self.pending:
                     self.first_event = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -76,7 +77,6 @@ def source_statuses(content_dir: Path, prefix: str, assets: Mapping[str, tuple[s
     used local files last time (`assets`, by path) has their statuses too: a replaced photo is an edit.
     """
     found: list[tuple[str, str]] = []
-    status = file_status
     assets = assets or {}
 
     def walk(folder: str) -> None:
@@ -104,19 +104,66 @@ def source_statuses(content_dir: Path, prefix: str, assets: Mapping[str, tuple[s
             suffix = "." + suffix.lower()
             if not dot or suffix not in READERS:
                 continue
-            path = entry.path
-            if suffix == ".txt":
-                stem = stem.lower()
-                sidecars = "|".join(status(path[:-4] + s) if stem + s in present else "-" for s in SIDECAR_SUFFIXES)
-                found.append((path, f"{prefix}|{status(path)}|{sidecars}"))
-            else:
-                found.append((path, f"{prefix}|{status(path)}"))
+            found.append((entry.path, _state(entry.path, stem, suffix, present, prefix)))
 
     walk(str(content_dir))
     found.sort()
     if assets:
         return {path: with_assets(state, assets[path]) if path in assets else state for path, state in found}
     return dict(found)
+
+
+def _state(path: str, stem: str, suffix: str, present: AbstractSet[str], prefix: str) -> str:
+    """An article file's status: `prefix`, its own, and for wire copy its sidecars' (`present`: names beside it)."""
+    if suffix != ".txt":
+        return f"{prefix}|{file_status(path)}"
+    stem = stem.lower()
+    sidecars = "|".join(file_status(path[:-4] + s) if stem + s in present else "-" for s in SIDECAR_SUFFIXES)
+    return f"{prefix}|{file_status(path)}|{sidecars}"
+
+
+def rescanned(previous: Mapping[str, str], changed: Iterable[Path], content_dir: Path, prefix: str,
+              assets: Mapping[str, tuple[str, ...]]) -> dict[str, str] | None:
+    """`source_statuses` from the last scan and the paths changed since (absolute, as a watcher reports
+    them), restating those alone; None when only a whole scan can tell (a folder moved, a photo changed).
+    """
+    root, spelled = content_dir.resolve(), str(content_dir)
+    used = {asset for files in assets.values() for asset in files}
+    folders: set[str] | None = None
+    statuses = dict(previous)
+    added = False
+    for path in changed:
+        if str(path) in used:
+            return None
+        try:
+            inside = path.relative_to(root)
+        except ValueError:
+            continue
+        if not inside.parts or any(part.startswith((".", "_")) for part in inside.parts):
+            continue
+        name = os.path.join(spelled, *inside.parts)
+        if os.path.isdir(path):
+            # A folder's own event comes with a file written in it; a folder new to the scan was moved in.
+            folders = folders if folders is not None else {os.path.dirname(known) for known in statuses}
+            if name in folders:
+                continue
+            return None
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() in SIDECAR_SUFFIXES:
+            name, suffix = stem + ".txt", ".txt"
+        elif suffix.lower() not in READERS:
+            if not os.path.exists(path) and any(known.startswith(name + os.sep) for known in statuses):
+                return None
+            continue
+        if not os.path.isfile(name):
+            statuses.pop(name, None)
+            continue
+        folder = os.path.dirname(name)
+        present = {entry.lower() for entry in os.listdir(folder)} if suffix.lower() == ".txt" else frozenset()
+        state = _state(name, os.path.basename(stem), suffix.lower(), present, prefix)
+        added = added or name not in statuses
+        statuses[name] = with_assets(state, assets[name]) if name in assets else state
+    return dict(sorted(statuses.items())) if added else statuses
 
 
 def sources(content_dir: Path) -> Iterator[Path]:

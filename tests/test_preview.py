@@ -1,4 +1,5 @@
-"""Incremental rebuilds: which pages a change touches, and that the result equals a full build."""
+"""The preview `sitegen serve` shows: built by the build's engine, which pages a change touches, and that the
+result equals a full build."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import pytest
 
 from sitegen.build import BuildOptions
 from sitegen.config import Config
-from sitegen.plan import Page
-from sitegen.rebuild import Rebuilder, pages_to_remove, pages_to_render, template_closure
-from sitegen.render import make_environment
+from sitegen.render import make_environment, template_closure
+from sitegen.serve import Preview
 from tests.conftest import build_into, write
 
 ARTICLES = {
@@ -28,20 +28,11 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def rebuilder(make_site: Callable[..., Path], tmp_path: Path) -> Rebuilder:
+def rebuilder(make_site: Callable[..., Path], tmp_path: Path) -> Preview:
     site = make_site(ARTICLES, config='base_url = "https://example.org/"\n')
-    builder = Rebuilder(BuildOptions(source=site), tmp_path / "served")
-    assert builder.full().applied
+    builder = Preview(BuildOptions(source=site, output=tmp_path / "served"))
+    assert builder.build().applied
     return builder
-
-
-def test_pages_to_render_compares_context_and_templates() -> None:
-    old = {"/a/": Page("/a/", "article.html", {"x": 1}), "/b/": Page("/b/", "list.html", {"x": 1})}
-    new = [Page("/a/", "article.html", {"x": 2}), Page("/b/", "list.html", {"x": 1}), Page("/c/", "list.html", {})]
-    assert [p.url for p in pages_to_render(old, new, frozenset(), {})] == ["/a/", "/c/"]
-    uses = {"list.html": frozenset({"list.html", "base.html"}), "article.html": frozenset({"article.html"})}
-    assert [p.url for p in pages_to_render(old, new, frozenset({"base.html"}), uses)] == ["/a/", "/b/", "/c/"]
-    assert pages_to_remove(old, new[:1]) == ["/b/"]
 
 
 def test_template_closure_follows_extends_and_includes() -> None:
@@ -53,10 +44,10 @@ def test_template_closure_follows_extends_and_includes() -> None:
     assert "partials/story_list.html" not in template_closure(env, "404.html")
 
 
-def test_editing_an_article_touches_only_its_pages(rebuilder: Rebuilder) -> None:
+def test_editing_an_article_touches_only_its_pages(rebuilder: Preview) -> None:
     source = rebuilder.options.source
     path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, edited."))
-    result = rebuilder.update({path})
+    result = rebuilder.build({path})
     assert result.applied
     rendered = set(result.rendered)
     assert "/sport/second-story/" in rendered
@@ -66,77 +57,77 @@ def test_editing_an_article_touches_only_its_pages(rebuilder: Rebuilder) -> None
     assert "/world/first-story/" not in rendered and "/tags/alpha/" not in rendered and "/world/" not in rendered
 
 
-def test_new_headline_updates_listings(rebuilder: Rebuilder) -> None:
+def test_new_headline_updates_listings(rebuilder: Preview) -> None:
     source = rebuilder.options.source
     path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"])
-    assert rebuilder.update({path}).rendered == []  # saving without a change renders nothing
+    assert rebuilder.build({path}).rendered == []  # saving without a change renders nothing
     path = write(source / "seeds/three.md", ARTICLES["seeds/three.md"].replace("Third story", "Third, renamed"))
-    result = rebuilder.update({path})
+    result = rebuilder.build({path})
     assert {"/sport/", "/", "/sport/third-renamed/", "/sport/second-story/"} <= set(result.rendered)
-    assert result.removed == ["/sport/third-story/"]
-    assert (rebuilder.output.path / "sport/third-renamed/index.html").is_file()
-    assert not (rebuilder.output.path / "sport/third-story").exists()
+    assert (rebuilder.output / "sport/third-renamed/index.html").is_file()
+    # As `sitegen build` does, the old URL redirects (recorded in the preview's own copy of the record).
+    assert 'url=../../sport/third-renamed/' in (rebuilder.output / "sport/third-story/index.html").read_text()
+    assert not (rebuilder.options.source / "published-urls.txt").exists()
 
 
-def test_deleting_an_article_removes_its_page(rebuilder: Rebuilder) -> None:
+def test_deleting_an_article_removes_its_page(rebuilder: Preview) -> None:
     path = rebuilder.options.source / "seeds/one.md"
     path.unlink()
-    result = rebuilder.update({path})
-    assert "/world/first-story/" in result.removed and "/world/" in result.removed  # the section emptied
-    assert "/tags/alpha/" in result.removed
-    assert not (rebuilder.output.path / "world").exists()
+    assert rebuilder.build({path}).applied
+    # The section emptied, and the tag.
+    assert not (rebuilder.output / "world").exists() and not (rebuilder.output / "tags/alpha").exists()
 
 
-def test_template_change_renders_only_pages_using_it(rebuilder: Rebuilder) -> None:
+def test_template_change_renders_only_pages_using_it(rebuilder: Preview) -> None:
     source = rebuilder.options.source
     from sitegen.theme import theme_dir
 
     terms = (theme_dir() / "templates/terms.html").read_text().replace("<h1>", '<h1 class="changed">')
-    result = rebuilder.update({write(source / "templates/terms.html", terms)})
+    result = rebuilder.build({write(source / "templates/terms.html", terms)})
     assert sorted(result.rendered) == ["/authors/", "/tags/"]
-    assert 'class="changed"' in (rebuilder.output.path / "tags/index.html").read_text()
+    assert 'class="changed"' in (rebuilder.output / "tags/index.html").read_text()
 
 
-def test_static_change_is_copied_and_styles_only(rebuilder: Rebuilder) -> None:
+def test_static_change_is_copied_and_styles_only(rebuilder: Preview) -> None:
     path = write(rebuilder.options.source / "static/css/site.css", "body { color: red; }")
-    result = rebuilder.update({path})
+    result = rebuilder.build({path})
     assert result.static == ["/static/css/site.css"] and result.styles_only and not result.rendered
-    assert (rebuilder.output.path / "static/css/site.css").read_text() == "body { color: red; }"
+    assert (rebuilder.output / "static/css/site.css").read_text() == "body { color: red; }"
     path.unlink()
-    rebuilder.update({path})
-    assert "color: red" not in (rebuilder.output.path / "static/css/site.css").read_text()  # the theme's again
+    rebuilder.build({path})
+    assert "color: red" not in (rebuilder.output / "static/css/site.css").read_text()  # the theme's again
 
 
-def test_broken_article_keeps_last_good_site(rebuilder: Rebuilder) -> None:
-    before = digest(rebuilder.output.path)
+def test_broken_article_keeps_last_good_site(rebuilder: Preview) -> None:
+    before = digest(rebuilder.output)
     path = write(rebuilder.options.source / "seeds/two.md", "---\ntitle: [broken\n---\nx")
-    result = rebuilder.update({path})
+    result = rebuilder.build({path})
     assert not result.applied and "two.md:2" in str(result.errors[0])
-    assert digest(rebuilder.output.path) == before
+    assert digest(rebuilder.output) == before
     fixed = write(path, ARTICLES["seeds/two.md"].replace("Two body.", "Fixed body."))
-    result = rebuilder.update({fixed})
+    result = rebuilder.build({fixed})
     assert result.applied and not result.errors
-    assert "Fixed body." in (rebuilder.output.path / "sport/second-story/index.html").read_text()
+    assert "Fixed body." in (rebuilder.output / "sport/second-story/index.html").read_text()
 
 
-def test_broken_template_keeps_last_good_site(rebuilder: Rebuilder) -> None:
-    before = digest(rebuilder.output.path)
+def test_broken_template_keeps_last_good_site(rebuilder: Preview) -> None:
+    before = digest(rebuilder.output)
     path = write(rebuilder.options.source / "templates/article.html", "{% block %}")
-    result = rebuilder.update({path})
+    result = rebuilder.build({path})
     assert not result.applied and "article.html:1" in str(result.errors[0])
-    assert digest(rebuilder.output.path) == before
+    assert digest(rebuilder.output) == before
     path.unlink()
-    assert rebuilder.update({path}).applied
+    assert rebuilder.build({path}).applied
 
 
-def test_config_change_rebuilds_everything(rebuilder: Rebuilder) -> None:
+def test_config_change_rebuilds_everything(rebuilder: Preview) -> None:
     path = write(rebuilder.options.source / "sitegen.toml", 'base_url = "https://example.org/"\ntitle = "Renamed"\n')
-    result = rebuilder.update({path})
-    assert "Renamed" in (rebuilder.output.path / "world/first-story/index.html").read_text()
+    result = rebuilder.build({path})
+    assert "Renamed" in (rebuilder.output / "world/first-story/index.html").read_text()
     assert len(result.rendered) > 20
 
 
-def test_incremental_equals_full_build(rebuilder: Rebuilder, tmp_path: Path) -> None:
+def test_incremental_equals_full_build(rebuilder: Preview, tmp_path: Path) -> None:
     source = rebuilder.options.source
     changes = [
         write(source / "seeds/four.md", "---\ntitle: Fourth\ndate: 2024-01-04\nsection: World\ntags: [Beta]\n---\nx"),
@@ -144,55 +135,55 @@ def test_incremental_equals_full_build(rebuilder: Rebuilder, tmp_path: Path) -> 
     ]
     (source / "seeds/three.md").unlink()
     changes.append(source / "seeds/three.md")
-    rebuilder.update(set(changes))
+    rebuilder.build(set(changes))
     build_into(source, tmp_path / "full")
-    assert digest(rebuilder.output.path) == digest(tmp_path / "full")
+    assert digest(rebuilder.output) == digest(tmp_path / "full")
 
 
 def test_relative_source_sees_absolute_event_paths(make_site: Callable[..., Path], tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     site = make_site(ARTICLES)
     monkeypatch.chdir(site)
-    builder = Rebuilder(BuildOptions(source=Path(".")), tmp_path / "served")
-    builder.full()
+    builder = Preview(BuildOptions(source=Path("."), output=tmp_path / "served"))
+    builder.build()
     path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Edited from a watcher."))
-    assert "/world/first-story/" in builder.update({path.resolve()}).rendered
+    assert "/world/first-story/" in builder.build({path.resolve()}).rendered
     assert "Edited from a watcher." in (tmp_path / "served/world/first-story/index.html").read_text()
 
 
 def test_errors_present_at_start_do_not_block_other_changes(make_site: Callable[..., Path], tmp_path: Path) -> None:
     site = make_site({**ARTICLES, "seeds/broken.md": "---\ntitle: [x\n---\n"})
-    builder = Rebuilder(BuildOptions(source=site), tmp_path / "served")
-    assert builder.full().errors
+    builder = Preview(BuildOptions(source=site, output=tmp_path / "served"))
+    assert builder.build().errors
     path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Still updates."))
-    result = builder.update({path})
+    result = builder.build({path})
     assert result.applied and len(result.errors) == 1
     assert "Still updates." in (tmp_path / "served/world/first-story/index.html").read_text()
     # A new error, though, keeps the last good site.
     path = write(site / "seeds/two.md", "---\ndate: nope\n---\n")
-    assert not builder.update({path}).applied
+    assert not builder.build({path}).applied
 
 
-def test_a_text_edit_renders_only_pages_that_show_the_text(rebuilder: Rebuilder, tmp_path: Path) -> None:
+def test_a_text_edit_renders_only_pages_that_show_the_text(rebuilder: Preview, tmp_path: Path) -> None:
     source = rebuilder.options.source
     path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, corrected."))
-    result = rebuilder.update({path})
+    result = rebuilder.build({path})
     feeds = {f"{prefix}{name}" for prefix in ("/", "/sport/", "/tags/beta/") for name in ("feed.xml", "rss.xml",
                                                                                          "feed.json")}
     assert result.applied and set(result.rendered) == {"/sport/second-story/", *feeds}
     build_into(source, tmp_path / "full")
-    assert digest(rebuilder.output.path) == digest(tmp_path / "full")
+    assert digest(rebuilder.output) == digest(tmp_path / "full")
     # Later changes still see the corrected text, and listings pick up a new headline.
     path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, corrected.")
                  .replace("Second story", "Second story, renamed"))
-    assert "/sport/" in rebuilder.update({path}).rendered
+    assert "/sport/" in rebuilder.build({path}).rendered
     build_into(source, tmp_path / "again")
-    assert digest(rebuilder.output.path) == digest(tmp_path / "again")
+    assert digest(rebuilder.output) == digest(tmp_path / "again")
 
 
-def test_a_folder_event_beside_a_text_edit_keeps_the_quick_path(rebuilder: Rebuilder) -> None:
+def test_a_folder_event_beside_a_text_edit_keeps_the_quick_path(rebuilder: Preview) -> None:
     source = rebuilder.options.source
     path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, again."))
     # Watchers report the folder as modified too when a file in it is written.
-    result = rebuilder.update({path, path.parent})
+    result = rebuilder.build({path, path.parent})
     assert result.applied and "/sport/" not in result.rendered and "/sport/second-story/" in result.rendered
