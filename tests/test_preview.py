@@ -4,10 +4,14 @@ result equals a full build."""
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sitegen.build import BuildOptions
 from sitegen.config import Config
@@ -187,3 +191,84 @@ def test_a_folder_event_beside_a_text_edit_keeps_the_quick_path(rebuilder: Previ
     # Watchers report the folder as modified too when a file in it is written.
     result = rebuilder.build({path, path.parent})
     assert result.applied and "/sport/" not in result.rendered and "/sport/second-story/" in result.rendered
+
+
+# Edits a newsroom makes, as (kind, which story): the property below applies random sequences of them.
+# More with PREVIEW_EXAMPLES=150 (a minute and a half), as before a change to the engine lands.
+EXAMPLES = int(os.environ.get("PREVIEW_EXAMPLES", "25"))
+EDITS = st.sampled_from(["text", "headline", "tags", "section", "date", "new", "delete", "draft", "template", "config"])
+
+
+def _story_text(fields: dict[str, str]) -> str:
+    extra = "draft: true\n" if fields.get("draft") else ""
+    return (f"---\ntitle: {fields['title']}\ndate: {fields['date']}\nsection: {fields['section']}\n"
+            f"tags: [{fields['tags']}]\n{extra}---\n{fields['body']}\n")
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(EDITS, st.integers(0, 9)), min_size=1, max_size=6))
+def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pytest.TempPathFactory,
+                                                          edits: list[tuple[str, int]]) -> None:
+    from sitegen.theme import theme_dir
+
+    root = tmp_path_factory.mktemp("preview")
+    site = root / "site"
+    stories = {f"s{i}": {"title": f"Story number {i}", "date": f"2024-01-{i + 1:02}T09:00:00Z",
+                         "section": ["World", "Sport"][i % 2], "tags": ["Alpha", "Beta", "Alpha, Beta"][i % 3],
+                         "body": f"Body {i}."} for i in range(5)}
+    config = 'title = "Preview"\nbase_url = "https://example.org/"\npage_size = 2\n'
+    write(site / "sitegen.toml", config)
+    for name, fields in stories.items():
+        write(site / f"seeds/{name}.md", _story_text(fields))
+    preview = Preview(BuildOptions(source=site, output=root / "served"))
+    assert preview.build().applied
+    for step, (kind, which) in enumerate(edits):
+        names = sorted(stories)
+        name = names[which % len(names)] if names else ""
+        changed = [site / f"seeds/{name}.md"]
+        if kind == "new" or not names:
+            name = f"n{step}"
+            stories[name] = {"title": f"New story {step}", "date": f"2024-02-{step + 1:02}T10:00:00Z",
+                             "section": "World", "tags": "Beta", "body": "New."}
+            changed = [site / f"seeds/{name}.md"]
+        elif kind == "delete":
+            del stories[name]
+            (site / f"seeds/{name}.md").unlink()
+        elif kind == "template":
+            override = site / "templates/article.html"
+            changed = [override]
+            if override.exists():
+                override.unlink()
+            else:
+                source = (theme_dir() / "templates/article.html").read_text(encoding="utf-8")
+                write(override, source.replace("</article>", "<p>Edited template.</p></article>", 1))
+        elif kind == "config":
+            config = config.replace('"Preview"', '"Renamed"') if '"Preview"' in config else \
+                config.replace('"Renamed"', '"Preview"')
+            changed = [write(site / "sitegen.toml", config)]
+        else:
+            fields = stories[name]
+            if kind == "text":
+                fields["body"] += f" More {step}."
+            elif kind == "headline":
+                fields["title"] += f" revised {step}"
+            elif kind == "tags":
+                fields["tags"] = "Gamma" if fields["tags"] != "Gamma" else "Alpha"
+            elif kind == "section":
+                fields["section"] = "Sport" if fields["section"] == "World" else "World"
+            elif kind == "date":
+                fields["date"] = f"2024-01-{(which + step) % 27 + 1:02}T11:00:00Z"
+            elif kind == "draft":
+                fields["draft"] = "" if fields.get("draft") else "yes"
+        if name in stories and kind not in ("template", "config"):
+            write(site / f"seeds/{name}.md", _story_text(stories[name]))
+        result = preview.build(changed)
+        assert result.applied, result.errors
+    # A fresh build of the same files, from the record of URLs the preview kept, writes the same site.
+    fresh = root / "fresh"
+    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns(".sitegen-cache", "build"))
+    kept = site / ".sitegen-cache/preview-urls.txt"
+    if kept.exists():
+        shutil.copy(kept, fresh / "published-urls.txt")
+    assert not build_into(fresh, root / "fresh-out", cache=False).errors
+    assert digest(preview.output) == digest(root / "fresh-out")

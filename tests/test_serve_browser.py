@@ -74,3 +74,22 @@ def test_stylesheet_change_applies_without_reload(page: Page, served: Server) ->
     write(served.options.build.source / "static/css/site.css", "body { background: rgb(1, 2, 3); }")
     page.wait_for_function("() => getComputedStyle(document.body).backgroundColor === 'rgb(1, 2, 3)'", timeout=10_000)
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_new_story_reaches_the_open_front_page_and_opens(browser: Browser, served: Server) -> None:
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.goto(served.url)
+    expect(tab.locator("main")).to_contain_text("Live story")
+    tab.wait_for_function("() => document.readyState === 'complete'")
+    write(served.options.build.source / "seeds/breaking.md",
+          "---\ntitle: Breaking news arrives\ndate: 2024-01-03\nsection: World\n---\nJust in.\n")
+    # The tab reloads by itself and shows the story, newest first, linked to its page.
+    link = tab.get_by_role("link", name="Breaking news arrives").first
+    expect(link).to_be_visible(timeout=10_000)
+    link.click()
+    expect(tab.locator(".article-body")).to_contain_text("Just in.")
+    assert tab.url.endswith("/world/breaking-news-arrives/")
+    assert errors == []
+    tab.close()

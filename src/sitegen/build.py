@@ -19,7 +19,7 @@ from sitegen import code_identity
 from sitegen.assets.photos import MEDIA_URL, Encoding
 from sitegen.assets.publish import MediaSettings
 from sitegen.assets.store import MediaStore
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, Prepared, filing_row, fingerprint
+from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, Prepared, Remembered, filing_row, fingerprint
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, near_names, near_pages, theme_ids
 from sitegen.edits import Patched, patch_edits
@@ -310,6 +310,8 @@ class KeptScan:
     prefix: str = ""
     statuses: dict[str, str] | None = None
     changed: set[Path] | None = None
+    # Articles read from the cache, by digest (see `Cache.remembered`).
+    articles: Remembered = field(default_factory=Remembered)
 
     def note(self, paths: Iterable[Path]) -> None:
         if self.changed is not None:
@@ -424,7 +426,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
     with ExitStack() as stack:
         if options.cache:
             folder = cache_folder(options)
-            cache = Cache(folder)
+            cache = Cache(folder, remembered=memo.articles if memo is not None else None)
         else:
             # Without the cache, bodies still go to disk, to a throwaway one, rather than all into memory.
             output.parent.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,11 @@ import os
 import pickle
 import shutil
 import sqlite3
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -41,19 +42,32 @@ _FILINGS_PART = 5000
 # How a page's list of the articles it names (see `Fingerprinter.named`) marks the stories their bodies
 # link to: no source path starts so.
 LINKED = "\u2192"
+# Articles a long-running caller keeps at most (see `Cache.remembered`): an archive of 100,000 fits.
+REMEMBERED_ARTICLES = 150_000
 # Article keys a Fingerprinter keeps at a time (see Fingerprinter._reference).
 KEY_MEMORY = 16384
 _TABLES = ("articles", "bodies", "filings", "files", "pages", "page_data", "page_bodies", "page_articles", "pages_next",
            "page_bodies_next", "page_articles_next")
 
 
+@dataclass
+class Remembered:
+    """Articles a long-running caller keeps between builds, for the cache database they came from."""
+
+    generation: str = ""
+    articles: dict[str, tuple[Article, str]] = field(default_factory=dict)
+
+
 class Cache:
     """Articles, bodies and file digests by key, and a record of every page of the last build."""
 
-    def __init__(self, folder: Path, throwaway: bool = False) -> None:
+    def __init__(self, folder: Path, throwaway: bool = False, remembered: Remembered | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "cache.sqlite3"
         self.throwaway = throwaway
+        # Articles a long-running caller keeps from one build to the next, by digest (which names their
+        # content): a new story's build reads every article its shifted listings show.
+        self.remembered: dict[str, tuple[Article, str]] | None = None
         # Compiled templates. Jinja checks them against their source and its own version, not against
         # the options sitegen compiles with, so they go whenever the rest of the cache does.
         self.templates = folder / "templates"
@@ -68,6 +82,15 @@ class Cache:
                 stale.unlink(missing_ok=True)
             shutil.rmtree(self.templates, ignore_errors=True)
             self.db = self._open()
+        if remembered is not None:
+            # Kept only for this very database: one deleted or started afresh holds none of them.
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            if row is None:
+                row = (uuid.uuid4().hex,)
+                self._write("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", [row])
+            if remembered.generation != row[0]:
+                remembered.generation, remembered.articles = row[0], {}
+            self.remembered = remembered.articles
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None)
@@ -129,14 +152,22 @@ class Cache:
     def articles(self, digests: Iterable[str]) -> dict[str, tuple[Article, str]]:
         """The cached articles (with their card keys) among `digests`; a damaged entry is simply absent."""
         found: dict[str, tuple[Article, str]] = {}
+        keys = list(digests)
+        if self.remembered is not None:
+            found = {key: self.remembered[key] for key in keys if key in self.remembered}
+            keys = [key for key in keys if key not in found]
         try:
             for digest, card, value in self._select("SELECT digest, card, value FROM articles WHERE digest IN ({marks})",
-                                                    list(digests)):
+                                                    keys):
                 article = _unpickle(value)
                 if isinstance(article, Article) and article.digest == digest and isinstance(card, str):
                     found[digest] = (article, card)
         except sqlite3.DatabaseError:
             pass
+        if self.remembered is not None and keys:
+            if len(self.remembered) > REMEMBERED_ARTICLES:
+                self.remembered.clear()
+            self.remembered.update((key, found[key]) for key in keys if key in found)
         return found
 
     def holds_no_articles(self) -> bool:
@@ -216,6 +247,9 @@ class Cache:
 
     def forget_articles(self, digests: Iterable[str]) -> None:
         gone = [(d,) for d in sorted(digests)]
+        if self.remembered is not None:
+            for (digest,) in gone:
+                self.remembered.pop(digest, None)
         self._write("DELETE FROM articles WHERE digest = ?", gone)
         self._write("DELETE FROM bodies WHERE digest = ?", gone)
 
