@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from sitegen.build import BuildOptions
 from sitegen.config import Config
 from sitegen.render import make_environment, template_closure
-from sitegen.serve import Preview
+from sitegen.serve import Preview, RebuildResult
 from tests.conftest import build_into, write
+from tests.test_build import pagefind_varies
 
 ARTICLES = {
     "seeds/one.md": "---\ntitle: First story\ndate: 2024-01-03\nsection: World\ntags: [Alpha]\n---\nOne body.",
@@ -28,13 +29,22 @@ ARTICLES = {
 
 def digest(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not pagefind_varies(p)}
+
+
+class Waiting(Preview):
+    """The preview, each build of which waits for the search index it refreshes beside the server."""
+
+    def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
+        result = super().build(changed)
+        assert self.wait_for_search()
+        return result
 
 
 @pytest.fixture
 def rebuilder(make_site: Callable[..., Path], tmp_path: Path) -> Preview:
     site = make_site(ARTICLES, config='base_url = "https://example.org/"\n')
-    builder = Preview(BuildOptions(source=site, output=tmp_path / "served"))
+    builder = Waiting(BuildOptions(source=site, output=tmp_path / "served"))
     assert builder.build().applied
     return builder
 
@@ -148,7 +158,7 @@ def test_relative_source_sees_absolute_event_paths(make_site: Callable[..., Path
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     site = make_site(ARTICLES)
     monkeypatch.chdir(site)
-    builder = Preview(BuildOptions(source=Path("."), output=tmp_path / "served"))
+    builder = Waiting(BuildOptions(source=Path("."), output=tmp_path / "served"))
     builder.build()
     path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Edited from a watcher."))
     assert "/world/first-story/" in builder.build({path.resolve()}).rendered
@@ -157,7 +167,7 @@ def test_relative_source_sees_absolute_event_paths(make_site: Callable[..., Path
 
 def test_errors_present_at_start_do_not_block_other_changes(make_site: Callable[..., Path], tmp_path: Path) -> None:
     site = make_site({**ARTICLES, "seeds/broken.md": "---\ntitle: [x\n---\n"})
-    builder = Preview(BuildOptions(source=site, output=tmp_path / "served"))
+    builder = Waiting(BuildOptions(source=site, output=tmp_path / "served"))
     assert builder.build().errors
     path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Still updates."))
     result = builder.build({path})
@@ -220,7 +230,7 @@ def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pyte
     write(site / "sitegen.toml", config)
     for name, fields in stories.items():
         write(site / f"seeds/{name}.md", _story_text(fields))
-    preview = Preview(BuildOptions(source=site, output=root / "served"))
+    preview = Waiting(BuildOptions(source=site, output=root / "served"))
     assert preview.build().applied
     for step, (kind, which) in enumerate(edits):
         names = sorted(stories)

@@ -157,7 +157,8 @@ def test_sitemap_lists_every_page_and_only_built_ones(newsroom: Path) -> None:
     files = {loc[len(prefix):] + ("index.html" if loc.endswith("/") else "") for loc in locs}
     for file in files:
         assert (newsroom / file).is_file(), file
-    pages = {p.relative_to(newsroom).as_posix() for p in newsroom.rglob("*.html")} - {"404.html"}
+    # Neither the 404 page nor the search page is for search engines.
+    pages = {p.relative_to(newsroom).as_posix() for p in newsroom.rglob("*.html")} - {"404.html", "search/index.html"}
     assert files == pages
     bridge = next(u for u in root.iter(f"{SM}url") if "da-nang" in u.findtext(f"{SM}loc"))
     assert bridge.findtext(f"{SM}lastmod") == "2024-03-02T17:40:00+07:00"

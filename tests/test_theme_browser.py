@@ -29,20 +29,26 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def browsing(root: Path) -> Iterator[tuple[str, Browser]]:
-    """`root` served over HTTP on loopback, and Debian's Chromium: (the server's address, the browser)."""
+def serving(root: Path) -> Iterator[str]:
+    """`root` served over HTTP on loopback: the server's address."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-            try:
-                yield f"http://127.0.0.1:{server.server_port}", browser
-            finally:
-                browser.close()
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+@contextmanager
+def browsing(root: Path) -> Iterator[tuple[str, Browser]]:
+    """`root` served over HTTP on loopback, and Debian's Chromium: (the server's address, the browser)."""
+    with serving(root) as origin, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        try:
+            yield origin, browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,9 @@ from sitegen.parallel import (
 from sitegen.plan import Page, plan_site, redirect_pages, redirects_file
 from sitegen.published import RECORD_NAME, Record, Settled, UrlRecord, first_urls, read_record, settle, write_record
 from sitegen.render import make_environment, template_hashes
+from sitegen.search import FOLDER as SEARCH_FOLDER
+from sitegen.search import Story, published_stories, update_search
+from sitegen.search import record as search_record
 from sitegen.sitemaps import next_change
 from sitegen.theme import theme_dir
 from sitegen.urls import Links, output_path
@@ -87,6 +90,8 @@ class BuildOptions:
     # Errors that do not stop a --strict build from replacing the output (by message): those a preview
     # already showed, which must not hold back every other change until they are fixed.
     tolerated: frozenset[str] = frozenset()
+    # Whether the build brings the search index up to date itself; a preview does it after the reload.
+    search: bool = True
 
 
 @dataclass
@@ -466,6 +471,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 if patched.retimed:
                     record["valid_until"] = _instant(patched.valid_until)
                 cache.store_last_build(record)
+                if options.search:
+                    report.errors += update_site_search(options, config, cache, output)
                 # Told once, by this build, not kept for the builds after it.
                 report.warnings += patched.warnings
                 for url in sorted(patched.rendered):
@@ -536,7 +543,48 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 counts = {**_counts(report), "warnings": [w for w in report.warnings if w not in moved]}
                 cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until, **counts,
                                         "record_behind": options.preview})
+        if options.search and report.written:
+            report.errors += update_site_search(options, config, cache, output)
     return _finish(report, started)
+
+
+def refresh_search(options: BuildOptions) -> list[SitegenError]:
+    """`update_site_search` on its own, after a build that left it out (a preview's, not to hold back its reload)."""
+    try:
+        config, _ = load_config(options.source, options.base_url)
+    except SitegenError as error:
+        return [error]
+    cache = Cache(cache_folder(options))
+    try:
+        return update_site_search(options, config, cache, (options.output or options.source / "build").resolve())
+    finally:
+        cache.close()
+
+
+def update_site_search(options: BuildOptions, config: Config, cache: Cache, output: Path) -> list[SitegenError]:
+    """The output's search index made to match the stories the cache says the site publishes (see search.py)."""
+    bundle = output / SEARCH_FOLDER
+    if not config.search.enabled:
+        shutil.rmtree(bundle, ignore_errors=True)
+        return []
+    files = {path: digest for path, (_, digest) in cache.file_digests().items()}
+    stories = published_stories(cache.filings(files), Selection(options.drafts, options.future, build_time()))
+    links = Links(config)
+    bodies = CachedBodies(cache.path)
+
+    def read(members: list[Story]) -> list[dict[str, Any]]:
+        found = cache.articles(story.digest for story in members)
+        return [search_record(article, bodies[article.digest], links.article(article))
+                for article, _ in (found[story.digest] for story in members if story.digest in found)]
+
+    settings = repr((config.permalinks, config.default_section))
+    try:
+        update_search(stories, config.tz, settings, cache.path.parent / "search", output, read)
+    except SitegenError as error:
+        return [error]
+    except OSError as error:
+        return [BuildError(f"could not write the search index: {error}", bundle, None, "check the output folder")]
+    return []
 
 
 def record_path(options: BuildOptions, cache: Path) -> Path:

@@ -19,7 +19,7 @@ from sitegen.sanitize import clean_text, quote_url, safe_url
 from sitegen.slugs import slug_or_hash, slugify
 
 CONFIG_NAME = "sitegen.toml"
-RESERVED_PATHS = frozenset({"tags", "authors", "archive", "static", "page", "sitemaps", "media"})
+RESERVED_PATHS = frozenset({"tags", "authors", "archive", "static", "page", "sitemaps", "media", "search", "pagefind"})
 PERMALINK_TOKENS = frozenset({"section", "slug", "year", "month", "day"})
 
 
@@ -67,6 +67,15 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """Site search: whether the site has it, and where its form sends a reader whose browser runs no JavaScript."""
+
+    enabled: bool = True
+    # "duckduckgo" or "google" (restricted to the site's domain, from base_url), or "none".
+    fallback: str = "duckduckgo"
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "sitegen"
     description: str = ""
@@ -81,6 +90,7 @@ class Config:
     permalinks: PermalinkConfig = field(default_factory=PermalinkConfig)
     feeds: FeedConfig = field(default_factory=FeedConfig)
     images: ImageConfig = field(default_factory=ImageConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     sections: tuple[SectionConfig, ...] = ()
 
     @property
@@ -156,7 +166,7 @@ def _build(cls: type, data: Any, prefix: str, path: Path, text: str) -> Any:
             values[key] = tuple(_build(SectionConfig, item, dotted + ".", path, text) for item in value)
         else:
             nested = {"PublisherConfig": PublisherConfig, "PermalinkConfig": PermalinkConfig,
-                      "FeedConfig": FeedConfig, "ImageConfig": ImageConfig}[kind]
+                      "FeedConfig": FeedConfig, "ImageConfig": ImageConfig, "SearchConfig": SearchConfig}[kind]
             values[key] = _build(nested, value, dotted + ".", path, text)
     try:
         return cls(**values)
@@ -197,6 +207,8 @@ def _check(config: Config, path: Path, text: str) -> None:
     if not widths or any(not 16 <= w <= 8192 for w in widths):
         fail("images.widths", f"must list widths from 16 to 8192 pixels, not {list(widths)}",
              "images.widths = [480, 800, 1200, 1600]")
+    if config.search.fallback not in ("duckduckgo", "google", "none"):
+        fail("search.fallback", f"must be 'duckduckgo', 'google' or 'none', not {config.search.fallback!r}")
     if not 1 <= config.images.quality <= 100:
         fail("images.quality", f"must be from 1 to 100, not {config.images.quality}")
     if config.images.sizes != clean_text(config.images.sizes).strip() or not config.images.sizes:

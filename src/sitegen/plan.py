@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sitegen.config import Config
 from sitegen.errors import BuildError
@@ -187,7 +188,22 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
     for key, articles in site.archives.items():
         pages += _listing(links.month(key), "list.html", articles, size, month_context(key, nav))
     pages.append(Page(links.not_found, "404.html", {"nav_sections": nav}))
+    if config.search.enabled:
+        pages.append(search_page(config, links, nav))
     return pages
+
+
+# Where the search form sends a reader whose browser runs no JavaScript, and the field naming the site.
+SEARCH_ENGINES = {"duckduckgo": ("https://duckduckgo.com/", "sites"),
+                  "google": ("https://www.google.com/search", "as_sitesearch")}
+
+
+def search_page(config: Config, links: Links, nav: tuple[Term, ...]) -> Page:
+    """The search page: Pagefind in the browser, else the configured search engine restricted to the site."""
+    host = urlsplit(config.base_url).netloc if config.base_url else ""
+    engine = SEARCH_ENGINES.get(config.search.fallback) if host else None
+    fallback = {"action": engine[0], "field": engine[1], "host": host, "name": config.search.fallback} if engine else None
+    return Page(links.search, "search.html", {"nav_sections": nav, "fallback": fallback})
 
 
 def _term_kinds(site: Site, links: Links) -> tuple[tuple[str, dict[Term, tuple[Article, ...]], Any], ...]:
@@ -224,7 +240,9 @@ def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str
         # The sitemap protocol requires absolute URLs; build.py warns that they were left out.
         pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}))
         return pages
-    pages += sitemap_pages([sitemap_entry(p) for p in html if p.template != "404.html"], config.base_url)
+    # Not the 404 page, nor the search page: search engines are asked not to index a site's own search.
+    pages += sitemap_pages([sitemap_entry(p) for p in html if p.template not in ("404.html", "search.html")],
+                           config.base_url)
     pages.append(news_page(news_articles(site.articles, now)))
     pages.append(Page("/robots.txt", "robots", {"sitemaps": ("/sitemap.xml", "/news-sitemap.xml")}))
     return pages

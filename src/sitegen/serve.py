@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from sitegen.build import BuildOptions, KeptScan, build, cache_folder
+from sitegen.build import BuildOptions, KeptScan, build, cache_folder, refresh_search
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
 from sitegen.watch import Watcher
@@ -290,8 +290,9 @@ class Preview:
     preview's own, inside the cache folder, so that `build/` never holds them.
     """
 
-    def __init__(self, options: BuildOptions) -> None:
-        options = replace(options, preview=True, strict=False)
+    def __init__(self, options: BuildOptions, log: Callable[[str], None] = lambda message: None) -> None:
+        # The search index is brought up to date after each build, beside the server, not before the reload.
+        options = replace(options, preview=True, strict=False, search=False)
         if options.drafts or options.future:
             own = cache_folder(options) / "preview"
             options = replace(options, output=own / "site", cache_dir=own / "cache")
@@ -301,6 +302,10 @@ class Preview:
         self.tolerated: frozenset[str] | None = None
         # The files as last scanned: the watcher says which changed since, so a build restats those alone.
         self.kept = KeptScan()
+        self.log = log
+        self._search = threading.Condition()
+        self._search_wanted = False
+        self._search_running = False
 
     def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
         """Build after `changed` files (for the browser's sake: the engine finds what changed itself)."""
@@ -316,7 +321,33 @@ class Preview:
         if not report.written:
             return RebuildResult(errors=report.errors, applied=False)
         self.tolerated = frozenset(str(error) for error in report.errors)
+        self.refresh_search()
         return RebuildResult(sorted(rendered), self._static(changed), report.errors)
+
+    def refresh_search(self) -> None:
+        """Bring the search index up to date in the background; saves during it make one more refresh, not many."""
+        with self._search:
+            self._search_wanted = True
+            if self._search_running:
+                return
+            self._search_running = True
+        threading.Thread(target=self._refresh, name="sitegen-search", daemon=True).start()
+
+    def _refresh(self) -> None:
+        while True:
+            with self._search:
+                if not self._search_wanted:
+                    self._search_running = False
+                    self._search.notify_all()
+                    return
+                self._search_wanted = False
+            for error in refresh_search(self.options):
+                self.log(f"search: {error}")
+
+    def wait_for_search(self, timeout: float = 60) -> bool:
+        """Wait until no search refresh is running or wanted (for tests and a clean stop)."""
+        with self._search:
+            return self._search.wait_for(lambda: not self._search_running and not self._search_wanted, timeout)
 
     def _static(self, changed: Iterable[Path]) -> list[str]:
         """The changed paths that are static files, as URLs."""
@@ -332,7 +363,7 @@ class Server:
         self.options = options
         self.log = log
         self.broadcast = Broadcast()
-        self.preview = Preview(options.build)
+        self.preview = Preview(options.build, log)
         self.output = self.preview.output
         # Served where its base URL puts it, as a host would: a site for https://example.org/news/ under /news/.
         config, _ = load_config(options.build.source, options.build.base_url)
@@ -385,6 +416,8 @@ class Server:
             self.watcher.stop()
             self.observer.stop()
             self.observer.join(timeout=5)
+        # A search index half written is finished, not left to a killed thread.
+        self.preview.wait_for_search(timeout=30)
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -106,6 +106,9 @@ class Links:
     tags_index: str = "/tags/"
     authors_index: str = "/authors/"
     not_found: str = "/404.html"
+    search: str = "/search/"
+    # The search index's folder (see search.py).
+    search_bundle: str = "/pagefind/"
     stylesheet: str = "/static/css/site.css"
     # The first URL of each article that has moved since, by how the record of published URLs names it.
     first_urls: Mapping[str, str] = field(default_factory=dict)

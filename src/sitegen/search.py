@@ -1,0 +1,262 @@
+"""Site search: each story's own text indexed by Pagefind, a shard per month, each rebuilt only when its stories change.
+
+Pagefind cannot add to an index it has written, and indexing an archive takes seconds. So the
+stories go into one index per month of publication (the browser merges them), named by a hash of
+what they hold: an edit re-indexes its month alone, and a shard whose stories are unchanged is
+taken from the cache. Records are made from the content model, not read back from pages: the
+headline, standfirst and body, with the section and year to filter by and the date to sort by.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from html import unescape
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sitegen.errors import BuildError
+from sitegen.model import Article, Body, Selection
+
+FOLDER = "pagefind"
+SHARDS_FILE = "shards.json"
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def pagefind_version() -> str:
+    try:
+        return version("pagefind")
+    except PackageNotFoundError:
+        return ""
+
+
+def plain_text(html: str) -> str:
+    """A body's words without its markup: what the index holds and excerpts are cut from."""
+    # A tag ends a word as a space does: "<p>One</p><p>Two</p>" is two words.
+    return _SPACE.sub(" ", unescape(_TAG.sub(" ", html))).strip()
+
+
+def month_of(published: float | None, tz: tzinfo) -> str:
+    """The shard a story published at this moment (a timestamp) is indexed in: '2024-05', or 'undated'."""
+    if published is None:
+        return "undated"
+    return datetime.fromtimestamp(published, timezone.utc).astimezone(tz).strftime("%Y-%m")
+
+
+# What a shard is made from: each story's source path, digest (its text) and card key (what listings show).
+Member = tuple[str, str, str]
+
+
+def members_key(month: str, members: Iterable[Member], settings: str) -> str:
+    """A hash of what a shard is made from, as the cache knows it: its stories, Pagefind's version, `settings`.
+
+    Cheap, but tied to where the site is (a story's digest names its file): the cache's key to the shard's name.
+    """
+    digest = hashlib.sha256(f"{pagefind_version()}\0{settings}\0{month}\0".encode())
+    for member in sorted(members):
+        digest.update("\0".join(member).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def shard_name(month: str, records: list[dict[str, Any]]) -> str:
+    """A shard's folder: its month and a hash of what it indexes, so the same stories give the same name anywhere."""
+    digest = hashlib.sha256(f"{pagefind_version()}\0".encode())
+    digest.update(json.dumps(records, ensure_ascii=False, sort_keys=True).encode())
+    return f"{month}.{digest.hexdigest()[:16]}"
+
+
+def record(article: Article, body: Body, url: str) -> dict[str, Any]:
+    """One story as Pagefind indexes it: its own words, never the page's navigation or related stories."""
+    day = article.published.date().isoformat() if article.published else ""
+    meta = {"title": article.headline, "date": day, "section": article.section.name if article.section else ""}
+    content = "\n".join(part for part in (article.headline, article.standfirst, plain_text(body.html)) if part)
+    return {
+        "url": url,
+        "content": content,
+        "language": article.language.split("-")[0].lower() or "en",
+        "meta": {key: value for key, value in meta.items() if value},
+        "filters": {"section": [meta["section"]]} if meta["section"] else {},
+        "sort": {"date": article.published.astimezone(timezone.utc).isoformat() if article.published else ""},
+        "year": day[:4],
+    }
+
+
+class _Pagefind:
+    """Pagefind's indexing service (`pagefind --service`), spoken to directly.
+
+    Its Python package waits a tenth of a second for each reply, which made 1,000 records take 100 s;
+    here requests stream in from one thread while replies are read as they come.
+    """
+
+    def __init__(self) -> None:
+        from pagefind.service import get_executable
+
+        executable = get_executable()
+        if executable is None:
+            raise BuildError("search needs Pagefind's binary, which is not installed", None, None,
+                             "pip install 'pagefind[bin]', or set search.enabled = false in sitegen.toml")
+        self.process = subprocess.Popen([str(executable), "--service"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._buffer = b""
+        self._next = 0
+
+    def _send(self, payload: Mapping[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self._next += 1
+        message = {"message_id": self._next, "payload": payload}
+        self.process.stdin.write(base64.b64encode(json.dumps(message).encode()) + b",")
+
+    def _reply(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        while b"," not in self._buffer:
+            chunk = os.read(self.process.stdout.fileno(), 1 << 16)
+            if not chunk:
+                raise BuildError("Pagefind stopped while indexing", None, None, "build again; if it persists, "
+                                 "report it with the output of `pagefind --version`")
+            self._buffer += chunk
+        message, _, self._buffer = self._buffer.partition(b",")
+        reply: dict[str, Any] = json.loads(base64.b64decode(message))["payload"]
+        if reply.get("type") == "Error":
+            raise BuildError(f"Pagefind could not index: {reply.get('message')}", None, None,
+                             "build again; if it persists, report it")
+        return reply
+
+    def index(self, records: list[dict[str, Any]], folder: Path) -> None:
+        """Index `records` and write the bundle into `folder`."""
+        assert self.process.stdin is not None
+        self._send({"type": "NewIndex", "config": None})
+        self.process.stdin.flush()
+        index_id = self._reply()["index_id"]
+
+        def send_all() -> None:
+            for item in records:
+                self._send({"type": "AddRecord", "index_id": index_id, "url": item["url"], "content": item["content"],
+                            "language": item["language"], "meta": item["meta"],
+                            "filters": {**item["filters"], **({"year": [item["year"]]} if item["year"] else {})},
+                            "sort": {key: value for key, value in item["sort"].items() if value}})
+            assert self.process.stdin is not None
+            self.process.stdin.flush()
+
+        sender = threading.Thread(target=send_all, daemon=True)
+        sender.start()
+        for _ in records:
+            self._reply()
+        sender.join()
+        self._send({"type": "WriteFiles", "index_id": index_id, "output_path": str(folder)})
+        self.process.stdin.flush()
+        self._reply()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@dataclass(frozen=True)
+class Story:
+    """A published story as the search index needs it: where it is filed, and how to read it."""
+
+    path: str
+    digest: str
+    card: str
+    published: float | None
+
+
+def update_search(stories: Iterable[Story], tz: tzinfo, settings: str, store: Path, output: Path,
+                  read: Callable[[list[Story]], list[dict[str, Any]]]) -> list[str]:
+    """Bring the output's search bundle up to date; returns the shards indexed anew.
+
+    `read` makes the records of a month's stories (only for months whose shard is not in `store`).
+    The bundle's list of shards is replaced in one step, after every shard it names is in place.
+    """
+    months: dict[str, list[Story]] = {}
+    for story in stories:
+        months.setdefault(month_of(story.published, tz), []).append(story)
+    keys = {month: members_key(month, ((s.path, s.digest, s.card) for s in members), settings)
+            for month, members in months.items()}
+    (store / "keys").mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}
+    built: list[str] = []
+    service: _Pagefind | None = None
+    try:
+        for month in sorted(months, reverse=True):
+            known = store / "keys" / keys[month]
+            name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
+            if name and (store / name / "pagefind-entry.json").is_file():
+                names[month] = name
+                continue
+            records = sorted(read(months[month]), key=lambda item: str(item["url"]))
+            names[month] = name = shard_name(month, records)
+            kept = store / name
+            if not (kept / "pagefind-entry.json").is_file():
+                service = service or _Pagefind()
+                partial = store / f".{name}.{os.getpid()}"
+                shutil.rmtree(partial, ignore_errors=True)
+                service.index(records, partial)
+                (partial / "languages.json").write_text(
+                    json.dumps(sorted({str(item["language"]) for item in records})), encoding="utf-8")
+                shutil.rmtree(kept, ignore_errors=True)
+                os.replace(partial, kept)
+                built.append(month)
+            known.write_text(name, encoding="utf-8")
+    finally:
+        if service is not None:
+            service.close()
+    bundle = output / FOLDER
+    bundle.mkdir(parents=True, exist_ok=True)
+    listed = []
+    for month in sorted(months, reverse=True):
+        name = names[month]
+        if not (bundle / name).is_dir():
+            _place(store / name, bundle / name)
+        languages = json.loads((store / name / "languages.json").read_text(encoding="utf-8"))
+        listed.append({"path": f"{name}/", "month": month, "languages": languages})
+    temporary = bundle / f".{SHARDS_FILE}.{os.getpid()}"
+    temporary.write_text(json.dumps({"shards": listed}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(temporary, bundle / SHARDS_FILE)
+    current = set(names.values())
+    for entry in bundle.iterdir():
+        if entry.is_dir() and entry.name not in current:
+            shutil.rmtree(entry, ignore_errors=True)
+    for entry in store.iterdir():
+        if entry.is_dir() and entry.name not in current and not entry.name.startswith(".") and entry.name != "keys":
+            shutil.rmtree(entry, ignore_errors=True)
+    for entry in (store / "keys").iterdir():
+        if entry.name not in keys.values():
+            entry.unlink(missing_ok=True)
+    return built
+
+
+def _place(kept: Path, target: Path) -> None:
+    """A shard from the cache into the output: linked where the file system allows, else copied, then moved in."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+
+    def link(source: str, destination: str) -> None:
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+
+    shutil.copytree(kept, partial, copy_function=link)
+    (partial / "languages.json").unlink(missing_ok=True)
+    os.replace(partial, target)
+
+
+def published_stories(rows: Iterable[tuple[Any, ...]], selection: Selection) -> list[Story]:
+    """The stories a build publishes, from the cache's filing rows (path, digest, card, published, slug, modified, draft, …)."""
+    return [Story(row[0], row[1], row[2], row[3]) for row in rows if selection.keeps(row[6], row[3])]
