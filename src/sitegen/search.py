@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from html import unescape
@@ -190,32 +191,21 @@ def update_search(stories: Iterable[Story], tz: tzinfo, settings: str, store: Pa
             for month, members in months.items()}
     (store / "keys").mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
-    built: list[str] = []
-    service: _Pagefind | None = None
-    try:
-        for month in sorted(months, reverse=True):
-            known = store / "keys" / keys[month]
-            name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
-            if name and (store / name / "pagefind-entry.json").is_file():
-                names[month] = name
-                continue
-            records = sorted(read(months[month]), key=lambda item: str(item["url"]))
-            names[month] = name = shard_name(month, records)
-            kept = store / name
-            if not (kept / "pagefind-entry.json").is_file():
-                service = service or _Pagefind()
-                partial = store / f".{name}.{os.getpid()}"
-                shutil.rmtree(partial, ignore_errors=True)
-                service.index(records, partial)
-                (partial / "languages.json").write_text(
-                    json.dumps(sorted({str(item["language"]) for item in records})), encoding="utf-8")
-                shutil.rmtree(kept, ignore_errors=True)
-                os.replace(partial, kept)
-                built.append(month)
-            known.write_text(name, encoding="utf-8")
-    finally:
-        if service is not None:
-            service.close()
+    todo: dict[str, list[dict[str, Any]]] = {}
+    for month in sorted(months, reverse=True):
+        known = store / "keys" / keys[month]
+        name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
+        if name and (store / name / "pagefind-entry.json").is_file():
+            names[month] = name
+            continue
+        records = sorted(read(months[month]), key=lambda item: str(item["url"]))
+        names[month] = shard_name(month, records)
+        if not (store / names[month] / "pagefind-entry.json").is_file():
+            todo[month] = records
+        known.write_text(names[month], encoding="utf-8")
+    # Pagefind indexes on about one core: shards to index (a first build's every month) go a core each.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+        list(pool.map(lambda month: _index(todo[month], store, names[month]), sorted(todo, reverse=True)))
     bundle = output / FOLDER
     bundle.mkdir(parents=True, exist_ok=True)
     listed = []
@@ -225,7 +215,7 @@ def update_search(stories: Iterable[Story], tz: tzinfo, settings: str, store: Pa
             _place(store / name, bundle / name)
         languages = json.loads((store / name / "languages.json").read_text(encoding="utf-8"))
         listed.append({"path": f"{name}/", "month": month, "languages": languages})
-    temporary = bundle / f".{SHARDS_FILE}.{os.getpid()}"
+    temporary = bundle / f".{SHARDS_FILE}.{os.getpid()}.{threading.get_ident()}"
     temporary.write_text(json.dumps({"shards": listed}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(temporary, bundle / SHARDS_FILE)
     current = set(names.values())
@@ -238,7 +228,22 @@ def update_search(stories: Iterable[Story], tz: tzinfo, settings: str, store: Pa
     for entry in (store / "keys").iterdir():
         if entry.name not in keys.values():
             entry.unlink(missing_ok=True)
-    return built
+    return sorted(todo)
+
+
+def _index(records: list[dict[str, Any]], store: Path, name: str) -> None:
+    """One shard indexed by its own Pagefind service, written beside the store and moved into it whole."""
+    kept, partial = store / name, store / f".{name}.{os.getpid()}.{threading.get_ident()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    service = _Pagefind()
+    try:
+        service.index(records, partial)
+    finally:
+        service.close()
+    (partial / "languages.json").write_text(json.dumps(sorted({str(item["language"]) for item in records})),
+                                            encoding="utf-8")
+    shutil.rmtree(kept, ignore_errors=True)
+    os.replace(partial, kept)
 
 
 def _place(kept: Path, target: Path) -> None:
