@@ -35,6 +35,8 @@ def digest(folder: Path) -> dict[str, str]:
 class Waiting(Preview):
     """The preview, each build of which waits for the search index it refreshes beside the server."""
 
+    search_quiet = 0.0
+
     def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
         result = super().build(changed)
         assert self.wait_for_search()

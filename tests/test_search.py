@@ -222,9 +222,10 @@ def test_serve_refreshes_the_index_after_the_reload(make_site: Callable[..., Pat
               "The presses printed a xylophonist's memoir.\n")
         page = browser.new_page()
         deadline = time.monotonic() + 30
+        # The index comes a moment after the pages: until then the search page says it could not load.
         while time.monotonic() < deadline:
             page.goto(f"{server.url}search/?q=xylophonist")
-            expect(page.locator(".search-controls")).to_be_visible()
+            page.wait_for_function("() => !document.getElementById('search-status').textContent.includes('Loading')")
             page.wait_for_timeout(300)
             if results(page):
                 break

@@ -107,8 +107,10 @@ class _Pagefind:
         if executable is None:
             raise BuildError("search needs Pagefind's binary, which is not installed", None, None,
                              "pip install 'pagefind[bin]', or set search.enabled = false in sitegen.toml")
+        # At a lower priority: beside `sitegen serve`, the next save's build comes first.
         self.process = subprocess.Popen([str(executable), "--service"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        preexec_fn=_lower_priority if os.name == "posix" else None)
         self._buffer = b""
         self._next = 0
 
@@ -165,6 +167,13 @@ class _Pagefind:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(10)
+    except OSError:
+        pass
 
 
 @dataclass(frozen=True)

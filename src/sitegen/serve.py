@@ -27,6 +27,8 @@ from sitegen.errors import SitegenError
 from sitegen.watch import Watcher
 
 EVENTS_PATH = "/__sitegen__/events"
+# How long the site must go without a build before the search index is refreshed beside the server.
+SEARCH_QUIET_SECONDS = 1.0
 TYPES = {
     ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
     ".xml": "application/xml; charset=utf-8", ".json": "application/json; charset=utf-8",
@@ -290,6 +292,9 @@ class Preview:
     preview's own, inside the cache folder, so that `build/` never holds them.
     """
 
+    # Seconds without a build before the search index is refreshed (see SEARCH_QUIET_SECONDS).
+    search_quiet: float = SEARCH_QUIET_SECONDS
+
     def __init__(self, options: BuildOptions, log: Callable[[str], None] = lambda message: None) -> None:
         # The search index is brought up to date after each build, beside the server, not before the reload.
         options = replace(options, preview=True, strict=False, search=False)
@@ -306,6 +311,7 @@ class Preview:
         self._search = threading.Condition()
         self._search_wanted = False
         self._search_running = False
+        self._last_build = 0.0
 
     def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
         """Build after `changed` files (for the browser's sake: the engine finds what changed itself)."""
@@ -328,6 +334,8 @@ class Preview:
         """Bring the search index up to date in the background; saves during it make one more refresh, not many."""
         with self._search:
             self._search_wanted = True
+            self._last_build = time.monotonic()
+            self._search.notify_all()
             if self._search_running:
                 return
             self._search_running = True
@@ -336,6 +344,9 @@ class Preview:
     def _refresh(self) -> None:
         while True:
             with self._search:
+                # While saves keep coming, wait: indexing beside a build slows the reload it must not delay.
+                while self._search_wanted and time.monotonic() - self._last_build < self.search_quiet:
+                    self._search.wait(self.search_quiet)
                 if not self._search_wanted:
                     self._search_running = False
                     self._search.notify_all()
