@@ -9,12 +9,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.errors import SitegenError
+from sitegen.scaffold import copy_theme, new_article, new_site
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +58,37 @@ def _parser() -> argparse.ArgumentParser:
     loudness = build_cmd.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     loudness.add_argument("-v", "--verbose", action="store_true", help="print every page written")
+    check_cmd = commands.add_parser("check", help="find every error and broken link, without touching build/",
+                                    description="Check content, config and templates as a build does, then the "
+                                                "built site's links, anchors and images. Exits 1 on any error.")
+    check_cmd.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="the site folder (default: .)")
+    check_cmd.add_argument("--drafts", action="store_true", help="check articles marked draft too")
+    check_cmd.add_argument("--future", action="store_true", help="check articles dated in the future too")
+    check_cmd.add_argument("--format", choices=("text", "json", "github"), default=None,
+                           help="text, json, or GitHub Actions annotations (default: github in GitHub Actions, else text)")
+    check_cmd.add_argument("--external", action="store_true", help="check outbound links too, many at a time")
+    check_cmd.add_argument("--skip", action="append", default=[], metavar="PREFIX",
+                           help="with --external, leave out links starting with PREFIX (repeatable)")
+    check_cmd.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                           help="with --external, how long to wait for each host (default: 10)")
+    check_cmd.add_argument("--cache-dir", type=Path, default=None, metavar="DIR", help="as for build")
+    new_cmd = commands.add_parser("new", help="start a site, or a story in one", description="Start a site or a story.")
+    new_what = new_cmd.add_subparsers(dest="what", required=True, metavar="WHAT")
+    new_site_cmd = new_what.add_parser("site", help="a working site in a new folder")
+    new_site_cmd.add_argument("folder", type=Path, metavar="DIR")
+    new_article_cmd = new_what.add_parser("article", help="a story at a slugged path in seeds/")
+    new_article_cmd.add_argument("headline")
+    new_article_cmd.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="the site folder (default: .)")
+    new_article_cmd.add_argument("--section", default=None)
+    new_article_cmd.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
+    new_article_cmd.add_argument("--author", action="append", default=[], metavar="NAME", help="an author (repeatable)")
+    new_article_cmd.add_argument("--wire", action="store_true", help="wire copy (.txt) with a .yaml sidecar")
+    theme_cmd = commands.add_parser("theme", help="copy the default theme's templates to edit",
+                                    description="Work with the default theme.")
+    theme_what = theme_cmd.add_subparsers(dest="what", required=True, metavar="WHAT")
+    copy_cmd = theme_what.add_parser("copy", help="copy templates (all, or those named) into templates/")
+    copy_cmd.add_argument("templates", nargs="*", metavar="TEMPLATE", help="e.g. article.html partials/card.html")
+    copy_cmd.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="the site folder (default: .)")
     return parser
 
 
@@ -129,6 +162,33 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_check(args: argparse.Namespace) -> int:
+    from sitegen.check import check, default_format, render
+
+    options = BuildOptions(source=args.source, drafts=args.drafts, future=args.future, cache_dir=args.cache_dir)
+    findings = check(options, external=args.external, skip=args.skip, timeout=args.timeout)
+    form = args.format or default_format()
+    if findings or form == "json":
+        print(render(findings, form), file=sys.stdout if form != "text" else sys.stderr)
+    errors = sum(f.level == "error" for f in findings)
+    if form == "text":
+        print(f"sitegen check: {_plural(errors, 'error')}, {_plural(len(findings) - errors, 'warning')}",
+              file=sys.stderr)
+    return 1 if errors else 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    now = datetime.now(timezone.utc)
+    if args.what == "site":
+        written = new_site(args.folder, now)
+        print(f"made a site in {args.folder}: {len(written)} files. Next: cd {args.folder} && sitegen serve")
+        return 0
+    path = new_article(args.source, args.headline, now, section=args.section, tags=tuple(args.tag),
+                       authors=tuple(args.author), wire=args.wire)
+    print(path)
+    return 0
+
+
 @contextmanager
 def _dask_executor(address: str | None) -> Iterator[Executor | None]:
     """An executor on a Dask cluster (`distributed.Client(...).get_executor()`), or None without one."""
@@ -154,6 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return run_build(args)
+        if args.command == "check":
+            return run_check(args)
+        if args.command == "new":
+            return run_new(args)
+        if args.command == "theme":
+            copied, kept = copy_theme(args.source, args.templates)
+            for path in copied:
+                print(f"copied {path}")
+            for path in kept:
+                print(f"kept {path}: it is yours already (delete it to copy the theme's again)", file=sys.stderr)
+            return 0
         if args.command == "serve":
             # Imported here: the server and file watcher cost every `sitegen build` startup time otherwise.
             from sitegen.serve import ServeOptions, serve
