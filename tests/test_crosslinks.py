@@ -303,3 +303,16 @@ def test_a_source_cannot_forge_a_link_or_photo_placeholder(make_site: Callable[.
     assert "Forged link:0 and media:evil.jpg here" in page
     assert "\ue000" not in page and "evil.jpg" not in page.split("Forged", 1)[0]
     assert page.count('href="../../world/"') >= 1
+
+
+def test_an_edit_that_takes_away_a_linked_page_is_reported(make_site: Callable[..., Path], tmp_path: Path) -> None:
+    tagged = "---\ntitle: Rare story\ndate: 2024-05-04\nsection: World\ntags: [Rare]\n---\nRare.\n"
+    site = make_site({**site_files(), "seeds/world/rare.md": tagged,
+                      "seeds/sport/pointer.md": "---\ntitle: Pointer\ndate: 2024-05-05\nsection: Sport\n---\n"
+                                                "More in [the rare tag](/tags/rare/).\n"})
+    out = tmp_path / "out"
+    assert not rendered(site, out)[0].errors
+    write(site / "seeds/world/rare.md", tagged.replace("tags: [Rare]", "tags: [Common]"))
+    report, _ = rendered(site, out)
+    assert [(e.path, e.line) for e in report.errors] == [(site / "seeds/sport/pointer.md", 6)]
+    assert "no page /tags/rare/" in report.errors[0].message

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
-from sitegen.crosslinks import link_signature
+from sitegen.crosslinks import link_signature, rooted_target
 from sitegen.errors import BuildError
 from sitegen.model import Article, Body, Term, term_keys
 
@@ -607,7 +607,9 @@ class Fingerprinter:
             linked = tuple(link.target for link in article.links if link.source)
             if linked:
                 parts.append(link_signature(article, self.targets))
-            known = (article, "\0".join(parts), (path, *(LINKED + target for target in linked)))
+            # Pages linked by a site-rooted path too, so an edit build finds who links to a page it removes.
+            rooted = tuple(rooted_target(link) for link in article.links if not link.source and link.target.startswith("/"))
+            known = (article, "\0".join(parts), (path, *(LINKED + target for target in (*linked, *rooted))))
             self._keys[id(article)] = known
         self.named.update(known[2])
         return (_article_ref, (known[1],))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sitegen.cache import Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
 from sitegen.config import Config
-from sitegen.crosslinks import Reachable, check_links, left_out, theme_ids
+from sitegen.crosslinks import Reachable, check_links, left_out, site_path, theme_ids
 from sitegen.errors import BuildError, SitegenError
 from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, source_digest
 from sitegen.model import Article, Body, Selection
@@ -221,6 +221,9 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     if refiled is None or len(refiled.pages) > limit:
         return None
     gone = set(refiled.removed)
+    # A page these edits take away (a tag emptied, say) that a story links to: the full build reports it.
+    if gone and _linked_pages(reach, cache, gone):
+        return None
     # Every page that named an edited or removed article, or showed its body, is planned again or goes;
     # or this missed a way an edit reaches a page, and the full build must decide.
     befores = [*(edit.before for edit in edits.values()), *removed_files.values()]
@@ -345,6 +348,19 @@ def _links_hold(site: _EditedSite, edits: dict[str, _Edit], removed: dict[str, A
         if check_links(linker, reach, content_dir):
             return False
     return True
+
+
+def _linked_pages(site: _EditedSite, cache: Cache, pages: set[str]) -> bool:
+    """Whether a published story links, by a site-rooted path, to one of these pages."""
+    for path in sorted(cache.linkers(pages)):
+        linker = site.article(path)
+        if linker is not None and site.selection.keeps_article(linker) and any(
+                not link.source and site_path(link, site.links.article(linker)) in pages for link in linker.links):
+            return True
+    # An edited or new story may link to one too.
+    return any(not link.source and site_path(link, site.links.article(article)) in pages
+               for article in (*site.edited.values(), *site.new.values()) if site.selection.keeps_article(article)
+               for link in article.links)
 
 
 def _relocated(edits: dict[str, _Edit], links: Links) -> list[str]:
