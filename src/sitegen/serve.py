@@ -287,8 +287,8 @@ class Preview:
     """The site as the server shows it: built by `build`, the very engine of `sitegen build`, into its output.
 
     So it starts from the same cache (a warm start costs what a build with nothing to do costs) and
-    leaves `build/` exactly as `sitegen build` would, but for the record of published URLs, which a
-    preview reads and never writes. With drafts or embargoed stories, the output and cache are the
+    leaves `build/` exactly as `sitegen build` would, but for the record of published URLs: a preview
+    keeps its own copy in the cache and never writes the site's. With drafts or embargoed stories, the output and cache are the
     preview's own, inside the cache folder, so that `build/` never holds them.
     """
 
