@@ -33,13 +33,16 @@ class BodyLookup:
         """Count the article's body as shown on the current page without fetching it."""
         self.used.add(article.digest)
 
-    def __call__(self, article: Article) -> Body:
+    def _stored(self, article: Article) -> Body:
         self.used.add(article.digest)
         try:
-            body = self.store[article.digest]
+            return self.store[article.digest]
         except KeyError:
             raise BuildError(f"the body of {article.source_path} is missing from the build cache", article.source_path,
                              None, "delete .sitegen-cache/ and build again") from None
+
+    def __call__(self, article: Article) -> Body:
+        body = self._stored(article)
         html: str = body.html
         if MEDIA_MARK in html:
             html = resolve_marks(html, self.url)
@@ -49,7 +52,8 @@ class BodyLookup:
         return body if html is body.html else Body(Markup(html), body.word_count)
 
     def reading_minutes(self, article: Article) -> int:
-        return max(1, math.ceil(self(article).word_count / self.words_per_minute))
+        # The word count alone: its photos and links need not be made right for the page.
+        return max(1, math.ceil(self._stored(article).word_count / self.words_per_minute))
 
     def start_page(self, url: Callable[[str], str] = str) -> None:
         """Start noting bodies afresh for a page that links to a site path as `url` says."""
