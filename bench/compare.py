@@ -181,7 +181,18 @@ def prepare_sitegen_minimal(site: Path, work: Path) -> Path:
     shutil.copytree(site / "seeds", root / "seeds")
     shutil.copytree(HERE / "themes" / "sitegen" / "templates", root / "templates")
     config = (site / "sitegen.toml").read_text(encoding="utf-8")
-    (root / "sitegen.toml").write_text(config + '\n[feeds]\ncontent = "summary"\n', encoding="utf-8")
+    # Neither Hugo nor Pelican builds a search index here.
+    (root / "sitegen.toml").write_text(config + '\n[feeds]\ncontent = "summary"\n\n[search]\nenabled = false\n',
+                                       encoding="utf-8")
+    return root
+
+
+def prepare_sitegen_without_search(site: Path, work: Path) -> Path:
+    """The same site with the default theme, without site search: what the theme costs apart from the index."""
+    root = work / "sitegen-no-search"
+    shutil.copytree(site / "seeds", root / "seeds")
+    config = (site / "sitegen.toml").read_text(encoding="utf-8")
+    (root / "sitegen.toml").write_text(config + "\n[search]\nenabled = false\n", encoding="utf-8")
     return root
 
 
@@ -193,6 +204,8 @@ def run(count: int, work: Path, sitegen_only: bool = False) -> list[Result]:
     env = {**TOOL_ENV, "SOURCE_DATE_EPOCH": str(int(last_published(count).timestamp()) + 3600)}
     cold = [str(BIN / "sitegen"), "build", "-q", "--no-cache"]
     results = [] if sitegen_only else _others(site, work, cold, env)
+    plain = prepare_sitegen_without_search(site, work)
+    results.append(measure("sitegen cold, theme, no search", cold, plain, plain / "build", env))
     results.append(measure("sitegen cold, theme", cold, site, site / "build", env))
     # Cache warm-up, then the everyday cases: nothing changed, a correction to a story's text (an old
     # one, then the newest, which sits in many feeds), and a new headline (which every listing shows).
