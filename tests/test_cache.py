@@ -426,3 +426,25 @@ def test_a_stored_page_whose_article_changed_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="stale"):
         PageReader(CachedArticles(cache.path)).load(data)
     cache.close()
+
+
+def test_a_cache_another_sitegen_is_writing_is_waited_for_never_thrown_away(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import sitegen.cache as cache_module
+    from sitegen.cache import Cache
+    from sitegen.errors import BuildError
+
+    # Another process holds the database (not yet in write-ahead mode) in an exclusive transaction.
+    (tmp_path / "cache").mkdir()
+    holder = sqlite3.connect(tmp_path / "cache/cache.sqlite3", isolation_level=None)
+    holder.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(cache_module, "BUSY_SECONDS", 0.2)
+    with pytest.raises(BuildError, match="busy"):
+        Cache(tmp_path / "cache")
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert (tmp_path / "cache/cache.sqlite3").is_file()
+    Cache(tmp_path / "cache").close()

@@ -42,6 +42,8 @@ _FILINGS_PART = 5000
 # How a page's list of the articles it names (see `Fingerprinter.named`) marks the stories their bodies
 # link to: no source path starts so.
 LINKED = "\u2192"
+# How long a build waits for another sitegen that is writing the cache before it says so.
+BUSY_SECONDS = 30.0
 # Articles a long-running caller keeps at most (see `Cache.remembered`): an archive of 100,000 fits.
 REMEMBERED_ARTICLES = 150_000
 # Article keys a Fingerprinter keeps at a time (see Fingerprinter._reference).
@@ -76,7 +78,12 @@ class Cache:
         self._staged_articles: list[tuple[str, str]] = []
         try:
             self.db = self._open()
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as error:
+            # Busy or locked: another sitegen (the preview's search refresh, a build beside a server) is
+            # writing it. Never a reason to throw the cache away.
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise BuildError(f"the build cache is busy: {error}", folder, None,
+                                 "wait for the other sitegen to finish, then build again") from None
             # A truncated or foreign file: start afresh rather than trust any of it.
             for stale in folder.glob("cache.sqlite3*"):
                 stale.unlink(missing_ok=True)
@@ -93,7 +100,8 @@ class Cache:
             self.remembered = remembered.articles
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None)
+        # Another sitegen may be writing it (a preview refreshing its search index): wait for it, a while.
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
         if self.throwaway:
             # One build's, deleted when it ends, and never written while workers read it: no
             # write-ahead log, which wrote every page twice (the parent's cost of storing 10,000
