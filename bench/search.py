@@ -3,8 +3,8 @@
     python bench/search.py 10000
 
 Cold builds (`--no-cache`) of the same archive with `[search] enabled = false` and with search; then,
-with search and a warm cache: nothing changed, one story's text edited (its month re-indexed), and a
-new story (the current month re-indexed). Each figure is one run's wall time on this machine.
+with search and a warm cache: nothing changed, one story's text edited (its shard re-indexed), and a
+new story (the newest shard re-indexed). Each figure is one run's wall time on this machine.
 """
 
 from __future__ import annotations
@@ -53,12 +53,12 @@ def main() -> int:
         stories = sorted((site / "seeds").rglob("story-*.md"))
         story = stories[len(stories) // 2]
         story.write_text(story.read_text(encoding="utf-8") + "\nA quokkaphone was heard.\n", encoding="utf-8")
-        print(f"  one story's text edited (its month re-indexed): {timed(site):.2f} s")
+        print(f"  one story's text edited (its shard re-indexed): {timed(site):.2f} s")
         newest = stories[-1]
         text = newest.read_text(encoding="utf-8")
         text = re.sub(r'^title: "', 'title: "Just in: ', text, count=1, flags=re.MULTILINE)
         newest.with_name("story-new.md").write_text(text.replace("published: ", "published: ", 1), encoding="utf-8")
-        print(f"  a new story (its month re-indexed): {timed(site):.2f} s")
+        print(f"  a new story (the newest shard re-indexed): {timed(site):.2f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -59,27 +59,39 @@ def test_a_record_holds_the_story_s_own_words(tmp_path: Path) -> None:
     assert record["url"] == "/news/head-shoulders/" and record["language"] == "en"
 
 
-def test_each_month_is_a_shard_indexed_again_only_when_its_stories_change(
+def test_shards_are_indexed_again_only_when_their_stories_change(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
     site = site_with(make_site)
     out = tmp_path / "out"
     counts = count_indexing(monkeypatch)
     assert not rendered(site, out)[0].errors
     assert sorted(counts) == [1, 2]
-    shards = sorted(entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir())
-    assert [name.split(".")[0] for name in shards] == ["2024-05", "2024-06"]
-    # A text edit in June indexes June again, not May; a nothing-changed build indexes nothing.
-    write(site / "seeds/market.md", STORIES["seeds/market.md"].replace("today", "today, said zebrafish"))
+
+    def shards() -> list[str]:
+        return sorted(entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir())
+
+    first = shards()
+    assert [name.split(".")[0] for name in first] == ["part-00000", "part-00001"]
+    # A text edit of the oldest story indexes its shard again, not the newest; a build with nothing to do, none.
+    write(site / "seeds/bridge.md", STORIES["seeds/bridge.md"].replace("today", "today, said zebrafish"))
     counts.clear()
     assert not rendered(site, out)[0].errors
     assert counts == [2]
     assert not rendered(site, out)[0].errors and counts == [2]
-    after = sorted(entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir())
-    assert after[0] == shards[0] and after[1] != shards[1]
-    # A deleted story leaves its month's shard, and a month with none left goes.
-    (site / "seeds/bridge.md").unlink()
+    edited = shards()
+    assert edited[0] != first[0] and edited[1] == first[1]
+    # A new story, the newest, joins the newest shard alone.
+    write(site / "seeds/late.md", "---\ntitle: Late\ndate: 2024-06-09\nsection: World\n---\nLate news.\n")
+    counts.clear()
     assert not rendered(site, out)[0].errors
-    assert [entry.name.split(".")[0] for entry in (out / "pagefind").iterdir() if entry.is_dir()] == ["2024-06"]
+    assert counts == [2] and shards()[0] == edited[0] and shards()[1] != edited[1]
+    # A deleted story: the shards after it hold other stories now; a shard with none left goes.
+    (site / "seeds/late.md").unlink()
+    (site / "seeds/danang.md").unlink()
+    assert not rendered(site, out)[0].errors
+    assert [name.split(".")[0] for name in shards()] == ["part-00000"]
+    assert '"part-00000.' in (out / "pagefind/shards.json").read_text()
 
 
 def test_the_index_is_byte_identical_across_builds_and_worker_counts(make_site: Callable[..., Path],
@@ -90,7 +102,7 @@ def test_the_index_is_byte_identical_across_builds_and_worker_counts(make_site: 
     # The shards' names and stories; Pagefind's own files vary from run to run (see `pagefind_varies`).
     one, two = tree_digest(tmp_path / "one/pagefind"), tree_digest(tmp_path / "two/pagefind")
     assert one == two and "shards.json" in one and sum("/fragment/" in name for name in one) == 3
-    assert (tmp_path / "one/pagefind/shards.json").read_text().count('"path"') == 2
+    assert (tmp_path / "one/pagefind/shards.json").read_text().count('"path"') == 1
 
 
 def test_search_can_be_turned_off(make_site: Callable[..., Path], tmp_path: Path) -> None:

@@ -579,7 +579,7 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
 
     settings = repr((config.permalinks, config.default_section))
     try:
-        update_search(stories, config.tz, settings, cache.path.parent / "search", output, read)
+        update_search(stories, settings, cache.path.parent / "search", output, read)
     except SitegenError as error:
         return [error]
     except OSError as error:

@@ -1,10 +1,12 @@
-"""Site search: each story's own text indexed by Pagefind, a shard per month, each rebuilt only when its stories change.
+"""Site search: each story's own text indexed by Pagefind in shards of a few hundred, each rebuilt only
+when its stories change.
 
 Pagefind cannot add to an index it has written, and indexing an archive takes seconds. So the
-stories go into one index per month of publication (the browser merges them), named by a hash of
-what they hold: an edit re-indexes its month alone, and a shard whose stories are unchanged is
-taken from the cache. Records are made from the content model, not read back from pages: the
-headline, standfirst and body, with the section and year to filter by and the date to sort by.
+stories, oldest first, go into shards of SHARD_SIZE (the browser merges them), each named by a hash
+of what it holds: an edit re-indexes its shard alone, a new story the newest, and a shard whose
+stories are unchanged is taken from the cache. Records are made from the content model, not read
+back from pages: the headline, standfirst and body, with the section and year to filter by and the
+date to sort by.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import timezone
 from html import unescape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -48,33 +50,41 @@ def plain_text(html: str) -> str:
     return _SPACE.sub(" ", unescape(_TAG.sub(" ", html))).strip()
 
 
-def month_of(published: float | None, tz: tzinfo) -> str:
-    """The shard a story published at this moment (a timestamp) is indexed in: '2024-05', or 'undated'."""
-    if published is None:
-        return "undated"
-    return datetime.fromtimestamp(published, timezone.utc).astimezone(tz).strftime("%Y-%m")
+# Stories a shard holds. Pagefind indexes about a thousand a second on one core, so an edit costs a
+# third of a second of indexing; an archive of 10,000 is 34 shards for the search page to merge.
+SHARD_SIZE = 300
+
+
+def shards_of(stories: Iterable[Story]) -> dict[str, list[Story]]:
+    """The stories in shards of SHARD_SIZE, oldest first (undated ones before all), by shard key.
+
+    Counted from the oldest, so a new story changes the newest shard alone, and an edit none's membership.
+    """
+    ordered = sorted(stories, key=lambda story: (story.published is not None, story.published or 0.0, story.path))
+    return {f"part-{number:05d}": ordered[start : start + SHARD_SIZE]
+            for number, start in enumerate(range(0, len(ordered), SHARD_SIZE))}
 
 
 # What a shard is made from: each story's source path, digest (its text) and card key (what listings show).
 Member = tuple[str, str, str]
 
 
-def members_key(month: str, members: Iterable[Member], settings: str) -> str:
+def members_key(shard: str, members: Iterable[Member], settings: str) -> str:
     """A hash of what a shard is made from, as the cache knows it: its stories, Pagefind's version, `settings`.
 
     Cheap, but tied to where the site is (a story's digest names its file): the cache's key to the shard's name.
     """
-    digest = hashlib.sha256(f"{pagefind_version()}\0{settings}\0{month}\0".encode())
+    digest = hashlib.sha256(f"{pagefind_version()}\0{settings}\0{shard}\0".encode())
     for member in sorted(members):
         digest.update("\0".join(member).encode() + b"\n")
     return digest.hexdigest()
 
 
-def shard_name(month: str, records: list[dict[str, Any]]) -> str:
-    """A shard's folder: its month and a hash of what it indexes, so the same stories give the same name anywhere."""
+def shard_name(shard: str, records: list[dict[str, Any]]) -> str:
+    """A shard's folder: its key and a hash of what it indexes, so the same stories give the same name anywhere."""
     digest = hashlib.sha256(f"{pagefind_version()}\0".encode())
     digest.update(json.dumps(records, ensure_ascii=False, sort_keys=True).encode())
-    return f"{month}.{digest.hexdigest()[:16]}"
+    return f"{shard}.{digest.hexdigest()[:16]}"
 
 
 def record(article: Article, body: Body, url: str) -> dict[str, Any]:
@@ -186,44 +196,42 @@ class Story:
     published: float | None
 
 
-def update_search(stories: Iterable[Story], tz: tzinfo, settings: str, store: Path, output: Path,
+def update_search(stories: Iterable[Story], settings: str, store: Path, output: Path,
                   read: Callable[[list[Story]], list[dict[str, Any]]]) -> list[str]:
     """Bring the output's search bundle up to date; returns the shards indexed anew.
 
-    `read` makes the records of a month's stories (only for months whose shard is not in `store`).
+    `read` makes the records of a shard's stories (only for shards not in `store` already).
     The bundle's list of shards is replaced in one step, after every shard it names is in place.
     """
-    months: dict[str, list[Story]] = {}
-    for story in stories:
-        months.setdefault(month_of(story.published, tz), []).append(story)
-    keys = {month: members_key(month, ((s.path, s.digest, s.card) for s in members), settings)
-            for month, members in months.items()}
+    shards = shards_of(stories)
+    keys = {shard: members_key(shard, ((s.path, s.digest, s.card) for s in members), settings)
+            for shard, members in shards.items()}
     (store / "keys").mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
     todo: dict[str, list[dict[str, Any]]] = {}
-    for month in sorted(months, reverse=True):
-        known = store / "keys" / keys[month]
+    for shard in sorted(shards, reverse=True):
+        known = store / "keys" / keys[shard]
         name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
         if name and (store / name / "pagefind-entry.json").is_file():
-            names[month] = name
+            names[shard] = name
             continue
-        records = sorted(read(months[month]), key=lambda item: str(item["url"]))
-        names[month] = shard_name(month, records)
-        if not (store / names[month] / "pagefind-entry.json").is_file():
-            todo[month] = records
-        known.write_text(names[month], encoding="utf-8")
-    # Pagefind indexes on about one core: shards to index (a first build's every month) go a core each.
+        records = sorted(read(shards[shard]), key=lambda item: str(item["url"]))
+        names[shard] = shard_name(shard, records)
+        if not (store / names[shard] / "pagefind-entry.json").is_file():
+            todo[shard] = records
+        known.write_text(names[shard], encoding="utf-8")
+    # Pagefind indexes on about one core: shards to index (a first build's every one) go a core each.
     with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
-        list(pool.map(lambda month: _index(todo[month], store, names[month]), sorted(todo, reverse=True)))
+        list(pool.map(lambda shard: _index(todo[shard], store, names[shard]), sorted(todo, reverse=True)))
     bundle = output / FOLDER
     bundle.mkdir(parents=True, exist_ok=True)
     listed = []
-    for month in sorted(months, reverse=True):
-        name = names[month]
+    for shard in sorted(shards, reverse=True):
+        name = names[shard]
         if not (bundle / name).is_dir():
             _place(store / name, bundle / name)
         languages = json.loads((store / name / "languages.json").read_text(encoding="utf-8"))
-        listed.append({"path": f"{name}/", "month": month, "languages": languages})
+        listed.append({"path": f"{name}/", "languages": languages})
     temporary = bundle / f".{SHARDS_FILE}.{os.getpid()}.{threading.get_ident()}"
     temporary.write_text(json.dumps({"shards": listed}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(temporary, bundle / SHARDS_FILE)
