@@ -114,7 +114,7 @@ def test_events_stream_sends_state() -> None:
 
 def test_inject_before_body_end() -> None:
     page = inject(b"<html><body><p>x</p></body></html>", 7)
-    assert page.index(b"const epoch = 7") < page.index(b"</body>")
+    assert page.index(b"let epoch = 7") < page.index(b"</body>")
     assert inject(b"no body", 1).startswith(b"no body<script>")
 
 

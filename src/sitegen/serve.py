@@ -38,7 +38,7 @@ TYPES = {
 # Injected into served HTML only; the files in the output folder never contain it.
 RELOAD_SCRIPT = """<script>
 (() => {
-  const epoch = %d;
+  let epoch = %d;
   const events = new EventSource("%s");
   const overlayId = "sitegen-error-overlay";
   function showErrors(errors) {
@@ -65,6 +65,8 @@ RELOAD_SCRIPT = """<script>
         url.searchParams.set("sitegen", String(state.epoch));
         link.href = url.href;
       }
+      // This page shows that build now: a later event of the same build must not reload it.
+      epoch = state.epoch;
       return;
     }
     location.reload();
@@ -419,7 +421,10 @@ class Server:
         self.log(describe(result, seconds))
         changed = bool(result.rendered or result.static)
         epoch = self.broadcast.state.epoch + (1 if result.applied and changed else 0)
-        self.broadcast.publish(epoch, tuple(str(e) for e in result.errors), result.applied, result.styles_only)
+        # A build that changed nothing says what the last change was: a tab that swapped its stylesheets
+        # must not take the news that nothing happened for a change to reload for.
+        styles_only = result.styles_only if changed else self.broadcast.state.styles_only
+        self.broadcast.publish(epoch, tuple(str(e) for e in result.errors), result.applied, styles_only)
 
     def stop(self) -> None:
         self.broadcast.close()
