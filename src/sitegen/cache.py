@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import code_identity
-from sitegen.crosslinks import link_signature, rooted_target
+from sitegen.crosslinks import link_signature, site_path
 from sitegen.errors import BuildError
 from sitegen.model import Article, Body, Term, term_keys
 
@@ -616,7 +616,7 @@ class Fingerprinter:
             if linked:
                 parts.append(link_signature(article, self.targets))
             # Pages linked by a site-rooted path too, so an edit build finds who links to a page it removes.
-            rooted = tuple(rooted_target(link) for link in article.links if not link.source and link.target.startswith("/"))
+            rooted = tuple(site_path(link, "/") for link in article.links if not link.source and link.target.startswith("/"))
             known = (article, "\0".join(parts), (path, *(LINKED + target for target in (*linked, *rooted))))
             self._keys[id(article)] = known
         self.named.update(known[2])

@@ -34,11 +34,6 @@ def site_path(link: BodyLink, page_url: str) -> str:
     return unquote(joined[len(_ORIGIN):] or "/")
 
 
-def rooted_target(link: BodyLink) -> str:
-    """The page a site-rooted link names, as the cache notes it (see `Fingerprinter`)."""
-    return unquote(link.target)
-
-
 def link_targets(articles: Iterable[Article], url: Callable[[Article], str]) -> dict[str, str]:
     """Site path of every published article some article links to by source file, by that file."""
     by_path = {str(article.source_path): article for article in articles}

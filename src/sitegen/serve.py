@@ -316,7 +316,8 @@ class Preview:
         self._last_build = 0.0
 
     def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
-        """Build after `changed` files (for the browser's sake: the engine finds what changed itself)."""
+        """Build after `changed` files: the watcher's paths, which spare the build a full scan of the files
+        and tell the browser whether only stylesheets changed; what to redo, the engine decides."""
         rendered: list[str] = []
         strict = self.tolerated is not None
         options = replace(self.options, strict=strict, tolerated=self.tolerated or frozenset())
