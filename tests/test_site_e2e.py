@@ -173,11 +173,15 @@ def test_seed_figure_without_source_has_no_img(seed_site: Path) -> None:
 def test_front_page_is_paginated_with_a_lead(newsroom: Path) -> None:
     front = lxml.html.fromstring((newsroom / "index.html").read_bytes())
     assert front.find(".//article[@class='lead-story']//h2/a").text == "Đà Nẵng mở cửa cầu mới qua sông Hàn"
-    assert front.find(".//a[@rel='next']").get("href") == "page/2/"
-    last = lxml.html.fromstring((newsroom / "page/3/index.html").read_bytes())
-    assert last.find(".//a[@rel='next']") is None and last.find(".//a[@rel='prev']").get("href") == "../../page/2/"
-    # 6 articles: 1 lead + 5 more at 2 a page; the undated story comes last.
-    assert last.findtext(".//ol[@class='story-list']//h2/a") == "Undated wire story about a harbour"
+    # 6 articles: 1 lead + 5 more at 2 a page. Pages after the first are numbered from the oldest:
+    # page 3 holds the one story left over, page 2 the oldest two, the undated story last.
+    assert front.find(".//a[@rel='next']").get("href") == "page/3/"
+    newer = lxml.html.fromstring((newsroom / "page/3/index.html").read_bytes())
+    assert newer.find(".//a[@rel='prev']").get("href") == "../../"
+    assert newer.find(".//a[@rel='next']").get("href") == "../../page/2/"
+    last = lxml.html.fromstring((newsroom / "page/2/index.html").read_bytes())
+    assert last.find(".//a[@rel='next']") is None and last.find(".//a[@rel='prev']").get("href") == "../../page/3/"
+    assert [a.text for a in last.iterfind(".//ol[@class='story-list']//h2/a")][-1] == "Undated wire story about a harbour"
 
 
 def test_drafts_and_embargoed_are_absent(newsroom: Path) -> None:

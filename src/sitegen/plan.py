@@ -37,29 +37,50 @@ class Page:
 
 @dataclass(frozen=True)
 class Pagination:
-    """Page `number` of `total` of the listing whose first page is at `first`."""
+    """Page `number` of the listing whose first page is at `first`, and the numbers of the pages either side.
+
+    Page 1 shows the newest stories; the others are numbered from the oldest (see `page_span`), so
+    a page keeps its number and its stories as new ones are published. No total: every page of a
+    listing would change with it.
+    """
 
     number: int
-    total: int
-    # Not every page's URL: a listing of N pages would then hold N * N of them (the front page of a
-    # 100,000-article archive has 5,000 pages), to be pickled and fingerprinted with each page.
     first: str
+    newer_number: int | None
+    older_number: int | None
 
     def url(self, number: int) -> str:
         return paginated(self.first, number)
 
     @property
-    def urls(self) -> tuple[str, ...]:
-        """Every page's URL, for themes that list them."""
-        return tuple(self.url(n) for n in range(1, self.total + 1))
-
-    @property
     def previous(self) -> str | None:
-        return self.url(self.number - 1) if self.number > 1 else None
+        """The page of newer stories."""
+        return None if self.newer_number is None else self.url(self.newer_number)
 
     @property
     def next(self) -> str | None:
-        return self.url(self.number + 1) if self.number < self.total else None
+        """The page of older stories."""
+        return None if self.older_number is None else self.url(self.older_number)
+
+
+def pagination(number: int, total: int, first: str) -> Pagination:
+    """Page `number` of `total`: from page 1 a reader goes to the newest of the others, then down to page 2."""
+    if number == 1:
+        return Pagination(1, first, None, total if total > 1 else None)
+    return Pagination(number, first, number + 1 if number < total else 1, number - 1 if number > 2 else None)
+
+
+def page_span(members: int, size: int, number: int) -> tuple[int, int]:
+    """Where page `number` of a listing of `members` stories, newest first, starts and stops.
+
+    Page 1 holds the newest `size`. The rest are counted from the oldest: page 2 holds the oldest
+    `size`, page 3 the next, and the highest number whatever is left, so a new story changes page
+    1 and the highest-numbered page alone, and every other page's address keeps its stories.
+    """
+    if number == 1:
+        return 0, min(members, size)
+    stop = members - (number - 2) * size
+    return max(size, stop - size), stop
 
 
 def related_articles(site: Site, count: int) -> list[tuple[Article, ...]]:
@@ -105,8 +126,8 @@ def _newest(articles: Iterable[Article]) -> datetime | None:
 def listing_page(first: str, template: str, chunk: tuple[Article, ...], number: int, total: int,
                  context: Mapping[str, Any]) -> Page:
     """Page `number` of `total` of the listing at `first`, showing `chunk`."""
-    pagination = Pagination(number, total, first)
-    return Page(pagination.url(number), template, {**context, "articles": chunk, "pagination": pagination},
+    paging = pagination(number, total, first)
+    return Page(paging.url(number), template, {**context, "articles": chunk, "pagination": paging},
                 lastmod=_newest(chunk))
 
 
@@ -119,7 +140,7 @@ def _listing(url: str, template: str, articles: tuple[Article, ...], size: int,
              context: Mapping[str, Any]) -> list[Page]:
     """The pages of a paginated listing."""
     total = page_count(len(articles), size)
-    return [listing_page(url, template, articles[(n - 1) * size : n * size], n, total, context)
+    return [listing_page(url, template, articles[slice(*page_span(len(articles), size, n))], n, total, context)
             for n in range(1, total + 1)]
 
 
@@ -176,7 +197,8 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
     rest = site.articles[1:]
     total = page_count(len(rest), size)
     lead = site.articles[0] if site.articles else None
-    pages += [front_page(links, rest[(n - 1) * size : n * size], n, total, lead, nav) for n in range(1, total + 1)]
+    pages += [front_page(links, rest[slice(*page_span(len(rest), size, n))], n, total, lead, nav)
+              for n in range(1, total + 1)]
     for kind, groups, url_of in _term_kinds(site, links):
         for term, articles in groups.items():
             pages += _listing(url_of(term), "list.html", articles, size, term_context(kind, term, nav))

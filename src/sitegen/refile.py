@@ -36,6 +36,8 @@ from sitegen.plan import (
     month_context,
     news_page,
     page_count,
+    page_span,
+    pagination,
     related_indices,
     sitemap_entries,
     sitemap_entry,
@@ -313,9 +315,8 @@ class _Planner:
         everyone = list(range(len(self.site)))
         front = _Listing(self.links.home, "index.html", {}, everyone, [], front=True)
         total, old_total = page_count(len(everyone) - 1, self.size), page_count(len(self.old_order) - 1, self.size)
-        # Every page shows how many there are.
         front.numbers.extend(n for n in range(1, total + 1)
-                             if total != old_total or self._changed(self.old_order, everyone, n, front=True))
+                             if self._renewed(self.old_order, everyone, n, (old_total, total), front=True))
         self.removed += [paginated(self.links.home, n) for n in range(total + 1, old_total + 1)]
         listings.append(front)
         top = self._dated(everyone)[:limit]
@@ -338,19 +339,22 @@ class _Planner:
         self.removed += [paginated(url, n) for n in range(new_total + 1, old_total + 1)]
         if not new:
             return None
-        numbers = [n for n in range(1, new_total + 1) if old_total != new_total or self._changed(old, new, n)]
+        numbers = [n for n in range(1, new_total + 1) if self._renewed(old, new, n, (old_total, new_total))]
         return _Listing(url, "list.html", context, new, numbers)
 
-    def _changed(self, old: list[int], new: list[int], number: int, front: bool = False) -> bool:
-        """Whether page `number` shows other articles than before, or an edited one."""
+    def _renewed(self, old: list[int], new: list[int], number: int, totals: tuple[int, int], front: bool = False) -> bool:
+        """Whether page `number` is new, links to other pages or shows other articles than before, or an edited one."""
+        if number > totals[0] or pagination(number, totals[0], "") != pagination(number, totals[1], ""):
+            return True
         chunk = self._slice(new, number, front)
         return chunk != self._slice(old, number, front) or bool(self.changed & set(chunk))
 
     def _slice(self, members: list[int], number: int, front: bool) -> list[int]:
         if front:
             # The lead story is member 0; the list starts after it.
-            return ([members[0]] if number == 1 else []) + members[1 + (number - 1) * self.size : 1 + number * self.size]
-        return members[(number - 1) * self.size : number * self.size]
+            start, stop = page_span(len(members) - 1, self.size, number)
+            return ([members[0]] if number == 1 else []) + members[1 + start : 1 + stop]
+        return members[slice(*page_span(len(members), self.size, number))]
 
     def _months(self, everyone: list[int]) -> dict[tuple[int, int] | None, tuple[list[int], list[int]]] | None:
         """The months edited stories were or are archived under, with their members before and now."""
@@ -398,7 +402,8 @@ class _Planner:
         if listing.front:
             total = page_count(len(listing.members) - 1, self.size)
             for n in listing.numbers:
-                chunk = tuple(self._articles[j] for j in listing.members[1 + (n - 1) * self.size : 1 + n * self.size])
+                start, stop = page_span(len(listing.members) - 1, self.size, n)
+                chunk = tuple(self._articles[j] for j in listing.members[1 + start : 1 + stop])
                 yield front_page(self.links, chunk, n, total, self._articles[0] if n == 1 else None, self.nav)
             return
         total = page_count(len(listing.members), self.size)
