@@ -240,6 +240,36 @@ def test_template_error_from_a_worker_keeps_its_location(make_site: Callable[...
     assert str(info.value.path).endswith("article.html") and info.value.line == 3
 
 
+def test_a_first_build_stopped_part_way_leaves_no_record_a_build_trusts(make_site: Callable[..., Path],
+                                                                         tmp_path: Path) -> None:
+    # A first build stages its pages straight into the record they replace (see Cache.start_staging).
+    files = {f"seeds/s{i}.md": STORY.replace("Cached story", f"Story {i}") for i in range(6)}
+    broken = '{% extends "base.html" %}\n{% block main %}{{ 1 // 0 if article.headline == "Story 3" }}{% endblock %}\n'
+    site, out = make_site({**files, "templates/article.html": broken}), tmp_path / "out"
+    with pytest.raises(TemplateError):
+        build_into(site, out, workers=1)
+    cache = Cache(site / CACHE_DIR)
+    assert cache.pages(out, set()) == {}
+    cache.close()
+    (site / "templates/article.html").unlink()
+    report, urls = rendered(site, out)
+    assert report.reused == 0 and len(urls) == report.pages
+    cache = Cache(site / CACHE_DIR)
+    try:
+        assert set(cache.pages(out, set())) == set(urls)
+        indexes = {name for (name,) in cache.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"page_bodies_digest", "page_bodies_url", "page_articles_path", "page_articles_url"} <= indexes
+    finally:
+        cache.close()
+    # The record it left is the one the next edit is rendered from.
+    write(site / "seeds/s2.md", files["seeds/s2.md"].replace("First text.", "Second text."))
+    urls = rendered(site, out)[1]
+    # Its page and the feeds that carry its body, nothing else.
+    assert "/world/story-2/" in urls and all(url == "/world/story-2/" or not url.endswith("/") for url in urls)
+    build_into(site, tmp_path / "fresh", cache=False)
+    assert tree_digest(out) == tree_digest(tmp_path / "fresh")
+
+
 def test_errors_survive_pickling() -> None:
     error = pickle.loads(pickle.dumps(ContentError("bad", Path("a.md"), 3, "fix it")))
     assert (error.message, error.path, error.line, error.hint) == ("bad", Path("a.md"), 3, "fix it")

@@ -507,6 +507,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         del records
         staging = Staging(output)
         try:
+            cache.start_staging(replace_all=not had_records)
             kept = _render(planned.pages, config, options, cache, loaded.cards, previous, workers, staging, report,
                            on_page, _ticker(progress, "rendering", len(planned.pages)),
                            first_urls(planned.settled.record) if planned.settled else {}, planned.targets)
@@ -699,7 +700,6 @@ def _render(pages: list[Page], config: Config, options: BuildOptions, cache: Cac
         for chunk in chunked_iter(changed(), RENDER_CHUNK):
             yield [(page.url, print_) for page, print_, _ in chunk]
 
-    cache.discard_staged_pages()
     with sharing({page.url: page for page in pages}, cards, count) if shared else nullcontext(workers) as pool:
         results = pool.render_shared(shared_chunks(), settings, progress) if shared else \
             pool.render(chunks(), settings, progress)

@@ -48,6 +48,10 @@ BUSY_SECONDS = 30.0
 REMEMBERED_ARTICLES = 150_000
 # Article keys a Fingerprinter keeps at a time (see Fingerprinter._reference).
 KEY_MEMORY = 16384
+# The record of the last build's pages, and the indexes on it (made after a whole build's rows, not row by row).
+_PAGE_TABLES = ("pages", "page_data", "page_bodies", "page_articles")
+_PAGE_INDEXES = {"page_bodies_digest": "page_bodies (digest)", "page_bodies_url": "page_bodies (url)",
+                 "page_articles_path": "page_articles (path)", "page_articles_url": "page_articles (url)"}
 _TABLES = ("articles", "bodies", "filings", "files", "pages", "page_data", "page_bodies", "page_articles", "pages_next",
            "page_bodies_next", "page_articles_next")
 
@@ -76,6 +80,8 @@ class Cache:
         self._staged: list[tuple[str, str, bytes | None]] = []
         self._staged_bodies: list[tuple[str, str]] = []
         self._staged_articles: list[tuple[str, str]] = []
+        # Whether staged pages go straight into the record they will replace whole (see `start_staging`).
+        self._replacing = False
         try:
             self.db = self._open()
         except sqlite3.DatabaseError as error:
@@ -141,14 +147,10 @@ class Cache:
             CREATE TABLE IF NOT EXISTS pages_next (url TEXT PRIMARY KEY, fingerprint TEXT, page BLOB);
             CREATE TABLE IF NOT EXISTS page_bodies_next (digest TEXT, url TEXT);
             CREATE TABLE IF NOT EXISTS page_articles_next (path TEXT, url TEXT);
-            CREATE INDEX IF NOT EXISTS page_bodies_digest ON page_bodies (digest);
-            CREATE INDEX IF NOT EXISTS page_bodies_url ON page_bodies (url);
             CREATE INDEX IF NOT EXISTS files_digest ON files (digest);
             CREATE INDEX IF NOT EXISTS articles_slug ON articles (slug);
             CREATE INDEX IF NOT EXISTS articles_published ON articles (published);
-            CREATE INDEX IF NOT EXISTS page_articles_path ON page_articles (path);
-            CREATE INDEX IF NOT EXISTS page_articles_url ON page_articles (url);
-        """)
+        """ + "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};" for name, on in _PAGE_INDEXES.items()))
         return db
 
     def _select(self, sql: str, keys: list[str]) -> Iterator[tuple[Any, ...]]:
@@ -346,9 +348,24 @@ class Cache:
         except sqlite3.DatabaseError:
             return {}
 
+    def start_staging(self, replace_all: bool) -> None:
+        """Begin noting a build's pages; with `replace_all`, straight into the record they will replace whole.
+
+        That record names no output until `commit_staged_pages` (see `pages`), so a build that stops
+        part-way leaves rows no build reads, and a first build does not copy every page from one
+        table to another at its end (1.2 s of a 10,000-article first build's 2.9 s in the cache).
+        """
+        self.discard_staged_pages()
+        if replace_all:
+            statements = ["DELETE FROM meta WHERE key = 'output'", *(f"DELETE FROM {table}" for table in _PAGE_TABLES),
+                          *(f"DROP INDEX IF EXISTS {name}" for name in _PAGE_INDEXES)]
+            self._write(statements[0], [()], *((statement, [()]) for statement in statements[1:]))
+            self._replacing = True
+
     def discard_staged_pages(self) -> None:
         """Forget pages staged by a build that did not finish."""
         self._staged, self._staged_bodies, self._staged_articles = [], [], []
+        self._replacing = False
         self._write("DELETE FROM pages_next", [()])
         self._write("DELETE FROM page_bodies_next", [()])
         self._write("DELETE FROM page_articles_next", [()])
@@ -367,6 +384,14 @@ class Cache:
 
     def _flush_staged(self) -> None:
         # Batched: one transaction per page would cost seconds at archive scale.
+        if self._replacing:
+            self._write("INSERT OR REPLACE INTO pages VALUES (?, ?)", [(url, print_) for url, print_, _ in self._staged],
+                        ("INSERT OR REPLACE INTO page_data VALUES (?, ?)",
+                         [(url, page) for url, _, page in self._staged if page is not None]),
+                        ("INSERT INTO page_bodies VALUES (?, ?)", self._staged_bodies),
+                        ("INSERT INTO page_articles VALUES (?, ?)", self._staged_articles))
+            self._staged, self._staged_bodies, self._staged_articles = [], [], []
+            return
         self._write("INSERT OR REPLACE INTO pages_next VALUES (?, ?, ?)", self._staged)
         self._write("INSERT INTO page_bodies_next VALUES (?, ?)", self._staged_bodies)
         self._write("INSERT INTO page_articles_next VALUES (?, ?)", self._staged_articles)
@@ -375,6 +400,13 @@ class Cache:
     def commit_staged_pages(self, output: Path, removed: Iterable[str], replace_all: bool = False) -> None:
         """Make the staged pages (and removals) the record of `output`, in one transaction."""
         self._flush_staged()
+        if self._replacing:
+            self._replacing = False
+            statements = ["DELETE FROM meta WHERE key = 'last_build'",
+                          *(f"CREATE INDEX IF NOT EXISTS {name} ON {on}" for name, on in _PAGE_INDEXES.items())]
+            self._write(statements[0], [()], *((statement, [()]) for statement in statements[1:]),
+                        ("INSERT OR REPLACE INTO meta VALUES ('output', ?)", [(str(output.resolve()),)]))
+            return
         try:
             self.db.execute("DELETE FROM meta WHERE key = 'last_build'")
             self.db.execute("BEGIN")
