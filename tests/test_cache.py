@@ -384,19 +384,50 @@ def test_fingerprints_do_not_depend_on_how_many_keys_are_kept(archive: Path, mon
     assert sum(b"_article_ref" in data for data in everything) > 10
 
 
-def test_only_a_throwaway_cache_goes_without_a_write_ahead_log(tmp_path: Path) -> None:
-    # Workers read a kept cache while this process stages pages in it, which needs the log.
+def _one_story(name: str = "d1") -> list[tuple[Article, Any]]:
+    from sitegen.model import Body
+
+    return [(Article(source_path=Path(f"{name}.md"), slug=name, headline="h", standfirst="", digest=name),
+             Body("<p>Text.</p>", 1))]
+
+
+def test_a_kept_cache_goes_with_a_write_ahead_log_once_a_first_build_has_filled_it(tmp_path: Path) -> None:
+    # Workers read a kept cache while this process stages pages in it; an edit build beside a
+    # preview's search refresh needs the log. A first build fills an empty one as a throwaway is filled.
     kept, throwaway = Cache(tmp_path / "kept"), Cache(tmp_path / "throwaway", throwaway=True)
-    assert kept.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert kept.db.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
     assert throwaway.db.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
+    kept.store_articles(_one_story())
     kept.close()
     throwaway.close()
+    kept = Cache(tmp_path / "kept")
+    assert kept.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert kept.articles(["d1"])["d1"][0].slug == "d1"
+    kept.close()
+
+
+def test_a_first_build_that_dies_leaves_a_cache_the_next_starts_afresh(tmp_path: Path) -> None:
+    first = Cache(tmp_path / "cache")
+    first.store_articles(_one_story())
+    # Killed before it closed the cache: its writes were never forced to disk, so none is trusted.
+    first.db.close()
+    second = Cache(tmp_path / "cache")
+    assert second.holds_no_articles()
+    second.store_articles(_one_story("d2"))
+    second.close()
+    third = Cache(tmp_path / "cache")
+    assert set(third.articles(["d1", "d2"])) == {"d2"}
+    third.close()
 
 
 def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:
     from sitegen.cache import CachedBodies
     from sitegen.model import Article, Body
 
+    # Past the first build, which fills the cache without the log.
+    cache = Cache(tmp_path / "cache")
+    cache.store_articles(_one_story())
+    cache.close()
     cache = Cache(tmp_path / "cache")
     stories = [(Article(source_path=Path(f"{n}.md"), slug=f"s{n}", headline="h", standfirst="", digest=f"d{n}"),
                 Body(f"<p>{'word ' * 2000}{n}</p>", 2001)) for n in range(50)]  # type: ignore[arg-type]
