@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timezone
 from html import unescape
@@ -213,21 +213,36 @@ def update_search(stories: Iterable[Story], settings: str, store: Path, output: 
             for shard, members in shards.items()}
     (store / "keys").mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
-    todo: dict[str, list[dict[str, Any]]] = {}
-    for shard in sorted(shards, reverse=True):
+    # Pagefind indexes on about one core: shards to index (a first build's every one) go a core each,
+    # their records read here as the services take them, never a whole archive's at once (at
+    # 100,000 articles that held more than a gigabyte of text).
+    cores = os.cpu_count() or 1
+    indexed: list[str] = []
+    with ThreadPoolExecutor(max_workers=cores) as pool:
+        running: list[Future[None]] = []
+        for shard in sorted(shards, reverse=True):
+            known = store / "keys" / keys[shard]
+            name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
+            if name and (store / name / "pagefind-entry.json").is_file():
+                names[shard] = name
+                continue
+            records = sorted(read(shards[shard]), key=lambda item: str(item["url"]))
+            names[shard] = shard_name(shard, records)
+            if not (store / names[shard] / "pagefind-entry.json").is_file():
+                while len(running) >= cores:
+                    running.pop(0).result()
+                running.append(pool.submit(_index, records, store, names[shard]))
+                indexed.append(shard)
+            del records
+        for future in running:
+            future.result()
+    # Each key is noted once its shard is in the store: a build that stops part-way indexes it again.
+    for shard in indexed:
+        (store / "keys" / keys[shard]).write_text(names[shard], encoding="utf-8")
+    for shard in set(names) - set(indexed):
         known = store / "keys" / keys[shard]
-        name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
-        if name and (store / name / "pagefind-entry.json").is_file():
-            names[shard] = name
-            continue
-        records = sorted(read(shards[shard]), key=lambda item: str(item["url"]))
-        names[shard] = shard_name(shard, records)
-        if not (store / names[shard] / "pagefind-entry.json").is_file():
-            todo[shard] = records
-        known.write_text(names[shard], encoding="utf-8")
-    # Pagefind indexes on about one core: shards to index (a first build's every one) go a core each.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
-        list(pool.map(lambda shard: _index(todo[shard], store, names[shard]), sorted(todo, reverse=True)))
+        if not known.is_file():
+            known.write_text(names[shard], encoding="utf-8")
     bundle = output / FOLDER
     bundle.mkdir(parents=True, exist_ok=True)
     listed = []
@@ -250,7 +265,7 @@ def update_search(stories: Iterable[Story], settings: str, store: Path, output: 
     for entry in (store / "keys").iterdir():
         if entry.name not in keys.values():
             entry.unlink(missing_ok=True)
-    return sorted(todo)
+    return sorted(indexed)
 
 
 def _index(records: list[dict[str, Any]], store: Path, name: str) -> None:
