@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import shutil
@@ -107,6 +108,15 @@ class BuildReport:
     errors: list[SitegenError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     written: bool = False
+
+
+# Objects allocated between the collector's youngest passes while a build scans and tries the edit
+# path (Python's default is 700). Such a build holds the archive's file statuses, filings and
+# record of URLs, 100,000 rows each at archive scale, in small objects that live until it ends;
+# with the default, the collector walked them again and again: a text edit at 100,000 articles
+# took 1.07-1.12 s against 0.97-1.00 s. Not past that: with it, a cold build's workers left the
+# garbage of rendered pages lying longer, and peaked at 2,096 MB against 991 MB at 100,000.
+GC_YOUNG = 100_000
 
 
 def build_time() -> datetime:
@@ -429,6 +439,10 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
     config, _ = load_config(options.source, options.base_url)
     output = (options.output or options.source / "build").resolve()
     with ExitStack() as stack:
+        # Until workers are forked, the collector's youngest generation may grow to GC_YOUNG objects.
+        paced = gc.get_threshold()
+        gc.set_threshold(GC_YOUNG, *paced[1:])
+        stack.callback(gc.set_threshold, *paced)
         if options.cache:
             folder = cache_folder(options)
             cache = Cache(folder, remembered=memo.articles if memo is not None else None)
@@ -479,6 +493,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                     if on_page:
                         on_page(url)
                 return _finish(report, started)
+        gc.set_threshold(*paced)
         # Forked now, while this process holds little: see parallel.py.
         workers = stack.enter_context(Workers(options.workers, executor))
         loaded = _load(scanned, settings, cache, workers, report, _ticker(progress, "reading", len(scanned)))

@@ -189,9 +189,9 @@ class Cache:
     def _start_loading(self) -> None:
         """Fill an empty cache as a throwaway one is filled: the journal in memory, nothing forced to disk.
 
-        A first build writes the whole archive here; through the write-ahead log it wrote it twice,
-        and a first build took a quarter longer than `--no-cache`. Until `close`, a mark says the
-        file may be torn: a build that dies before then leaves a cache the next one starts afresh.
+        A first build writes the whole archive here, which through the write-ahead log it wrote
+        twice, and forced to disk. Until `close`, a mark says the file may be torn: a build that
+        dies before then leaves a cache the next one starts afresh.
         """
         try:
             mode = self.db.execute("PRAGMA journal_mode=MEMORY").fetchone()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
@@ -210,15 +209,7 @@ def _dask_executor(address: str | None) -> Iterator[Executor | None]:
             cluster.close()
 
 
-# Objects allocated between the collector's youngest passes (Python's default is 700). A build after
-# an edit holds the archive's filings and record of URLs, 100,000 rows each, in small objects that
-# live until it ends: with the default the collector walked them again and again, a tenth of a
-# second of such a build at 100,000 articles (1.07-1.12 s against 0.97-1.00 s).
-GC_YOUNG = 100_000
-
-
 def main(argv: list[str] | None = None) -> int:
-    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "build":

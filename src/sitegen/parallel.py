@@ -318,8 +318,16 @@ def articles_in(pages: Iterable[Page]) -> dict[str, Article]:
     return found
 
 
+# The collector's pace as Python sets it, for workers: a build may have quickened it (see build.GC_YOUNG).
+_COLLECTOR = gc.get_threshold()
+
+
 def _started() -> int:
     return os.getpid()
+
+
+def _pace_collector() -> None:
+    gc.set_threshold(*_COLLECTOR)
 
 
 class Workers:
@@ -335,7 +343,8 @@ class Workers:
 
     def __enter__(self) -> Workers:
         if self.executor is None and self.count > 1:
-            self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("fork"))
+            self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_pace_collector)
             # Fork them all now: a process pool forks lazily, and later the parent holds the whole site.
             for future in [self._pool.submit(_started) for _ in range(self.count)]:
                 future.result()
