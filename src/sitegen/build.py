@@ -587,8 +587,7 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
     if not config.search.enabled:
         shutil.rmtree(bundle, ignore_errors=True)
         return []
-    files = {path: digest for path, (_, digest) in cache.file_digests().items()}
-    stories = published_stories(cache.filings(files), Selection(options.drafts, options.future, build_time()))
+    stories = published_stories(cache.article_files(), Selection(options.drafts, options.future, build_time()))
     links = Links(config)
     bodies = CachedBodies(cache.path)
 

@@ -305,6 +305,19 @@ class Cache:
         except sqlite3.DatabaseError:
             return {}
 
+    def article_files(self) -> list[tuple[str, str, str, float | None, bool]]:
+        """(path, digest, card key, published, draft) of every article file the last build read.
+
+        One query for search's list of stories: reading every filing for it took a quarter of a
+        second of each edit build at 100,000 articles.
+        """
+        try:
+            return [(path, digest, card, published, bool(draft)) for path, digest, card, published, draft in
+                    self.db.execute("SELECT files.path, articles.digest, articles.card, articles.published, "
+                                    "articles.draft FROM files CROSS JOIN articles ON articles.digest = files.digest")]
+        except sqlite3.DatabaseError:
+            return []
+
     def file_assets(self) -> dict[str, tuple[str, str, tuple[str, ...]]]:
         """(source key, digest, local files used) of every article file whose article used local files, by path."""
         try:

@@ -294,6 +294,7 @@ def _place(kept: Path, target: Path) -> None:
     os.replace(partial, target)
 
 
-def published_stories(rows: Iterable[tuple[Any, ...]], selection: Selection) -> list[Story]:
-    """The stories a build publishes, from the cache's filing rows (path, digest, card, published, slug, modified, draft, …)."""
-    return [Story(row[0], row[1], row[2], row[3]) for row in rows if selection.keeps(row[6], row[3])]
+def published_stories(rows: Iterable[tuple[str, str, str, float | None, bool]], selection: Selection) -> list[Story]:
+    """The stories a build publishes, from the cache's rows (path, digest, card key, published, draft)."""
+    return [Story(path, digest, card, published) for path, digest, card, published, draft in rows
+            if selection.keeps(draft, published)]
