@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timezone
+from functools import lru_cache
 from html import unescape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,7 +38,9 @@ _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1)
 def pagefind_version() -> str:
+    # Once: every shard's key names it, and reading the package's metadata 334 times took 0.1 s.
     try:
         return version("pagefind")
     except PackageNotFoundError:
