@@ -241,15 +241,22 @@ def test_template_error_from_a_worker_keeps_its_location(make_site: Callable[...
 
 
 def test_a_first_build_stopped_part_way_leaves_no_record_a_build_trusts(make_site: Callable[..., Path],
-                                                                         tmp_path: Path) -> None:
-    # A first build stages its pages straight into the record they replace (see Cache.start_staging).
+                                                                         tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first build stages its pages straight into the record they replace (see Cache.start_staging),
+    # here each page as it comes, as an archive's pages are a thousand at a time.
+    monkeypatch.setattr("sitegen.cache.STAGE_BATCH", 1)
+    monkeypatch.setattr(build_module, "RENDER_CHUNK", 1)
     files = {f"seeds/s{i}.md": STORY.replace("Cached story", f"Story {i}") for i in range(6)}
     broken = '{% extends "base.html" %}\n{% block main %}{{ 1 // 0 if article.headline == "Story 3" }}{% endblock %}\n'
-    site, out = make_site({**files, "templates/article.html": broken}), tmp_path / "out"
+    site, out, elsewhere = make_site(files), tmp_path / "out", tmp_path / "elsewhere"
+    # A record of another output's pages, which a build into `out` replaces whole.
+    build_into(site, elsewhere, workers=1)
+    write(site / "templates/article.html", broken)
     with pytest.raises(TemplateError):
         build_into(site, out, workers=1)
     cache = Cache(site / CACHE_DIR)
-    assert cache.pages(out, set()) == {}
+    assert cache.pages(out, set()) == {} and cache.pages(elsewhere, set()) == {}
     cache.close()
     (site / "templates/article.html").unlink()
     report, urls = rendered(site, out)

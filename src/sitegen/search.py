@@ -216,6 +216,9 @@ def update_search(stories: Iterable[Story], settings: str, store: Path, output: 
     # 100,000 articles that held more than a gigabyte of text).
     cores = os.cpu_count() or 1
     indexed: list[str] = []
+    # Shards whose name was worked out here, noted by key once every shard is in the store: a build
+    # that stops part-way indexes them again.
+    noted: list[str] = []
     with ThreadPoolExecutor(max_workers=cores) as pool:
         running: list[Future[None]] = []
         for shard in sorted(shards, reverse=True):
@@ -226,6 +229,7 @@ def update_search(stories: Iterable[Story], settings: str, store: Path, output: 
                 continue
             records = sorted(read(shards[shard]), key=lambda item: str(item["url"]))
             names[shard] = shard_name(shard, records)
+            noted.append(shard)
             if not (store / names[shard] / "pagefind-entry.json").is_file():
                 while len(running) >= cores:
                     running.pop(0).result()
@@ -234,13 +238,8 @@ def update_search(stories: Iterable[Story], settings: str, store: Path, output: 
             del records
         for future in running:
             future.result()
-    # Each key is noted once its shard is in the store: a build that stops part-way indexes it again.
-    for shard in indexed:
+    for shard in noted:
         (store / "keys" / keys[shard]).write_text(names[shard], encoding="utf-8")
-    for shard in set(names) - set(indexed):
-        known = store / "keys" / keys[shard]
-        if not known.is_file():
-            known.write_text(names[shard], encoding="utf-8")
     bundle = output / FOLDER
     bundle.mkdir(parents=True, exist_ok=True)
     listed = []
