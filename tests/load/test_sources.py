@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import sitegen.load
 from sitegen.load import source_names, source_statuses
 from sitegen.load.source import decode_source, split_front_matter
 from tests.conftest import write
@@ -47,6 +48,55 @@ def test_a_wire_storys_sidecar_is_part_of_its_status(tmp_path: Path) -> None:
     changed = {os.path.relpath(name, content) for name in after if after[name] != before[name]}
     assert changed == {"a/plain.txt", "a/other.txt"}
     assert source_statuses(content, "other key")[str(content / "a/story.md")].startswith("other key|")
+
+
+def _archive(tmp_path: Path) -> Path:
+    """The fixture site's files and forty more stories, some of them wire copy with sidecars."""
+    content = _site(tmp_path)
+    for number in range(40):
+        write(content / f"{2020 + number % 3}" / f"{number:02d}.{'txt' if number % 4 == 0 else 'md'}", "x" * number)
+        if number % 8 == 0:
+            write(content / f"{2020 + number % 3}" / f"{number:02d}.yaml", "section: World\n")
+    return content
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="statuses are split only where a process can be forked")
+def test_a_large_scan_split_with_a_forked_process_finds_what_one_process_does(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    content = _archive(tmp_path)
+    alone = source_statuses(content, "key")
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        child = fork()
+        if child:
+            forks.append(child)
+        return child
+
+    monkeypatch.setattr(os, "fork", counted)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(sitegen.load, "SPLIT_STATUSES", 2)
+    split = source_statuses(content, "key")
+    assert len(forks) == 1
+    assert split == alone and list(split) == list(alone)
+    assert len(split) == 45 and all(status.startswith("key|") for status in split.values())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="statuses are split only where a process can be forked")
+def test_a_forked_process_that_fails_leaves_its_half_to_the_scan(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    content = _archive(tmp_path)
+    alone = source_statuses(content, "key")
+
+    def broken(descriptor: int, data: object) -> int:
+        raise OSError("no room to write")
+
+    # Only the forked process writes to the pipe: it fails, and exits without a word.
+    monkeypatch.setattr(os, "write", broken)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(sitegen.load, "SPLIT_STATUSES", 2)
+    assert source_statuses(content, "key") == alone
 
 
 @pytest.mark.parametrize("blank", ["", "\n", "\n\n\n"])
