@@ -153,6 +153,27 @@ def test_rebuild_on_change(server: Server) -> None:
         pytest.fail("the page was not rebuilt and announced within 10 s")
 
 
+def _served_within(server: Server, path: str, text: bytes, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in request(server, path)[2]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_folder_made_while_serving_is_built_and_watched(server: Server) -> None:
+    site = server.options.build.source
+    assert server.watches is not None and Path(site / "build").resolve() not in {
+        Path(folder) for folder in server.watches.folders}
+    write(site / "static/notes/desk.txt", "First note.")
+    assert _served_within(server, "/static/notes/desk.txt", b"First note."), "a new folder's file was not built"
+    # Once the builds the new folder set off are over, only a watch on the folder tells of this save.
+    time.sleep(0.5)
+    write(site / "static/notes/desk.txt", "Second note.")
+    assert _served_within(server, "/static/notes/desk.txt", b"Second note."), "the new folder is not watched"
+
+
 def start_serving(site: Path, *extra: str, port: int = 0,
                   ignore_sigint: bool = False) -> tuple[subprocess.Popen[str], list[str]]:
     """Start `sitegen serve` and read its output up to the 'serving' line."""

@@ -6,6 +6,7 @@ import errno
 import ipaddress
 import json
 import mimetypes
+import os
 import posixpath
 import signal
 import sys
@@ -24,7 +25,7 @@ from watchdog.observers.api import BaseObserver
 from sitegen.build import BuildOptions, KeptScan, build, cache_folder, refresh_search
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
-from sitegen.watch import Watcher
+from sitegen.watch import SiteWatches, Watcher
 
 EVENTS_PATH = "/__sitegen__/events"
 # How long the site must go without a build before the search index is refreshed beside the server.
@@ -386,6 +387,7 @@ class Server:
         self.port = self.httpd.server_address[1]
         self.url = f"http://{'localhost' if is_loopback(options.host) else options.host}:{self.port}{self.prefix}/"
         self.observer: BaseObserver | None = None
+        self.watches: SiteWatches | None = None
         self.lock = threading.Lock()
 
     def start(self) -> None:
@@ -397,15 +399,23 @@ class Server:
         # A `sitegen build` running beside the server must not make it rebuild or reload.
         # Nor must a build's own folders beside its output (staged, replaced, its journal).
         beside = tuple(str(folder.parent.resolve() / f".{folder.name}.") for folder in (self.output, source / "build"))
-        watcher = Watcher([self.output, source / "build", cache_folder(self.options.build)], self.rebuild, beside)
+        outputs = [self.output, source / "build", cache_folder(self.options.build)]
+        watcher = Watcher(outputs, self.rebuild, beside)
         self.watcher = watcher
-        self.observer.schedule(watcher, str(self.options.build.source.resolve()), recursive=True)
+        self.watches = SiteWatches(self.observer, watcher, source, outputs)
+        self.watches.sync()
         self.observer.start()
         threading.Thread(target=self.httpd.serve_forever, name="sitegen-http", daemon=True).start()
 
     def rebuild(self, changed: set[Path]) -> None:
         with self.lock:
             started = time.perf_counter()
+            if self.watches is not None:
+                # A folder made since (static/, templates/) is watched from now on; what was written in it
+                # before, no event told of, is changed as far as this build is concerned.
+                for folder in self.watches.sync():
+                    changed = {*changed, folder, *(Path(parent, name) for parent, _, names in os.walk(folder)
+                                                   for name in names)}
             try:
                 result = self.preview.build(changed)
             except SitegenError as error:
