@@ -111,6 +111,8 @@ def render_record(record: Mapping[str, Entry]) -> str:
 
 def write_record(path: Path, record: Mapping[str, Entry]) -> bool:
     """Write the record, in one step, if it changed; returns whether it did."""
+    # In the order reading it back gives.
+    record = dict(sorted(record.items()))
     text = render_record(record)
     try:
         if path.read_text(encoding="utf-8") == text:
@@ -120,6 +122,10 @@ def write_record(path: Path, record: Mapping[str, Entry]) -> bool:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
+    # The next build of a long-running caller reads what it wrote: parsing it again cost a preview's
+    # edit that moves a story 0.28 s at 100,000 articles.
+    _LAST_READ.clear()
+    _LAST_READ[str(path)] = (text, record)
     return True
 
 
