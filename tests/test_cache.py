@@ -15,7 +15,7 @@ import pytest
 import sitegen.build as build_module
 from sitegen import parallel
 from sitegen.build import BuildOptions, load_settings
-from sitegen.cache import CACHE_DIR, Cache
+from sitegen.cache import CACHE_DIR, Cache, Remembered
 from sitegen.config import load_config
 from sitegen.errors import ContentError, TemplateError
 from sitegen.load import source_key
@@ -425,6 +425,34 @@ def test_a_first_build_that_dies_leaves_a_cache_the_next_starts_afresh(tmp_path:
     third = Cache(tmp_path / "cache")
     assert set(third.articles(["d1", "d2"])) == {"d2"}
     third.close()
+
+
+def test_a_long_running_caller_keeps_the_filings_until_a_full_build_keeps_others(make_site: Callable[..., Path],
+                                                                                 tmp_path: Path) -> None:
+    site = make_site({"seeds/a.md": STORY, "seeds/b.md": STORY.replace("Cached story", "Other story")})
+    build_into(site, tmp_path / "out")
+    kept = Remembered()
+
+    def filings() -> list[Any]:
+        cache = Cache(site / CACHE_DIR, remembered=kept)
+        try:
+            return cache.filings({path: digest for path, (_, digest) in cache.file_digests().items()})
+        finally:
+            cache.close()
+
+    first = filings()
+    assert sorted(row[0] for row in first) == [str(site / "seeds/a.md"), str(site / "seeds/b.md")]
+    assert kept.filings is not None and set(kept.filings[1]) == {row[1] for row in first}
+    # Read from memory while the cache holds the same full build's filings...
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite3") as db:
+        db.execute("DELETE FROM filings")
+    assert filings() == first
+    # ...and afresh once a full build (here, of a new title) kept others.
+    write(site / "sitegen.toml", 'title = "Renamed"\n')
+    write(site / "seeds/c.md", STORY.replace("Cached story", "Third story"))
+    build_into(site, tmp_path / "out")
+    third = filings()
+    assert len(third) == 3 and set(kept.filings[1]) == {row[1] for row in third}
 
 
 def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:

@@ -64,6 +64,8 @@ class Remembered:
 
     generation: str = ""
     articles: dict[str, tuple[Article, str]] = field(default_factory=dict)
+    # The filings of the last full build as `Cache.filings` read them, with the mark of the build that kept them.
+    filings: tuple[str, dict[str, tuple[Any, ...]]] | None = None
 
 
 class Cache:
@@ -76,6 +78,7 @@ class Cache:
         # Articles a long-running caller keeps from one build to the next, by digest (which names their
         # content): a new story's build reads every article its shifted listings show.
         self.remembered: dict[str, tuple[Article, str]] | None = None
+        self._kept = remembered
         # Compiled templates. Jinja checks them against their source and its own version, not against
         # the options sitegen compiles with, so they go whenever the rest of the cache does.
         self.templates = folder / "templates"
@@ -107,7 +110,7 @@ class Cache:
                 row = (uuid.uuid4().hex,)
                 self._write("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", [row])
             if remembered.generation != row[0]:
-                remembered.generation, remembered.articles = row[0], {}
+                remembered.generation, remembered.articles, remembered.filings = row[0], {}, None
             self.remembered = remembered.articles
 
     def _open(self) -> sqlite3.Connection:
@@ -239,7 +242,8 @@ class Cache:
         Reading 10,000 of them row by row took a tenth of a second; an edit build reads them all.
         Pieces of a bounded size, so that 100,000 of them never sit in memory twice.
         """
-        self._write("DELETE FROM filings", [()])
+        # Marked anew, so that a long-running caller's copy of the last ones is known to be stale.
+        self._write("DELETE FROM filings", [()], ("INSERT OR REPLACE INTO meta VALUES ('filings', ?)", [(uuid.uuid4().hex,)]))
         rows = iter(rows)
         for part in itertools.count():
             piece = {row[1]: row[2:] for row in itertools.islice(rows, _FILINGS_PART)}
@@ -252,20 +256,43 @@ class Cache:
 
         From the whole the last full build kept, and row by row for articles read since.
         """
+        kept = self._kept_filings()
+        read: dict[str, tuple[Any, ...]] = {}
+        try:
+            for digest, card, slug, published, modified, draft, filed in self._select(
+                    "SELECT digest, card, slug, published, modified, draft, filing FROM articles "
+                    "WHERE digest IN ({marks})", [d for d in files.values() if d not in kept]):
+                read[digest] = (card, published, slug, modified, bool(draft), *pickle.loads(filed))
+        except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError):
+            return []
+        found = []
+        for path, digest in files.items():
+            filing = kept.get(digest) or read.get(digest)
+            if filing is not None:
+                found.append((path, digest, *filing))
+        return found
+
+    def _kept_filings(self) -> dict[str, tuple[Any, ...]]:
+        """The filings the last full build kept, by digest; a long-running caller's copy while they are current.
+
+        Unpickling 100,000 of them took a preview's build of a new story 0.6 s.
+        """
+        try:
+            mark = self.db.execute("SELECT value FROM meta WHERE key = 'filings'").fetchone()
+        except sqlite3.DatabaseError:
+            mark = None
+        if mark is not None and self._kept is not None and self._kept.filings is not None and \
+                self._kept.filings[0] == mark[0]:
+            return self._kept.filings[1]
         kept: dict[str, tuple[Any, ...]] = {}
         try:
             for (value,) in self.db.execute("SELECT value FROM filings ORDER BY part"):
                 kept.update(pickle.loads(value))
         except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError):
-            kept = {}
-        try:
-            for digest, card, slug, published, modified, draft, filed in self._select(
-                    "SELECT digest, card, slug, published, modified, draft, filing FROM articles "
-                    "WHERE digest IN ({marks})", [d for d in files.values() if d not in kept]):
-                kept[digest] = (card, published, slug, modified, bool(draft), *pickle.loads(filed))
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError):
-            return []
-        return [(path, digest, *kept[digest]) for path, digest in files.items() if digest in kept]
+            return {}
+        if mark is not None and self._kept is not None:
+            self._kept.filings = (mark[0], kept)
+        return kept
 
     def prune_articles(self, keep: set[str]) -> None:
         """Forget articles no longer in the site, so the cache does not grow without end."""
