@@ -209,6 +209,19 @@ def test_sitemap_chunks_are_full_and_within_limits(paths: list[str], max_urls: i
             assert len(chunk) == max_urls or size([*chunk, chunks[number + 1][0]]) > max_bytes
 
 
+def test_plain_paths_just_past_the_size_limit_are_split() -> None:
+    # Plain paths are sized without making them absolute: the bound must still count every byte.
+    from sitegen.urls import absolute_url
+
+    base = "https://example.org/news/"
+    entries = [(f"/world/{'story-' * 4}{number:04d}/", None) for number in range(12)]
+    whole = sitemaps._HEAD_OVERHEAD + sum(len(absolute_url(url, base).encode()) * 2 + sitemaps._ENTRY_OVERHEAD
+                                          for url, _ in entries)
+    assert chunk_entries(entries, base, max_urls=12, max_bytes=whole) == [tuple(entries)]
+    split = chunk_entries(entries, base, max_urls=12, max_bytes=whole - 1)
+    assert [len(chunk) for chunk in split] == [11, 1]
+
+
 def test_sitemap_urls_are_escaped_for_xml() -> None:
     # urlset writes its lines itself (one per URL, for 50,000-URL files), so its escaping is checked here.
     from sitegen.config import Config

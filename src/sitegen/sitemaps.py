@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sitegen.config import Config
 from sitegen.model import Article
-from sitegen.urls import Links, absolute_url, absolute_urls
+from sitegen.urls import PLAIN_PATH, Links, absolute_url, absolute_urls
 from sitegen.xmlwriter import DECLARATION, XmlWriter, text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -42,13 +42,16 @@ def chunk_entries(entries: list[SitemapEntry], base_url: str,
     """Split entries so no sitemap file passes the protocol's 50,000 URLs or 50 MB."""
     max_urls = max_urls or MAX_URLS
     max_bytes = max_bytes or MAX_BYTES
-    # A bound on the costs added up below, without making each URL absolute: quoting turns a
-    # character into at most twelve bytes. When every run of `max_urls` entries is within it, the
-    # loop below would split by count alone; an edit build sizes its sitemap again.
+    # A bound on the costs added up below, without making each URL absolute: a plain path is only
+    # prefixed, and quoting turns any other character into at most twelve bytes. When every run of
+    # `max_urls` entries is within it, the loop below would split by count alone; an edit build sizes
+    # its sitemap again. (Twelve bytes for every character was over 50 MB for 50,000 entries, and
+    # sizing them one by one took an edit that moves a page 0.23 s at 100,000 articles.)
     each = (len(base_url) + 1) * 2 + _ENTRY_OVERHEAD
+    plain = PLAIN_PATH.fullmatch
     by_count = [tuple(entries[start:start + max_urls]) for start in range(0, len(entries), max_urls)] or [()]
-    if all(_HEAD_OVERHEAD + len(chunk) * each + 24 * sum(len(url) for url, _ in chunk) <= max_bytes
-           for chunk in by_count):
+    if all(_HEAD_OVERHEAD + len(chunk) * each + sum(2 * len(url) if plain(url) else 24 * len(url) for url, _ in chunk)
+           <= max_bytes for chunk in by_count):
         return by_count
     chunks: list[tuple[SitemapEntry, ...]] = []
     current: list[SitemapEntry] = []

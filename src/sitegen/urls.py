@@ -67,7 +67,7 @@ def absolute_url(target: str, base_url: str) -> str:
 
 # Site paths that `absolute_url` only puts the base URL before: nothing to quote, and no character
 # that XML or HTML escapes. Nearly every page's path is one.
-_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/._~%-]*")
+PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/._~%-]*")
 
 
 def absolute_urls(targets: Iterable[str], base_url: str,
@@ -80,7 +80,7 @@ def absolute_urls(targets: Iterable[str], base_url: str,
     prefix = base_url.rstrip("/") + "/" if base_url else "/"
     if escape is not None:
         prefix = escape(prefix)
-    plain = _PLAIN_PATH.fullmatch
+    plain = PLAIN_PATH.fullmatch
     for target in targets:
         if plain(target):
             yield prefix + target[1:]
