@@ -93,8 +93,9 @@ class _Seen(FileSystemEventHandler):
 def observer() -> Iterator[BaseObserver]:
     running = Observer()
     yield running
-    running.stop()
-    running.join(timeout=5)
+    if running.is_alive():
+        running.stop()
+        running.join(timeout=5)
 
 
 def _watched(observer: BaseObserver) -> set[tuple[str, bool]]:
@@ -145,3 +146,21 @@ def test_a_folder_made_or_put_in_place_of_another_is_watched_from_the_next_sync(
     assert seen.wait_for(site / "seeds/b.md")
     assert _watched(observer) == {(str(site), False), (str(site / "seeds"), True), (str(site / "seeds-before"), True),
                                   (str(site / "static"), True)}
+
+
+def test_a_folder_that_cannot_be_watched_is_told_once_and_tried_again(tmp_path: Path, observer: BaseObserver,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path.resolve() / "site"
+    write(site / "seeds/a.md", "x")
+    messages: list[str] = []
+    watches = SiteWatches(observer, _Seen(), site, [], messages.append)
+    schedule = observer.schedule
+
+    def full(handler: FileSystemEventHandler, path: str, *, recursive: bool = False) -> object:
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(observer, "schedule", full)
+    assert watches.sync() == [] and watches.sync() == []
+    assert len(messages) == 1 and str(site / "seeds") in messages[0] and "max_user_watches" in messages[0]
+    monkeypatch.setattr(observer, "schedule", schedule)
+    assert watches.sync() == [site / "seeds"]

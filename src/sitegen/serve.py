@@ -402,7 +402,7 @@ class Server:
         outputs = [self.output, source / "build", cache_folder(self.options.build)]
         watcher = Watcher(outputs, self.rebuild, beside)
         self.watcher = watcher
-        self.watches = SiteWatches(self.observer, watcher, source, outputs)
+        self.watches = SiteWatches(self.observer, watcher, source, outputs, self.log)
         self.watches.sync()
         self.observer.start()
         threading.Thread(target=self.httpd.serve_forever, name="sitegen-http", daemon=True).start()

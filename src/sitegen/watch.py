@@ -86,8 +86,10 @@ class SiteWatches:
     """
 
     def __init__(self, observer: BaseObserver, handler: FileSystemEventHandler, root: Path,
-                 skip: Iterable[Path]) -> None:
-        self.observer, self.handler = observer, handler
+                 skip: Iterable[Path], log: Callable[[str], None] = lambda message: None) -> None:
+        self.observer, self.handler, self.log = observer, handler, log
+        # Folders that could not be watched, told once each.
+        self.unwatched: set[str] = set()
         self.root = root.resolve()
         self.skip = {folder.resolve() for folder in skip}
         # Each folder watched, by path, with the identity of the folder that was there when it was scheduled.
@@ -133,8 +135,13 @@ class SiteWatches:
                 try:
                     self.folders[folder] = (identity, self.observer.schedule(self.handler, folder, recursive=True))
                     added.append(Path(folder))
-                except OSError:
-                    continue  # gone again, or unreadable: the next call tries again
+                    self.unwatched.discard(folder)
+                except OSError as error:
+                    # Gone again, unreadable, or past the system's number of watches: the next call tries again.
+                    if folder not in self.unwatched:
+                        self.unwatched.add(folder)
+                        self.log(f"warning: cannot watch {folder} ({error.strerror or error}); changes in it are "
+                                 "not seen until it can be (on Linux, raise fs.inotify.max_user_watches)")
         return added
 
 
