@@ -24,7 +24,8 @@ from sitegen.watch import MAX_BATCH_SECONDS, SiteWatches, Watcher
 from tests.conftest import write
 
 
-def test_a_burst_becomes_one_batch(tmp_path: Path) -> None:
+def _collecting(tmp_path: Path) -> tuple[Watcher, list[set[Path]], threading.Event]:
+    """A watcher of a site in `tmp_path`, the batches it hands over, and an event set at the first."""
     batches: list[set[Path]] = []
     done = threading.Event()
 
@@ -32,7 +33,11 @@ def test_a_burst_becomes_one_batch(tmp_path: Path) -> None:
         batches.append(batch)
         done.set()
 
-    watcher = Watcher([tmp_path / "build"], collect)
+    return Watcher([tmp_path / "build"], collect), batches, done
+
+
+def test_a_burst_becomes_one_batch(tmp_path: Path) -> None:
+    watcher, batches, done = _collecting(tmp_path)
     try:
         for i in range(50):  # like `git checkout` touching many files at once
             watcher.on_any_event(FileModifiedEvent(str(tmp_path / f"seeds/{i}.md")))
@@ -50,16 +55,8 @@ def test_a_burst_becomes_one_batch(tmp_path: Path) -> None:
     assert "index.html" not in names and "a.md~" not in names and ".a.md.swp" not in names
 
 
-
 def test_a_folder_modified_is_no_change_but_a_folder_made_is(tmp_path: Path) -> None:
-    batches: list[set[Path]] = []
-    done = threading.Event()
-
-    def collect(batch: set[Path]) -> None:
-        batches.append(batch)
-        done.set()
-
-    watcher = Watcher([tmp_path / "build"], collect)
+    watcher, batches, done = _collecting(tmp_path)
     try:
         # What a build's staging folder beside the output does to the site folder.
         watcher.on_any_event(DirModifiedEvent(str(tmp_path)))
