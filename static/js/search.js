@@ -72,21 +72,33 @@ function options(select, counts) {
   }
 }
 
+// A step of loading that makes no progress for this long has failed: Pagefind waits forever for a
+// shard whose files went while the page loaded it (the index replaced by a build meanwhile).
+const STEP_MS = 10000;
+
+function step(promise) {
+  let timer = 0;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the search index stopped loading")), STEP_MS);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 async function load() {
-  const shards = (await (await fetch(new URL("shards.json", bundle))).json()).shards;
+  const shards = (await step((await step(fetch(new URL("shards.json", bundle)))).json())).shards;
   if (!shards.length) return null;
   const own = (shard) => shard.languages.includes(language);
   const primary = shards.find(own) || shards[0];
-  const pagefind = await import(new URL(`${primary.path}pagefind.js`, bundle).href);
-  await pagefind.options({ baseUrl: site, excerptLength: 24 });
+  const pagefind = await step(import(new URL(`${primary.path}pagefind.js`, bundle).href));
+  await step(pagefind.options({ baseUrl: site, excerptLength: 24 }));
   const first = own(primary) ? language : primary.languages[0];
   for (const shard of shards) {
     for (const each of shard.languages) {
       if (shard === primary && each === first) continue;
-      await pagefind.mergeIndex(new URL(shard.path, bundle).href, { language: each, baseUrl: site });
+      await step(pagefind.mergeIndex(new URL(shard.path, bundle).href, { language: each, baseUrl: site }));
     }
   }
-  await pagefind.init();
+  await step(pagefind.init());
   return pagefind;
 }
 
