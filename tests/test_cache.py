@@ -7,6 +7,7 @@ import pickle
 import shutil
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -389,6 +390,21 @@ def test_fingerprints_do_not_depend_on_how_many_keys_are_kept(archive: Path, mon
     monkeypatch.setattr(sitegen.cache, "KEY_MEMORY", 2)
     assert [Fingerprinter(cards).dumps(p) for p in pages] == everything
     assert sum(b"_article_ref" in data for data in everything) > 10
+
+
+def test_a_worker_keeps_one_fingerprinter_for_a_build_s_chunks(tmp_path: Path) -> None:
+    from sitegen.config import Config
+    from sitegen.parallel import RenderSettings, _fingerprinter
+
+    cards, other_cards = {"d1": "card"}, {"d1": "card"}
+    settings = RenderSettings(Config(), (), {}, None, run="first")
+    kept = _fingerprinter(cards, settings)
+    # Its memory of each article's reference is what spares a build one per card of every listing.
+    assert _fingerprinter(cards, settings) is kept
+    assert _fingerprinter(cards, replace(settings, run="second")) is not kept
+    # A chunk sent with cards of its own (to a remote worker) is fingerprinted with those.
+    assert _fingerprinter(other_cards, replace(settings, run="second")).cards is other_cards
+    assert _fingerprinter(cards, replace(settings, run="second", targets=(("a.md", "/a/"),))).targets == {"a.md": "/a/"}
 
 
 def _one_story(name: str = "d1") -> list[tuple[Article, Any]]:
