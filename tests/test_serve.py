@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import BuildOptions
+from sitegen import published
+from sitegen.build import BuildOptions, cache_folder, record_path
+from sitegen.cache import Cache
 from sitegen.errors import SitegenError
 from sitegen.serve import EVENTS_PATH, Broadcast, ServeOptions, Server, bind, inject, make_handler, resolve_request
 from tests.conftest import write
@@ -172,6 +174,34 @@ def test_a_folder_made_while_serving_is_built_and_watched(server: Server) -> Non
     time.sleep(0.5)
     write(site / "static/notes/desk.txt", "Second note.")
     assert _served_within(server, "/static/notes/desk.txt", b"Second note."), "the new folder is not watched"
+
+
+def test_a_warm_start_reads_what_the_first_save_needs_before_it(make_site: Callable[..., Path]) -> None:
+    site = make_site({"seeds/story.md": STORY, "seeds/other.md": STORY.replace("Served story", "Other story")})
+    first = Server(ServeOptions(BuildOptions(source=site), port=0), lambda message: None)
+    first.start()
+    first.stop()
+    # A new server, as after a restart: its first build finds nothing changed and reads neither.
+    published._LAST_READ.clear()
+    again = Server(ServeOptions(BuildOptions(source=site), port=0), lambda message: None)
+    again.start()
+    try:
+        deadline = time.monotonic() + 10
+        while again.preview.kept.articles.filings is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with again.lock:
+            filings = again.preview.kept.articles.filings
+            assert filings is not None, "the filings were not read after the start"
+            cache = Cache(cache_folder(again.options.build))
+            try:
+                assert filings[1] == cache.kept_filings() and len(filings[1]) == 2
+            finally:
+                cache.close()
+            record = record_path(again.preview.options, cache_folder(again.options.build))
+            assert str(record) in published._LAST_READ
+            assert published._LAST_READ[str(record)][1] == published.read_record(record) != {}
+    finally:
+        again.stop()
 
 
 def start_serving(site: Path, *extra: str, port: int = 0,

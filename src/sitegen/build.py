@@ -634,6 +634,20 @@ def record_path(options: BuildOptions, cache: Path) -> Path:
     return own
 
 
+def warm(options: BuildOptions, memo: KeptScan) -> None:
+    """Read into a long-running caller's memory what an edit build reads first: the last full build's
+    filings and the record of published URLs. The preview's first save then costs what later ones do."""
+    folder = cache_folder(options)
+    if not options.cache or not (folder / "cache.sqlite3").is_file():
+        return
+    cache = Cache(folder, remembered=memo.articles)
+    try:
+        cache.kept_filings()
+        read_record(record_path(options, folder))
+    finally:
+        cache.close()
+
+
 def keeps_record(options: BuildOptions, report: BuildReport) -> bool:
     """Whether this build updates the record of published URLs: not a preview with drafts or embargoed
     stories, not one that failed (a broken story is not taken down), and not with --frozen-urls."""

@@ -256,7 +256,7 @@ class Cache:
 
         From the whole the last full build kept, and row by row for articles read since.
         """
-        kept = self._kept_filings()
+        kept = self.kept_filings()
         read: dict[str, tuple[Any, ...]] = {}
         try:
             for digest, card, slug, published, modified, draft, filed in self._select(
@@ -272,7 +272,7 @@ class Cache:
                 found.append((path, digest, *filing))
         return found
 
-    def _kept_filings(self) -> dict[str, tuple[Any, ...]]:
+    def kept_filings(self) -> dict[str, tuple[Any, ...]]:
         """The filings the last full build kept, by digest; a long-running caller's copy while they are current.
 
         Unpickling 100,000 of them took a preview's build of a new story 0.6 s.
