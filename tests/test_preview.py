@@ -180,6 +180,29 @@ def test_errors_present_at_start_do_not_block_other_changes(make_site: Callable[
     assert not builder.build({path}).applied
 
 
+def test_a_save_that_breaks_a_story_is_refused_at_once_and_the_save_that_mends_it_is_an_edit(
+        rebuilder: Preview, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitegen.build as build_module
+
+    source = rebuilder.options.source
+    before = digest(rebuilder.output)
+    full_loads: list[int] = []
+    real_load = build_module._load
+    monkeypatch.setattr(build_module, "_load", lambda *args: full_loads.append(1) or real_load(*args))
+    # Half a front matter, as an editor saves it while someone types.
+    path = write(source / "seeds/one.md", "---\ntitle: First story\ndate: 2024-01-03\ntags: [Alpha\n---\nOne body.")
+    broken = rebuilder.build({path})
+    assert not broken.applied and len(broken.errors) == 1
+    assert broken.errors[0].path == path and broken.errors[0].line == 4
+    assert digest(rebuilder.output) == before and full_loads == []
+    path = write(source / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "One body, mended."))
+    mended = rebuilder.build({path})
+    assert mended.applied and not mended.errors and "/world/first-story/" in mended.rendered
+    assert full_loads == [], "the save that mended the story planned the whole site"
+    build_into(source, tmp_path / "full")
+    assert digest(rebuilder.output) == digest(tmp_path / "full")
+
+
 def test_a_text_edit_renders_only_pages_that_show_the_text(rebuilder: Preview, tmp_path: Path) -> None:
     source = rebuilder.options.source
     path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, corrected."))

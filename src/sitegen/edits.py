@@ -58,6 +58,13 @@ class Patched:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """Edited or new files that do not load: where an edit build stops, before it changes anything."""
+
+    errors: tuple[SitegenError, ...]
+
+
 def same_filing(before: Article, after: Article) -> bool:
     """Whether `after` sits in every listing where `before` did, in the same place; only what pages show differs.
 
@@ -85,8 +92,10 @@ class _Edit:
 
 
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
-                template_dirs: list[Path], limit: int, selection: Selection, urls: UrlRecord) -> Patched | None:
-    """Render and patch in the pages that edited articles reach; None when the full build must decide.
+                template_dirs: list[Path], limit: int, selection: Selection, urls: UrlRecord,
+                ) -> Patched | Unreadable | None:
+    """Render and patch in the pages that edited articles reach; None when the full build must decide,
+    and `Unreadable` (having changed nothing) when an edited or new file does not load.
 
     That is when an article does not load, a new file, a removed one or an edit changes the site
     in a way `refile.refiled_pages` leaves to the full build, an edit gives an article a slug
@@ -105,6 +114,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     touched: dict[str, FileRecord] = {}
     edits: dict[str, _Edit] = {}
     new_files: dict[str, tuple[Article, Body]] = {}
+    unreadable: list[SitegenError] = []
     for name, status in scanned.items():
         if name in known and status == known[name][0]:
             continue
@@ -119,7 +129,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
             return None
         loaded = load_or_error(path, settings, key)
         if isinstance(loaded, SitegenError):
-            return None
+            unreadable.append(loaded)
+            continue
         files[name] = (status, loaded[0].digest)
         touched[name] = file_record(status, loaded[0], key, settings)
         if name not in known:
@@ -129,6 +140,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         if before is None:
             return None
         edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
+    if unreadable:
+        return Unreadable(tuple(unreadable))
     # Published photos and files are placed by the full build, which knows what every article uses.
     if any(edit.before.media != edit.after.media for edit in edits.values()) or \
             any(article.media for article, _ in new_files.values()) or any(a.media for a in removed_files.values()):
