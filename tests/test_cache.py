@@ -6,7 +6,7 @@ import os
 import pickle
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -390,6 +390,37 @@ def test_fingerprints_do_not_depend_on_how_many_keys_are_kept(archive: Path, mon
     monkeypatch.setattr(sitegen.cache, "KEY_MEMORY", 2)
     assert [Fingerprinter(cards).dumps(p) for p in pages] == everything
     assert sum(b"_article_ref" in data for data in everything) > 10
+
+
+def test_filings_read_beside_a_build_storing_them_are_never_taken_in_part(make_site: Callable[..., Path],
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitegen.cache
+    from sitegen.cache import remember_filings
+
+    site = make_site({f"seeds/s{n}.md": STORY.replace("Cached story", f"Story {n}") for n in range(5)})
+    build_into(site, tmp_path / "out")
+    path = site / CACHE_DIR / "cache.sqlite3"
+    kept = Remembered()
+    cache = Cache(site / CACHE_DIR, remembered=kept)
+    rows = cache.filings({p: d for p, (_, d) in cache.file_digests().items()})
+    assert len(rows) == 5
+    monkeypatch.setattr(sitegen.cache, "_FILINGS_PART", 2)
+    seen: list[object] = []
+
+    def stored_while_read() -> Iterator[Any]:
+        for row in rows:
+            # Another thread's read, between two parts of the filings being written.
+            remember_filings(path, kept)
+            seen.append(kept.filings)
+            yield row
+
+    kept.filings = None
+    cache.store_filings(stored_while_read())
+    assert seen == [None] * 5, "filings half written were kept as the whole"
+    remember_filings(path, kept)
+    assert kept.filings is not None and len(kept.filings[1]) == 5
+    cache.close()
 
 
 def test_a_worker_keeps_one_fingerprinter_for_a_build_s_chunks(tmp_path: Path) -> None:

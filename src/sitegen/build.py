@@ -20,7 +20,17 @@ from sitegen import code_identity
 from sitegen.assets.photos import MEDIA_URL, Encoding
 from sitegen.assets.publish import MediaSettings
 from sitegen.assets.store import MediaStore
-from sitegen.cache import CACHE_DIR, Cache, CachedBodies, Fingerprinter, Prepared, Remembered, filing_row, fingerprint
+from sitegen.cache import (
+    CACHE_DIR,
+    Cache,
+    CachedBodies,
+    Fingerprinter,
+    Prepared,
+    Remembered,
+    filing_row,
+    fingerprint,
+    remember_filings,
+)
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, near_names, near_pages, theme_ids
 from sitegen.edits import Patched, Unreadable, patch_edits
@@ -614,6 +624,9 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
     return []
 
 
+PREVIEW_RECORD = "preview-urls.txt"
+
+
 def record_path(options: BuildOptions, cache: Path) -> Path:
     """The record of published URLs a build reads and writes: the site's, or for a preview its own copy.
 
@@ -624,7 +637,7 @@ def record_path(options: BuildOptions, cache: Path) -> Path:
     site = options.source / RECORD_NAME
     if not options.preview:
         return site
-    own, seed = cache / "preview-urls.txt", cache / "preview-urls.seed"
+    own, seed = cache / PREVIEW_RECORD, cache / "preview-urls.seed"
     try:
         current = site.read_bytes()
     except FileNotFoundError:
@@ -644,16 +657,16 @@ def record_path(options: BuildOptions, cache: Path) -> Path:
 
 def warm(options: BuildOptions, memo: KeptScan) -> None:
     """Read into a long-running caller's memory what an edit build reads first: the last full build's
-    filings and the record of published URLs. The preview's first save then costs what later ones do."""
+    filings and the record of published URLs. The preview's first save then costs what later ones do.
+
+    Safe beside a build: it writes nothing, and what it keeps is checked against the cache when used.
+    """
     folder = cache_folder(options)
     if not options.cache or not (folder / "cache.sqlite3").is_file():
         return
-    cache = Cache(folder, remembered=memo.articles)
-    try:
-        cache.kept_filings()
-        read_record(record_path(options, folder))
-    finally:
-        cache.close()
+    remember_filings(folder / "cache.sqlite3", memo.articles)
+    # The preview's own copy of the record as the last build left it (`record_path` would renew it).
+    read_record(folder / PREVIEW_RECORD if options.preview else options.source / RECORD_NAME)
 
 
 def keeps_record(options: BuildOptions, report: BuildReport) -> bool:

@@ -242,14 +242,16 @@ class Cache:
         Reading 10,000 of them row by row took a tenth of a second; an edit build reads them all.
         Pieces of a bounded size, so that 100,000 of them never sit in memory twice.
         """
-        # Marked anew, so that a long-running caller's copy of the last ones is known to be stale.
-        self._write("DELETE FROM filings", [()], ("INSERT OR REPLACE INTO meta VALUES ('filings', ?)", [(uuid.uuid4().hex,)]))
+        # Marked anew once all are in, so that a long-running caller's copy of the last ones is known
+        # to be stale, and one read beside this never takes a part of them for the whole.
+        self._write("DELETE FROM filings", [()], ("DELETE FROM meta WHERE key = 'filings'", [()]))
         rows = iter(rows)
         for part in itertools.count():
             piece = {row[1]: row[2:] for row in itertools.islice(rows, _FILINGS_PART)}
             if not piece:
                 break
             self._write("INSERT INTO filings VALUES (?, ?)", [(part, _pickle(piece))])
+        self._write("INSERT OR REPLACE INTO meta VALUES ('filings', ?)", [(uuid.uuid4().hex,)])
 
     def filings(self, files: Mapping[str, str]) -> list[FilingRow]:
         """Where each article of these files (path -> digest) is filed (see `refile.Filed`).
@@ -277,22 +279,7 @@ class Cache:
 
         Unpickling 100,000 of them took a preview's build of a new story 0.6 s.
         """
-        try:
-            mark = self.db.execute("SELECT value FROM meta WHERE key = 'filings'").fetchone()
-        except sqlite3.DatabaseError:
-            mark = None
-        if mark is not None and self._kept is not None and self._kept.filings is not None and \
-                self._kept.filings[0] == mark[0]:
-            return self._kept.filings[1]
-        kept: dict[str, tuple[Any, ...]] = {}
-        try:
-            for (value,) in self.db.execute("SELECT value FROM filings ORDER BY part"):
-                kept.update(pickle.loads(value))
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError):
-            return {}
-        if mark is not None and self._kept is not None:
-            self._kept.filings = (mark[0], kept)
-        return kept
+        return _kept_filings(self.db, self._kept)
 
     def prune_articles(self, keep: set[str]) -> None:
         """Forget articles no longer in the site, so the cache does not grow without end."""
@@ -559,6 +546,48 @@ class Cache:
         if self._loading:
             self._finish_loading()
         self.db.close()
+
+
+def _kept_filings(db: sqlite3.Connection, remembered: Remembered | None) -> dict[str, tuple[Any, ...]]:
+    try:
+        mark = db.execute("SELECT value FROM meta WHERE key = 'filings'").fetchone()
+    except sqlite3.DatabaseError:
+        mark = None
+    if mark is not None and remembered is not None and remembered.filings is not None and \
+            remembered.filings[0] == mark[0]:
+        return remembered.filings[1]
+    kept: dict[str, tuple[Any, ...]] = {}
+    try:
+        for (value,) in db.execute("SELECT value FROM filings ORDER BY part"):
+            kept.update(pickle.loads(value))
+    except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError):
+        return {}
+    if mark is not None and remembered is not None:
+        # One assignment: a reader in another thread sees the old pair or the new, each whole.
+        remembered.filings = (mark[0], kept)
+    return kept
+
+
+def remember_filings(path: Path, remembered: Remembered) -> None:
+    """Read the last full build's filings into `remembered`, through a connection of its own that writes nothing.
+
+    For a long-running caller, beside its builds: the mark each pair carries keeps a stale one from use.
+    """
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_SECONDS)
+    except sqlite3.DatabaseError:
+        return
+    try:
+        # One read transaction: the mark and the filings as one moment had them.
+        db.execute("BEGIN")
+        row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        # Another database than the one the caller's articles came from: its next build starts afresh.
+        if row is not None and row[0] == remembered.generation:
+            _kept_filings(db, remembered)
+    except sqlite3.DatabaseError:
+        pass
+    finally:
+        db.close()
 
 
 class _ReadOnly:

@@ -414,13 +414,9 @@ class Server:
         self.watches.sync()
         self.observer.start()
         threading.Thread(target=self.httpd.serve_forever, name="sitegen-http", daemon=True).start()
-        # Beside the first requests rather than at the first save (a second at 100,000 articles); a
-        # save meanwhile waits for it, and then finds in memory what its build would have read.
-        threading.Thread(target=self._warm, name="sitegen-warm", daemon=True).start()
-
-    def _warm(self) -> None:
-        with self.lock:
-            self.preview.warm()
+        # Beside the first requests and builds rather than in the first save's (a second at 100,000
+        # articles); a save that comes first neither waits for it nor takes what it reads unchecked.
+        threading.Thread(target=self.preview.warm, name="sitegen-warm", daemon=True).start()
 
     def rebuild(self, changed: set[Path]) -> None:
         with self.lock:
