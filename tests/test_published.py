@@ -85,6 +85,28 @@ def test_chains_collapse_onto_the_newest_url(site: Path, tmp_path: Path) -> None
     assert redirect_target(out, "/news/second-headline/").endswith("/news/third-headline/")
 
 
+def test_a_headline_changed_back_takes_its_url_back_from_its_redirect_by_an_edit_build(
+        site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    build_into(site, out)
+    planned = count_plans(monkeypatch)
+    # An editor tries a headline and goes back to the first, then to the second again.
+    for number, title in enumerate(("Second headline", "Original headline here", "Second headline")):
+        write(site / "seeds/news/story.md", story(title))
+        report = build_into(site, out)
+        assert planned == [], f"edit {number + 1} planned the whole site"
+        fresh = tmp_path / f"fresh{number}"
+        shutil.copytree(site, fresh, ignore=shutil.ignore_patterns(".sitegen-cache", "build"))
+        fresh_report = build_into(fresh, tmp_path / f"fresh{number}-out", cache=False)
+        assert tree_digest(out) == tree_digest(tmp_path / f"fresh{number}-out")
+        assert (report.pages, report.files) == (fresh_report.pages, fresh_report.files)
+        planned.clear()
+    assert (out / "_redirects").read_text() == \
+        "/news/news/original-headline-here/ /news/news/second-headline/ 301\n"
+    assert redirect_target(out, "/news/original-headline-here/").endswith("/news/second-headline/")
+    assert "Text of Second headline." in (out / "news/second-headline/index.html").read_text()
+
+
 def test_a_new_section_and_a_new_permalink_pattern_redirect_every_old_url(site: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build_into(site, out)

@@ -26,7 +26,7 @@ from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, s
 from sitegen.model import Article, Body, Selection
 from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
 from sitegen.plan import Page, redirect_pages, redirects_file, sitemap_pages
-from sitegen.published import Record, UrlRecord, first_urls, redirect_pairs, redirects_of, write_record
+from sitegen.published import Record, UrlRecord, first_urls, identity, redirect_pairs, redirects_of, write_record
 from sitegen.redirects import REDIRECTS_FILE
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
@@ -170,7 +170,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
                               removed_files, touched, {name: digest for name, (_, digest) in known.items()},
                               urls, record, notices, reach)
-    moved = _moves(edits, cache, links)
+    moved = _moves(edits, cache, links, urls)
     if moved is None:
         return None
     stored = cache.pages_naming([name for name, edit in edits.items() if edit.restated])
@@ -204,8 +204,10 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
     stored_redirects = cache.stored_pages(redirects)
     previous.update((url, print_) for url, (print_, _) in stored_redirects.items())
-    # A moved page's URL, counted gone above, stays as its redirect; the host redirect file may be new.
-    added += sum(url not in stored_redirects for url in redirects) + sum(url in redirects for url in removed)
+    # A moved page's URL, counted gone above, stays as its redirect; the host redirect file may be new;
+    # a story back at a URL it had takes the place of its redirect there.
+    added += sum(url not in stored_redirects for url in redirects) + sum(url in redirects for url in removed) \
+        - len(cache.stored_pages(moved.values()))
     pages.update(redirects)
     removed = [url for url in removed if url not in redirects]
     # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
@@ -394,11 +396,12 @@ def _redirect_pages(urls: UrlRecord, record: Record, edited: list[Article], cach
     return found
 
 
-def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str] | None:
+def _moves(edits: dict[str, _Edit], cache: Cache, links: Links, urls: UrlRecord) -> dict[str, str] | None:
     """Old URL -> new URL of every edited article whose slug moved it; None when a new slug is not free.
 
     A slug also orders undated articles, and dated ones published at the same moment, so those
-    edits are left to the full build.
+    edits are left to the full build. A URL the article had before (a headline changed back) is
+    free: the page there is its own redirect, which its page replaces.
     """
     moved: dict[str, str] = {}
     slugs = [edit.after.slug for edit in edits.values()]
@@ -411,10 +414,16 @@ def _moves(edits: dict[str, _Edit], cache: Cache, links: Links) -> dict[str, str
             return None
         old, new = links.article(edit.before), links.article(edit.after)
         if old != new:
-            if cache.stored_pages([new]):
+            if cache.stored_pages([new]) and not _redirects_to(urls, new, edit.after):
                 return None
             moved[old] = new
     return moved
+
+
+def _redirects_to(urls: UrlRecord, url: str, article: Article) -> bool:
+    """Whether `url` is, by the record, an earlier URL of `article` that now redirects to it."""
+    entry = urls.record.get(url)
+    return entry is not None and entry.state == "moved" and entry.article == identity(article, urls.content_dir)
 
 
 def _article_lookup(cache: Cache, files: dict[str, tuple[str, str]], edited: dict[str, Article],
