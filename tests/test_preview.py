@@ -180,6 +180,38 @@ def test_errors_present_at_start_do_not_block_other_changes(make_site: Callable[
     assert not builder.build({path}).applied
 
 
+def test_a_story_broken_from_the_start_is_said_again_by_every_edit_build_that_passes_it_over(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import count_plans
+
+    site = make_site(ARTICLES)
+    # Published before (its record of URLs is the site's): a build with errors does not write the record.
+    build_into(site, tmp_path / "published")
+    write(site / "seeds/broken.md", "---\ntitle: [x\n---\n")
+    builder = Waiting(BuildOptions(source=site, output=tmp_path / "served"))
+    first = builder.build()
+    assert first.applied and [error.path.name for error in first.errors] == ["broken.md"]
+    planned = count_plans(monkeypatch)
+    # Nothing changed: the error still stands, and is said again.
+    assert [str(error) for error in builder.build().errors] == [str(error) for error in first.errors]
+    path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Edited beside it."))
+    edited = builder.build({path})
+    assert planned == [], "a text edit beside a broken story planned the whole site"
+    assert edited.applied and [str(e) for e in edited.errors] == [str(e) for e in first.errors]
+    assert "/world/first-story/" in edited.rendered
+    path = write(site / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Second story", "Second story, renamed"))
+    assert builder.build({path}).applied and planned == []
+    build_into(site, tmp_path / "full")
+    assert digest(tmp_path / "served") == digest(tmp_path / "full")
+    # Mended, it joins the site, and its error is gone.
+    path = write(site / "seeds/broken.md", "---\ntitle: Mended at last\ndate: 2024-01-05\nsection: World\n---\nBody.")
+    mended = builder.build({path})
+    assert mended.applied and mended.errors == [] and "/world/mended-at-last/" in mended.rendered
+    assert builder.build().errors == []
+    build_into(site, tmp_path / "again")
+    assert digest(tmp_path / "served") == digest(tmp_path / "again")
+
+
 def test_a_save_that_breaks_a_story_is_refused_at_once_and_the_save_that_mends_it_is_an_edit(
         rebuilder: Preview, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sitegen.build as build_module

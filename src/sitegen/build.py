@@ -34,7 +34,7 @@ from sitegen.cache import (
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, near_names, near_pages, theme_ids
 from sitegen.edits import Patched, Unreadable, patch_edits
-from sitegen.errors import BuildError, ContentError, SitegenError
+from sitegen.errors import BuildError, ConfigError, ContentError, SitegenError, TemplateError
 from sitegen.load import (
     FileRecord,
     LoadResult,
@@ -481,11 +481,15 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         # --frozen-urls is for CI, which checks every URL against the record in a full build.
         if last and current and last.get("theme") == theme and not options.frozen_urls and not behind:
             content = options.source / CONTENT_DIR
+            unreadable = last.get("unreadable") or []
+            # A build with errors leaves the record as it was (see `keeps_record`), and so do the edits after it.
             urls = UrlRecord(read_record(record_file), content,
-                             None if options.drafts or options.future or options.frozen_urls else record_file)
+                             None if options.drafts or options.future or options.frozen_urls or unreadable
+                             else record_file)
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
                                   max(PATCH_LIMIT, last["pages"] // 10),
-                                  Selection(options.drafts, options.future, build_time()), urls)
+                                  Selection(options.drafts, options.future, build_time()), urls,
+                                  {entry[0]: entry[1] for entry in unreadable})
             if isinstance(patched, Unreadable):
                 if options.strict and any(str(error) not in options.tolerated for error in patched.errors):
                     # What a strict full build would end in, the site left as it was, but without
@@ -496,6 +500,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 patched = None
             if patched is not None:
                 report = _patched(last, patched, len(scanned))
+                report.errors += _stored_errors(unreadable)
                 # A new story's line in the record of URLs changes what the next build compares.
                 theme = theme_signature(options.source, options, output)
                 record = {**last, "theme": theme, "signature": input_signature(theme, sources), **_counts(report),
@@ -524,6 +529,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         if options.cache:
             cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
         cache.settle()
+        load_errors = list(loaded.result.errors)
+        unreadable = _unreadable_files(load_errors, scanned)
         del scanned
         loaded.files = {}
         planned = plan(config, options, loaded.result, read_record(record_file))
@@ -571,12 +578,17 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             # Photos no article uses any more go; those of drafts and embargoed stories stay for later.
             store.prune({name for article in loaded.result.articles for name in article.media})
             cache.commit_staged_pages(output, removed, replace_all=not had_records)
-            if not report.errors:
+            # Kept too when the only errors are files that do not load: each holds while its file is
+            # unchanged, so the builds after it can say them again without reading the whole site.
+            only_unreadable = unreadable is not None and len(report.errors) == len(load_errors) and \
+                all(given is found for given, found in zip(report.errors, load_errors, strict=True))
+            if not report.errors or only_unreadable:
                 until = _instant(planned.valid_until)
                 # Moves are told once, by the build that records them, not by every build after it.
                 counts = {**_counts(report), "warnings": [w for w in report.warnings if w not in moved]}
                 cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until, **counts,
-                                        "record_behind": options.preview})
+                                        "record_behind": options.preview or bool(report.errors),
+                                        "unreadable": unreadable if report.errors else []})
         if options.search and report.written:
             # What the workers and the plan held is not needed to index: at 100,000 articles they
             # were gigabytes beside Pagefind's.
@@ -821,9 +833,29 @@ def _unchanged(last: dict[str, Any], started: float) -> BuildReport:
     """The report of a build that found nothing to do: the last build's output stands."""
     report = BuildReport(articles=last["articles"], pages=last["pages"], files=last["files"],
                          skipped=last["skipped"], warnings=list(last["warnings"]), reused=last["pages"],
-                         unchanged=True, written=True)
+                         unchanged=True, written=True, errors=_stored_errors(last.get("unreadable") or []))
     report.seconds = time.perf_counter() - started
     return report
+
+
+_ERROR_KINDS: dict[str, type[SitegenError]] = {kind.__name__: kind for kind in (SitegenError, ContentError, ConfigError,
+                                                                                 BuildError, TemplateError)}
+
+
+def _unreadable_files(errors: list[SitegenError], scanned: dict[str, str]) -> list[list[Any]] | None:
+    """Each error as [file, its status, kind, message, line, hint], for a build's record; None unless
+    each names an article file the scan found (only then does it hold while that file is unchanged)."""
+    found = []
+    for error in errors:
+        name = str(error.path) if error.path is not None else ""
+        if name not in scanned or type(error).__name__ not in _ERROR_KINDS:
+            return None
+        found.append([name, scanned[name], type(error).__name__, error.message, error.line, error.hint])
+    return found
+
+
+def _stored_errors(unreadable: list[list[Any]]) -> list[SitegenError]:
+    return [_ERROR_KINDS[kind](message, path, line, hint) for path, _, kind, message, line, hint in unreadable]
 
 
 def _ticker(progress: Callable[[str, int, int], None] | None, phase: str, total: int) -> Progress | None:

@@ -93,15 +93,22 @@ class _Edit:
 
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
                 template_dirs: list[Path], limit: int, selection: Selection, urls: UrlRecord,
-                ) -> Patched | Unreadable | None:
+                unreadable: Mapping[str, str] | None = None) -> Patched | Unreadable | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide,
     and `Unreadable` (having changed nothing) when an edited or new file does not load.
+
+    `unreadable` are files (with their status) that did not load in the last build, and so are not
+    in the site: while they are as they were, they are passed over; once one changes, or goes, the
+    full build decides.
 
     That is when an article does not load, a new file, a removed one or an edit changes the site
     in a way `refile.refiled_pages` leaves to the full build, an edit gives an article a slug
     another article has or needs to break a tie, or more than `limit` articles or pages would be
     read or rendered here, one at a time, which the full build does in parallel.
     """
+    unreadable = unreadable or {}
+    if any(scanned.get(name) != status for name, status in unreadable.items()):
+        return None
     known = cache.file_digests()
     used = cache.file_assets()
     removed_files: dict[str, Article] = {}
@@ -114,9 +121,9 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     touched: dict[str, FileRecord] = {}
     edits: dict[str, _Edit] = {}
     new_files: dict[str, tuple[Article, Body]] = {}
-    unreadable: list[SitegenError] = []
+    failed: list[SitegenError] = []
     for name, status in scanned.items():
-        if name in known and status == known[name][0]:
+        if (name in known and status == known[name][0]) or name in unreadable:
             continue
         path = Path(name)
         key, digest = source_digest(path, settings, used.get(name))
@@ -129,7 +136,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
             return None
         loaded = load_or_error(path, settings, key)
         if isinstance(loaded, SitegenError):
-            unreadable.append(loaded)
+            failed.append(loaded)
             continue
         files[name] = (status, loaded[0].digest)
         touched[name] = file_record(status, loaded[0], key, settings)
@@ -140,8 +147,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         if before is None:
             return None
         edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
-    if unreadable:
-        return Unreadable(tuple(unreadable))
+    if failed:
+        return Unreadable(tuple(failed))
     # Published photos and files are placed by the full build, which knows what every article uses.
     if any(edit.before.media != edit.after.media for edit in edits.values()) or \
             any(article.media for article, _ in new_files.values()) or any(a.media for a in removed_files.values()):
