@@ -81,17 +81,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--site", type=Path, help="a site bench/corpus.py wrote for --articles, to use (and change) "
+                        "rather than write one: an archive of 100,000 takes minutes to write and build")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sitegen-bench-serve-"))
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(last_published(args.articles).timestamp()) + 3600)}
     os.environ["SOURCE_DATE_EPOCH"] = env["SOURCE_DATE_EPOCH"]
     server: subprocess.Popen[str] | None = None
     try:
-        site = work / "site"
-        generate(args.articles, site)
+        site = args.site or work / "site"
+        if args.site is None:
+            generate(args.articles, site)
         started = time.perf_counter()
         subprocess.run([str(BIN / "sitegen"), "build", "-q"], cwd=site, check=True, env=env)
-        print(f"{args.articles} articles: first build (empty cache) {time.perf_counter() - started:.2f} s")
+        print(f"{args.articles} articles: first build {time.perf_counter() - started:.2f} s"
+              + ("" if args.site else " (empty cache)"))
         started = time.perf_counter()
         subprocess.run([str(BIN / "sitegen"), "build", "-q"], cwd=site, check=True, env=env)
         print(f"  sitegen build, nothing changed: {time.perf_counter() - started:.2f} s")
@@ -109,6 +113,8 @@ def main() -> int:
         print(f"  sitegen serve, first answer with a warm cache: {time.perf_counter() - started:.2f} s")
 
         stories = sorted((site / "seeds").rglob("story-*.md"))
+        # A --site used before holds the stories and headlines of earlier runs: each run's are its own.
+        tag = len(list((site / "seeds").rglob("story-new-*.md")))
         old, newest = stories[4], max(stories, key=published)
         page = base.rstrip("/") + url_of(site, old)
         original = old.read_text(encoding="utf-8")
@@ -124,7 +130,7 @@ def main() -> int:
         headlines = []
         for run in range(max(3, args.runs // 3)):
             time.sleep(0.3)
-            revised = f"Revised headline {run}"
+            revised = f"Revised headline {tag}-{run}"
             old.write_text(re.sub(r'^title: "(.*)"$', f'title: "{revised}"', original, count=1, flags=re.MULTILINE),
                            encoding="utf-8")
             headlines.append(wait_for(base.rstrip("/") + url_of(site, old), revised))
@@ -132,15 +138,15 @@ def main() -> int:
               f"worst {max(headlines) * 1000:.0f} ms over {len(headlines)} edits")
 
         time.sleep(0.3)
-        new_story(newest, "story-new.md", "Just in", 10)
-        print(f"  new story, save to the front page: {wait_for(base, 'Just in: ') * 1000:.0f} ms")
+        new_story(newest, f"story-new-{tag}.md", f"Just in {tag}", 10)
+        print(f"  new story, save to the front page: {wait_for(base, f'Just in {tag}: ') * 1000:.0f} ms")
         server.terminate()
         server.wait(timeout=30)
         server = None
 
         # The anchor: `sitegen build` on the same archive, once the preview's stories are recorded.
         subprocess.run([str(BIN / "sitegen"), "build", "-q"], cwd=site, check=True, env=env)
-        new_story(newest, "story-newer.md", "Later still", 20)
+        new_story(newest, f"story-newer-{tag}.md", f"Later still {tag}", 20)
         started = time.perf_counter()
         subprocess.run([str(BIN / "sitegen"), "build", "-q"], cwd=site, check=True, env=env)
         print(f"  sitegen build, new story: {time.perf_counter() - started:.2f} s")
