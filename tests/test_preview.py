@@ -201,8 +201,18 @@ def test_a_story_broken_from_the_start_is_said_again_by_every_edit_build_that_pa
     assert "/world/first-story/" in edited.rendered
     path = write(site / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Second story", "Second story, renamed"))
     assert builder.build({path}).applied and planned == []
-    build_into(site, tmp_path / "full")
+    # Built from a copy: a build of the site itself into another folder would take its cache over.
+    shutil.copytree(site, tmp_path / "copy", ignore=shutil.ignore_patterns(".sitegen-cache"))
+    build_into(tmp_path / "copy", tmp_path / "full", cache=False)
     assert digest(tmp_path / "served") == digest(tmp_path / "full")
+    planned.clear()
+    # A second story broken keeps the site as it is, and both errors are said.
+    path = write(site / "seeds/three.md", "---\ntitle: Third story\ndate: nope\n---\n")
+    refused = builder.build({path})
+    assert planned == []
+    assert not refused.applied and sorted(e.path.name for e in refused.errors) == ["broken.md", "three.md"]
+    path = write(site / "seeds/three.md", ARTICLES["seeds/three.md"])
+    assert builder.build({path}).applied and planned == []
     # Mended, it joins the site, and its error is gone.
     path = write(site / "seeds/broken.md", "---\ntitle: Mended at last\ndate: 2024-01-05\nsection: World\n---\nBody.")
     mended = builder.build({path})

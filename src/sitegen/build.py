@@ -495,7 +495,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                     # What a strict full build would end in, the site left as it was, but without
                     # the time (seconds at 100,000 articles) and with the last build's record kept:
                     # the save that mends the file takes this path again.
-                    report.errors += patched.errors
+                    report.errors += [*_stored_errors(unreadable), *patched.errors]
                     return _finish(report, started)
                 patched = None
             if patched is not None:
