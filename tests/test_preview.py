@@ -273,7 +273,8 @@ def test_a_folder_event_beside_a_text_edit_keeps_the_quick_path(rebuilder: Previ
 # Edits a newsroom makes, as (kind, which story): the property below applies random sequences of them.
 # More with PREVIEW_EXAMPLES=150 (a minute and a half), as before a change to the engine lands.
 EXAMPLES = int(os.environ.get("PREVIEW_EXAMPLES", "25"))
-EDITS = st.sampled_from(["text", "headline", "tags", "section", "date", "new", "delete", "draft", "template", "config"])
+EDITS = st.sampled_from(["text", "headline", "headline back", "tags", "section", "date", "new", "delete", "draft",
+                         "template", "config"])
 
 
 def _story_text(fields: dict[str, str]) -> str:
@@ -329,6 +330,9 @@ def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pyte
                 fields["body"] += f" More {step}."
             elif kind == "headline":
                 fields["title"] += f" revised {step}"
+            elif kind == "headline back":
+                # As an editor undoes a headline: the story goes back to a URL it had.
+                fields["title"] = fields["title"].split(" revised ")[0]
             elif kind == "tags":
                 fields["tags"] = "Gamma" if fields["tags"] != "Gamma" else "Alpha"
             elif kind == "section":
