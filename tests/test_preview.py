@@ -245,6 +245,17 @@ def test_a_save_that_breaks_a_story_is_refused_at_once_and_the_save_that_mends_i
     assert digest(rebuilder.output) == digest(tmp_path / "full")
 
 
+def test_the_content_folder_put_aside_and_made_anew_is_scanned_whole(rebuilder: Preview, tmp_path: Path) -> None:
+    source = rebuilder.options.source
+    (source / "seeds").rename(source / "seeds.old")
+    path = write(source / "seeds/fresh.md", "---\ntitle: Fresh start\ndate: 2024-02-01\nsection: World\n---\nNew.")
+    # As a watcher tells it: the folder moved away, a folder made in its place, a file written in it.
+    result = rebuilder.build({(source / "seeds").resolve(), (source / "seeds.old").resolve(), path.resolve()})
+    assert result.applied and not (rebuilder.output / "world/first-story").exists()
+    build_into(source, tmp_path / "full")
+    assert digest(rebuilder.output) == digest(tmp_path / "full")
+
+
 def test_a_text_edit_renders_only_pages_that_show_the_text(rebuilder: Preview, tmp_path: Path) -> None:
     source = rebuilder.options.source
     path = write(source / "seeds/two.md", ARTICLES["seeds/two.md"].replace("Two body.", "Two body, corrected."))

@@ -195,7 +195,11 @@ def rescanned(previous: Mapping[str, str], changed: Iterable[Path], content_dir:
             inside = path.relative_to(root)
         except ValueError:
             continue
-        if not inside.parts or any(part.startswith((".", "_")) for part in inside.parts):
+        if not inside.parts:
+            # The content folder itself made, moved or removed (its own "modified" events are not
+            # told): what it holds now only a whole scan can say.
+            return None
+        if any(part.startswith((".", "_")) for part in inside.parts):
             continue
         name = os.path.join(spelled, *inside.parts)
         if os.path.isdir(path):
