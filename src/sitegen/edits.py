@@ -97,14 +97,12 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     """Render and patch in the pages that edited articles reach; None when the full build must decide,
     and `Unreadable` (having changed nothing) when an edited or new file does not load.
 
-    `unreadable` are files (with their status) that did not load in the last build, and so are not
-    in the site: while they are as they were, they are passed over; once one changes, or goes, the
-    full build decides.
-
-    That is when an article does not load, a new file, a removed one or an edit changes the site
-    in a way `refile.refiled_pages` leaves to the full build, an edit gives an article a slug
-    another article has or needs to break a tie, or more than `limit` articles or pages would be
-    read or rendered here, one at a time, which the full build does in parallel.
+    The full build decides when a new file, a removed one or an edit changes the site in a way
+    `refile.refiled_pages` leaves to it, an edit gives an article a slug another article has or
+    needs to break a tie, more than `limit` articles or pages would be read or rendered here, one
+    at a time, which the full build does in parallel, or one of the `unreadable` files changes or
+    goes: those the last build could not load (with their status then), which are not in the site
+    and are passed over while they stay as they were.
     """
     unreadable = unreadable or {}
     if any(scanned.get(name) != status for name, status in unreadable.items()):
