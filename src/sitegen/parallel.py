@@ -216,7 +216,7 @@ def _fingerprinter(cards: Mapping[str, str], settings: RenderSettings) -> Finger
     """One fingerprinter for all of a build's chunks in this worker, while they share their cards.
 
     It remembers each article's reference: made afresh for every chunk of 48 pages, it made one for
-    nearly every card of every listing, a tenth of a first build's time with the cache.
+    nearly every card of every listing (3.1 s of a 48 s profile of a first build with the cache).
     """
     global _last_fingerprinter
     last = _last_fingerprinter
