@@ -222,6 +222,27 @@ def test_a_story_broken_from_the_start_is_said_again_by_every_edit_build_that_pa
     assert digest(tmp_path / "served") == digest(tmp_path / "again")
 
 
+def test_a_wire_story_with_a_broken_sidecar_is_passed_over_like_a_broken_story(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import count_plans
+
+    site = make_site({**ARTICLES, "seeds/wire.txt": "Wire headline\nWire standfirst.\nWire body./.",
+                      "seeds/wire.yaml": "date: 2024-01-04\nsection: [World\n"})
+    builder = Waiting(BuildOptions(source=site, output=tmp_path / "served"))
+    first = builder.build()
+    # The sidecar is named, at its line: the error is the sidecar's.
+    assert first.applied and [error.path.name for error in first.errors] == ["wire.yaml"]
+    planned = count_plans(monkeypatch)
+    path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Edited beside it."))
+    edited = builder.build({path})
+    assert planned == [] and edited.applied and [str(e) for e in edited.errors] == [str(e) for e in first.errors]
+    # Mending the sidecar changes the story's status: the whole site is planned, and the story joins it.
+    path = write(site / "seeds/wire.yaml", "date: 2024-01-04\nsection: World\n")
+    mended = builder.build({path})
+    assert planned == [1] and mended.applied and mended.errors == []
+    assert "/world/wire-headline/" in mended.rendered
+
+
 def test_a_save_that_breaks_a_story_is_refused_at_once_and_the_save_that_mends_it_is_an_edit(
         rebuilder: Preview, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sitegen.build as build_module

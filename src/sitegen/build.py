@@ -36,6 +36,7 @@ from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, n
 from sitegen.edits import Patched, Unreadable, patch_edits
 from sitegen.errors import BuildError, ConfigError, ContentError, SitegenError, TemplateError
 from sitegen.load import (
+    SIDECAR_SUFFIXES,
     FileRecord,
     LoadResult,
     LoadSettings,
@@ -843,19 +844,21 @@ _ERROR_KINDS: dict[str, type[SitegenError]] = {kind.__name__: kind for kind in (
 
 
 def _unreadable_files(errors: list[SitegenError], scanned: dict[str, str]) -> list[list[Any]] | None:
-    """Each error as [file, its status, kind, message, line, hint], for a build's record; None unless
-    each names an article file the scan found (only then does it hold while that file is unchanged)."""
+    """Each error as [article file, its status, kind, message, file named, line, hint], for a build's
+    record; None unless each names an article file the scan found, or its sidecar (only then does it
+    hold while that file, whose status is its sidecar's too, is unchanged)."""
     found = []
     for error in errors:
-        name = str(error.path) if error.path is not None else ""
-        if name not in scanned or type(error).__name__ not in _ERROR_KINDS:
+        named = str(error.path) if error.path is not None else ""
+        article = str(Path(named).with_suffix(".txt")) if Path(named).suffix.lower() in SIDECAR_SUFFIXES else named
+        if article not in scanned or type(error).__name__ not in _ERROR_KINDS:
             return None
-        found.append([name, scanned[name], type(error).__name__, error.message, error.line, error.hint])
+        found.append([article, scanned[article], type(error).__name__, error.message, named, error.line, error.hint])
     return found
 
 
 def _stored_errors(unreadable: list[list[Any]]) -> list[SitegenError]:
-    return [_ERROR_KINDS[kind](message, path, line, hint) for path, _, kind, message, line, hint in unreadable]
+    return [_ERROR_KINDS[kind](message, named, line, hint) for _, _, kind, message, named, line, hint in unreadable]
 
 
 def _ticker(progress: Callable[[str, int, int], None] | None, phase: str, total: int) -> Progress | None:
