@@ -423,7 +423,7 @@ def test_filings_read_beside_a_build_storing_them_are_never_taken_in_part(make_s
     cache.close()
 
 
-def test_a_worker_keeps_one_fingerprinter_for_a_build_s_chunks(tmp_path: Path) -> None:
+def test_a_worker_keeps_one_fingerprinter_for_a_build_s_chunks() -> None:
     from sitegen.config import Config
     from sitegen.parallel import RenderSettings, _fingerprinter
 
