@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sitegen.build import BuildOptions
@@ -317,6 +317,8 @@ def _story_text(fields: dict[str, str]) -> str:
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(EDITS, st.integers(0, 9)), min_size=1, max_size=6))
+# Found by CI: every story deleted or drafted, then a draft edited, left the front page with no lead.
+@example(edits=[("draft", 8), ("delete", 0), ("delete", 0), ("delete", 2), ("delete", 0), ("tags", 0)])
 def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pytest.TempPathFactory,
                                                           edits: list[tuple[str, int]]) -> None:
     from sitegen.theme import theme_dir

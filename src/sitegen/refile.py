@@ -353,7 +353,7 @@ class _Planner:
         if front:
             # The lead story is member 0; the list starts after it.
             start, stop = page_span(len(members) - 1, self.size, number)
-            return ([members[0]] if number == 1 else []) + members[1 + start : 1 + stop]
+            return (members[:1] if number == 1 else []) + members[1 + start : 1 + stop]
         return members[slice(*page_span(len(members), self.size, number))]
 
     def _months(self, everyone: list[int]) -> dict[tuple[int, int] | None, tuple[list[int], list[int]]] | None:
@@ -404,7 +404,8 @@ class _Planner:
             for n in listing.numbers:
                 start, stop = page_span(len(listing.members) - 1, self.size, n)
                 chunk = tuple(self._articles[j] for j in listing.members[1 + start : 1 + stop])
-                yield front_page(self.links, chunk, n, total, self._articles[0] if n == 1 else None, self.nav)
+                lead = self._articles[listing.members[0]] if n == 1 and listing.members else None
+                yield front_page(self.links, chunk, n, total, lead, self.nav)
             return
         total = page_count(len(listing.members), self.size)
         for n in listing.numbers:
