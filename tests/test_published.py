@@ -314,3 +314,16 @@ def test_a_record_written_is_read_back_as_written_without_parsing(tmp_path: Path
     assert again == parsed and list(again) == list(parsed)
     again["/world/d/"] = Entry("live", "world/d.md", True)
     assert "/world/d/" not in read_record(path)
+
+
+def test_a_file_name_with_a_line_separator_is_recorded_and_read_back(make_site: Callable[..., Path],
+                                                                      tmp_path: Path) -> None:
+    name = "seeds/news/a\u2028b\x85c.md"
+    site = make_site({name: story("Odd name"), "seeds/news/other.md": story("Other")}, config=CONFIG)
+    assert not build_into(site, tmp_path / "out").errors
+    assert read_record(site / RECORD_NAME)["/news/odd-name/"] == Entry("live", name.removeprefix("seeds/"), True)
+    # Read whole by a full build in a new process, as every build without the cache reads it: it once
+    # broke the line at U+2028, and every full build after the first failed.
+    sitegen.published._LAST_READ.clear()
+    report = build_into(site, tmp_path / "fresh", cache=False)
+    assert not report.errors and not report.warnings

@@ -89,7 +89,10 @@ def read_record(path: Path) -> Record:
 
 def _parse_record(path: Path, text: str) -> Record:
     record: Record = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at a newline alone: a file name may hold any other line break (U+2028, say), which
+    # str.splitlines would break the line at. A \r in a name is escaped, so any \r is a CRLF checkout's.
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n") if "\r" in text else text.split("\n"),
+                                  start=1):
         parts = line.split("\t")
         # The common line first, checked as cheaply as it can be: an archive's record has 100,000.
         if len(parts) == 3 or (len(parts) == 4 and parts[3] == "first"):
