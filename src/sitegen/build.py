@@ -63,7 +63,17 @@ from sitegen.parallel import (
     sharing,
 )
 from sitegen.plan import Page, plan_site, redirect_pages, redirects_file
-from sitegen.published import RECORD_NAME, Record, Settled, UrlRecord, first_urls, read_record, settle, write_record
+from sitegen.published import (
+    RECORD_NAME,
+    Record,
+    RecordText,
+    Settled,
+    UrlRecord,
+    first_urls,
+    read_record,
+    settle,
+    write_record,
+)
 from sitegen.render import make_environment, template_hashes
 from sitegen.search import FOLDER as SEARCH_FOLDER
 from sitegen.search import Story, published_stories, update_search
@@ -484,7 +494,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             content = options.source / CONTENT_DIR
             unreadable = last.get("unreadable") or []
             # A build with errors leaves the record as it was (see `keeps_record`), and so do the edits after it.
-            urls = UrlRecord(read_record(record_file), content,
+            urls = UrlRecord(RecordText.read(record_file), content,
                              None if options.drafts or options.future or options.frozen_urls or unreadable
                              else record_file)
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),

@@ -26,7 +26,7 @@ from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, s
 from sitegen.model import Article, Body, Selection
 from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
 from sitegen.plan import Page, redirect_pages, redirects_file, sitemap_pages
-from sitegen.published import Record, UrlRecord, first_urls, identity, redirect_pairs, redirects_of, write_record
+from sitegen.published import UrlRecord, identity, redirect_pairs, write_record
 from sitegen.redirects import REDIRECTS_FILE
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
@@ -217,11 +217,9 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     removed = [url for url in removed if url not in redirects]
     # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
     must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
-    recorded = record != urls.record
-    urls = UrlRecord(record, urls.content_dir, urls.path)
-    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, urls, reach.targets)
-    if urls.path is not None and recorded:
-        write_record(urls.path, record)
+    rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, record, reach.targets)
+    if record.path is not None and record.changed():
+        write_record(record.path, record.whole())
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
     return Patched(rendered, removed, len(edits), added, warnings=notices)
@@ -230,7 +228,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
                    selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
-                   files: dict[str, str], urls: UrlRecord, record: Record, notices: list[str],
+                   files: dict[str, str], urls: UrlRecord, record: UrlRecord, notices: list[str],
                    reach: _EditedSite) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
     `refile.refiled_pages`; `urls` holds the record of published URLs as it was, `record` as it is now."""
@@ -262,8 +260,6 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
     redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
-    recorded = record != urls.record
-    urls = UrlRecord(record, urls.content_dir, urls.path)
     pages = {**relinked_pages, **refiled.pages, **redirects}
     gone -= redirects.keys()
     previous = {url: print_ for url, (print_, _) in cache.stored_pages(pages).items()}
@@ -272,9 +268,9 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     cards.update((article.digest, card) for article, card in new.values())
     removed = sorted(gone)
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed,
-                       showing | redirects.keys() | relinked.keys(), urls, reach.targets)
-    if urls.path is not None and recorded:
-        write_record(urls.path, urls.record)
+                       showing | redirects.keys() | relinked.keys(), record, reach.targets)
+    if record.path is not None and record.changed():
+        write_record(record.path, record.whole())
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
     cache.forget_articles({before.digest for before in befores})
@@ -388,16 +384,15 @@ def _relocated(edits: dict[str, _Edit], links: Links) -> list[str]:
     return [name for name, edit in edits.items() if links.article(edit.before) != links.article(edit.after)]
 
 
-def _redirect_pages(urls: UrlRecord, record: Record, edited: list[Article], cache: Cache) -> dict[str, Page]:
+def _redirect_pages(urls: UrlRecord, record: UrlRecord, edited: list[Article], cache: Cache) -> dict[str, Page]:
     """The redirect pages of edited articles (their text shows the headline), and the host redirect file
-    when the record's redirects changed: as the full build plans them from the record."""
-    found = {page.url: page for article in edited
-             for page in redirect_pages(redirects_of(record, article, urls.content_dir))}
+    when the record's redirects changed (`urls` as it was, `record` as it is now): as the full build
+    plans them from the record."""
+    found = {page.url: page for article in edited for page in redirect_pages(record.redirects_of(article))}
     # Most edits leave the record as it was, and so its redirects: comparing is cheaper than listing them.
-    changed = record != urls.record and redirect_pairs(record) != redirect_pairs(urls.record)
-    if changed or (any(entry.state in ("moved", "alias") for entry in record.values())
-                   and not cache.stored_pages([REDIRECTS_FILE])):
-        found.update((page.url, page) for page in redirects_file(redirect_pairs(record)))
+    changed = record.changed() and redirect_pairs(record.whole()) != redirect_pairs(urls.whole())
+    if changed or (record.has_redirects() and not cache.stored_pages([REDIRECTS_FILE])):
+        found.update((page.url, page) for page in redirects_file(redirect_pairs(record.whole())))
     return found
 
 
@@ -427,7 +422,7 @@ def _moves(edits: dict[str, _Edit], cache: Cache, links: Links, urls: UrlRecord)
 
 def _redirects_to(urls: UrlRecord, url: str, article: Article) -> bool:
     """Whether `url` is, by the record, an earlier URL of `article` that now redirects to it."""
-    entry = urls.record.get(url)
+    entry = urls.get(url)
     return entry is not None and entry.state == "moved" and entry.article == identity(article, urls.content_dir)
 
 
@@ -477,7 +472,7 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
     A page is rendered if its fingerprint changed or it is in `must`: one that showed an edited
     body has the fingerprint it had. Many pages are rendered by workers forked once they are planned.
     """
-    first = first_urls(urls.record)
+    first = urls.first_urls()
     env = make_environment(config, template_dirs, CachedBodies(cache.path), compiled=cache.templates,
                            first_urls=first, content_dir=urls.content_dir, targets=targets)
     templates = template_hashes(pages.values(), config, env)

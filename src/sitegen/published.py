@@ -20,7 +20,7 @@ a function of the record alone, so a build after edits can write them as a full 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -72,12 +72,19 @@ _LAST_READ: dict[str, tuple[str, Record]] = {}
 
 def read_record(path: Path) -> Record:
     """The record in `path`; none when the file is missing. A damaged line is an error at its line."""
+    return _parsed(path, _record_text(path))
+
+
+def _record_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return ""
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot be read: {error}", path, None, "restore it from version control") from None
+
+
+def _parsed(path: Path, text: str) -> Record:
     last = _LAST_READ.get(str(path))
     if last is not None and last[0] == text:
         return dict(last[1])
@@ -105,6 +112,58 @@ def _parse_record(path: Path, text: str) -> Record:
         raise ConfigError(f"line {number} is not 'path<TAB>state<TAB>article[<TAB>first]': {line!r}", path, number,
                           "restore the file from version control; sitegen rewrites it on every build")
     return record
+
+
+class RecordText:
+    """A record a build has read whole before (and so checked), looked up in its text a line at a time.
+
+    A build after a text edit needs a few lines of an archive's 100,000, which took a tenth of a second
+    to parse; each lookup here is a search of the text. `whole` parses it all, for what changes it.
+    """
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text = path, text
+        # Every line between two newlines, the first and last too, each found by a search for its
+        # URL after a newline or its article's name between a tab and a tab or newline.
+        self._lines = "\n" + (text.replace("\r\n", "\n") if "\r" in text else text) + "\n"
+
+    @classmethod
+    def read(cls, path: Path) -> RecordText:
+        return cls(path, _record_text(path))
+
+    def whole(self) -> Record:
+        return _parsed(self.path, self.text)
+
+    def get(self, url: str) -> Entry | None:
+        found = self._line_at(self._lines.find("\n" + url + "\t") + 1)
+        return found[1] if found is not None and found[0] == url else None
+
+    def of_article(self, name: str) -> list[tuple[str, Entry]]:
+        """The record's URLs of the article named `name`, sorted."""
+        return sorted({line for end in "\t\n" for line in self._at(f"\t{name}{end}") if line[1].article == name})
+
+    def in_state(self, *states: str) -> list[tuple[str, Entry]]:
+        """Every URL in one of `states`: few in a record, each found by a search for its state's field."""
+        return sorted({line for state in states for line in self._at(f"\t{state}\t") if line[1].state == state})
+
+    def _at(self, needle: str) -> Iterator[tuple[str, Entry]]:
+        """The line of each place `needle` is found (a checked record holds each URL once)."""
+        lines, start = self._lines, self._lines.find(needle)
+        while start >= 0:
+            found = self._line_at(lines.rfind("\n", 0, start) + 1)
+            if found is not None:
+                yield found
+            start = lines.find(needle, lines.find("\n", start + 1))
+
+    def _line_at(self, start: int) -> tuple[str, Entry] | None:
+        if start <= 0:
+            return None
+        parts = self._lines[start:self._lines.find("\n", start)].split("\t")
+        # As `_parse_record` takes a line; any other (a comment, say) holds no URL.
+        if (len(parts) == 3 or (len(parts) == 4 and parts[3] == "first")) and parts[0][:1] == "/" \
+                and parts[1] in _STATES and parts[2]:
+            return parts[0], Entry(parts[1], parts[2], len(parts) == 4)
+        return None
 
 
 def render_record(record: Mapping[str, Entry]) -> str:
@@ -230,10 +289,8 @@ def moves(record: Mapping[str, Entry], articles: Mapping[str, Article]) -> list[
     return [Move(old, new, articles[record[old].article]) for old, new in redirect_pairs(record)]
 
 
-def redirects_of(record: Mapping[str, Entry], article: Article, content_dir: Path) -> list[Move]:
-    """The redirects to one article."""
-    name = identity(article, content_dir)
-    own = sorted((url, entry) for url, entry in record.items() if entry.article == name)
+def _redirects_to(own: list[tuple[str, Entry]], article: Article) -> list[Move]:
+    """The redirects to `article` among its URLs in the record, `own` (sorted)."""
     live = next((url for url, entry in own if entry.state == "live"), None)
     if live is None:
         return []
@@ -242,13 +299,43 @@ def redirects_of(record: Mapping[str, Entry], article: Article, content_dir: Pat
 
 @dataclass(frozen=True)
 class UrlRecord:
-    """The record as a build after edits needs it: where articles are named from, and where to write it (None: not)."""
+    """The record as a build after edits needs it: as the last build left it, with this build's `changes`;
+    where articles are named from, and where to write it (None: not)."""
 
-    record: Record
+    text: RecordText
     content_dir: Path
     path: Path | None
+    changes: Mapping[str, Entry] = field(default_factory=dict)
 
-    def updated(self, changes: Iterable[tuple[Article, str | None, str | None]]) -> tuple[Record, list[str]] | None:
+    def get(self, url: str) -> Entry | None:
+        return self.changes[url] if url in self.changes else self.text.get(url)
+
+    def whole(self) -> Record:
+        return {**self.text.whole(), **self.changes} if self.changes else self.text.whole()
+
+    def changed(self) -> bool:
+        """Whether this build changed the record."""
+        return any(self.text.get(url) != entry for url, entry in self.changes.items())
+
+    def first_urls(self) -> dict[str, str]:
+        """`first_urls` of the record."""
+        if self.changes:
+            return first_urls(self.whole())
+        return {entry.article: url for url, entry in self.text.in_state("moved", "gone", "alias") if entry.first}
+
+    def has_redirects(self) -> bool:
+        if self.changes:
+            return any(entry.state in ("moved", "alias") for entry in self.whole().values())
+        return bool(self.text.in_state("moved", "alias"))
+
+    def redirects_of(self, article: Article) -> list[Move]:
+        """The redirects to one article."""
+        name = identity(article, self.content_dir)
+        own = {url: entry for url, entry in self.text.of_article(name)}
+        own.update((url, entry) for url, entry in self.changes.items() if url in own or entry.article == name)
+        return _redirects_to(sorted((url, entry) for url, entry in own.items() if entry.article == name), article)
+
+    def updated(self, changes: Iterable[tuple[Article, str | None, str | None]]) -> tuple[UrlRecord, list[str]] | None:
         """The record after edits: (article, URL it was published at, URL it is published at now), None for
         not published. None when the full build must decide (a URL another story holds; a story with
         redirects taken down or published again).
@@ -257,46 +344,38 @@ class UrlRecord:
         it was, with no other URL, flips between live and gone; one that moves leaves a redirect. With the
         record, what the build says of it, in the words of `settle`.
         """
-        record = dict(self.record)
+        record = dict(self.changes)
         warnings: list[str] = []
-        # Each article's URLs, made when a story is published or taken down: an edit that keeps its
-        # URLs (the most common) needs none, and at 100,000 articles they cost 0.07 s to make.
-        named: dict[str, list[str]] = {}
 
-        def urls_of(name: str) -> list[str]:
-            if not named:
-                for url, entry in record.items():
-                    named.setdefault(entry.article, []).append(url)
-            return named.get(name, [])
+        def get(url: str) -> Entry | None:
+            return record[url] if url in record else self.text.get(url)
 
         for article, before, after in changes:
             name = identity(article, self.content_dir)
             if before is not None and after is not None:
                 if before != after:
                     # A move: its old URL redirects, as do all it had before (the redirects follow the record).
-                    was, held = record.get(before), record.get(after)
+                    was, held = get(before), get(after)
                     if was is None or was != Entry("live", name, was.first) or (held and held.article != name):
                         return None
                     record[before] = Entry("moved", name, was.first)
                     warnings.append(f"{article.source_path}: moved from {before} to {after}; the old URL redirects")
                     record[after] = Entry("live", name, bool(held and held.first))
-                    if named:
-                        named.setdefault(name, []).append(after)
                 continue
-            where = after or before
-            if where is None:
+            url = after or before
+            if url is None:
                 continue
-            url = where
-            held, others = record.get(url), [u for u in urls_of(name) if u != url]
-            if others or (held is not None and held.article != name):
+            held = get(url)
+            own = {u: e for u, e in self.text.of_article(name)}
+            own.update((u, e) for u, e in record.items() if u in own or e.article == name)
+            if any(u != url and e.article == name for u, e in own.items()) or (held is not None and held.article != name):
                 return None
             if after is not None:
                 record[url] = Entry("live", name, True)
             elif held is not None:
                 record[url] = Entry("gone", name, held.first)
                 warnings.append(f"{name}: taken down; {url} is no longer published and is not redirected")
-            named[name] = [url]
-        return record, warnings
+        return UrlRecord(self.text, self.content_dir, self.path, record), warnings
 
 
 def first_urls(record: Mapping[str, Entry]) -> dict[str, str]:
