@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
@@ -126,13 +127,17 @@ class RecordText:
         # Every line between two newlines, the first and last too, each found by a search for its
         # URL after a newline or its article's name between a tab and a tab or newline.
         self._lines = "\n" + (text.replace("\r\n", "\n") if "\r" in text else text) + "\n"
+        self._whole: Record | None = None
 
     @classmethod
     def read(cls, path: Path) -> RecordText:
         return cls(path, _record_text(path))
 
     def whole(self) -> Record:
-        return _parsed(self.path, self.text)
+        """The record parsed, once: not to be changed."""
+        if self._whole is None:
+            self._whole = _parsed(self.path, self.text)
+        return self._whole
 
     def get(self, url: str) -> Entry | None:
         found = self._line_at(self._lines.find("\n" + url + "\t") + 1)
@@ -311,7 +316,12 @@ class UrlRecord:
         return self.changes[url] if url in self.changes else self.text.get(url)
 
     def whole(self) -> Record:
-        return {**self.text.whole(), **self.changes} if self.changes else self.text.whole()
+        """The record as this build leaves it: not to be changed."""
+        return self._changed_whole if self.changes else self.text.whole()
+
+    @cached_property
+    def _changed_whole(self) -> Record:
+        return {**self.text.whole(), **self.changes}
 
     def changed(self) -> bool:
         """Whether this build changed the record."""
