@@ -340,10 +340,13 @@ class UrlRecord:
 
     def redirects_of(self, article: Article) -> list[Move]:
         """The redirects to one article."""
-        name = identity(article, self.content_dir)
-        own = {url: entry for url, entry in self.text.of_article(name)}
-        own.update((url, entry) for url, entry in self.changes.items() if url in own or entry.article == name)
-        return _redirects_to(sorted((url, entry) for url, entry in own.items() if entry.article == name), article)
+        return _redirects_to(self._own(identity(article, self.content_dir), self.changes), article)
+
+    def _own(self, name: str, changes: Mapping[str, Entry]) -> list[tuple[str, Entry]]:
+        """The URLs of the article named `name` once `changes` are made, sorted."""
+        own = dict(self.text.of_article(name))
+        own.update((url, entry) for url, entry in changes.items() if url in own or entry.article == name)
+        return sorted((url, entry) for url, entry in own.items() if entry.article == name)
 
     def updated(self, changes: Iterable[tuple[Article, str | None, str | None]]) -> tuple[UrlRecord, list[str]] | None:
         """The record after edits: (article, URL it was published at, URL it is published at now), None for
@@ -376,9 +379,7 @@ class UrlRecord:
             if url is None:
                 continue
             held = get(url)
-            own = {u: e for u, e in self.text.of_article(name)}
-            own.update((u, e) for u, e in record.items() if u in own or e.article == name)
-            if any(u != url and e.article == name for u, e in own.items()) or (held is not None and held.article != name):
+            if any(u != url for u, _ in self._own(name, record)) or (held is not None and held.article != name):
                 return None
             if after is not None:
                 record[url] = Entry("live", name, True)
