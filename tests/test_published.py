@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 
 import sitegen.published
 from sitegen.build import BuildOptions
-from sitegen.published import RECORD_NAME, STATES, Entry, RecordText, read_record, render_record, write_record
+from sitegen.published import (
+    RECORD_NAME,
+    STATES,
+    Entry,
+    RecordText,
+    UrlRecord,
+    read_record,
+    render_record,
+    write_record,
+)
 from sitegen.serve import ServeOptions, Server
 from tests.conftest import build_into, count_plans, run_vnu, write
 from tests.test_build import tree_digest
@@ -340,6 +349,29 @@ def test_a_record_looked_up_in_its_text_answers_as_the_parsed_record(record: dic
         assert looked_up.in_state(*states) == sorted((url, e) for url, e in record.items() if e.state in states)
 
 
+def _pairs_by_article(record: dict[str, Entry]) -> list[tuple[str, str]]:
+    """Every redirect: each article's moved and alias URLs to its first live one."""
+    live: dict[str, str] = {}
+    for url, entry in sorted(record.items()):
+        if entry.state == "live":
+            live.setdefault(entry.article, url)
+    return sorted((url, live[e.article]) for url, e in record.items() if e.state in ("moved", "alias") and e.article in live)
+
+
+@given(record=_RECORDS, changes=_RECORDS)
+def test_changes_made_to_a_record_s_text_answer_as_the_record_made_anew(record: dict[str, Entry],
+                                                                        changes: dict[str, Entry]) -> None:
+    # Changes to lines it has and new ones, each where it sorts.
+    changes.update(list(zip(record, changes.values(), strict=False))[: len(changes) // 2])
+    text, merged = render_record(record), {**record, **changes}
+    assert RecordText(Path(RECORD_NAME), text).spliced(changes) == render_record(merged)
+    urls = UrlRecord(RecordText(Path(RECORD_NAME), text), Path("seeds"), None, changes)
+    assert urls.first_urls() == {e.article: url for url, e in sorted(merged.items()) if e.first and e.state != "live"}
+    assert urls.has_redirects() == any(e.state in ("moved", "alias") for e in merged.values())
+    assert urls.redirects_changed() == (_pairs_by_article(merged) != _pairs_by_article(record))
+    assert urls.changed() == (merged != record) and urls.whole() == merged
+
+
 def test_a_file_name_with_a_line_separator_is_recorded_and_read_back(make_site: Callable[..., Path],
                                                                       tmp_path: Path) -> None:
     name = "seeds/news/a\u2028b\x85c.md"
@@ -353,7 +385,8 @@ def test_a_file_name_with_a_line_separator_is_recorded_and_read_back(make_site: 
     assert not report.errors and not report.warnings
 
 
-def test_a_text_edit_build_parses_no_record(site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_edit_and_new_story_builds_parse_no_record(site: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     assert not build_into(site, tmp_path / "out").errors
     write(site / "seeds/news/story.md", story("Original headline here").replace("Text of", "New text of"))
 
@@ -367,3 +400,14 @@ def test_a_text_edit_build_parses_no_record(site: Path, tmp_path: Path, monkeypa
     report = build_into(site, tmp_path / "out")
     page = (tmp_path / "out/news/original-headline-here/index.html").read_text(encoding="utf-8")
     assert not report.errors and plans == [] and "New text of" in page
+    # A new story's line goes in where it sorts, the rest of the text as it was.
+    sitegen.published._LAST_READ.clear()
+    write(site / "seeds/news/added.md", story("An added story", date="2024-05-02T10:00:00Z"))
+    write(site / "seeds/aaa.md", story("First by path", date="2024-05-02T11:00:00Z"))
+    report = build_into(site, tmp_path / "out")
+    assert not report.errors and plans == [] and report.articles == 4
+    recorded = (site / RECORD_NAME).read_text(encoding="utf-8")
+    assert "/news/an-added-story/\tlive\tnews/added.md\tfirst\n" in recorded
+    monkeypatch.undo()
+    assert not build_into(site, tmp_path / "fresh", cache=False).errors
+    assert (site / RECORD_NAME).read_text(encoding="utf-8") == recorded

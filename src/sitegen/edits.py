@@ -26,7 +26,7 @@ from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, s
 from sitegen.model import Article, Body, Selection
 from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
 from sitegen.plan import Page, redirect_pages, redirects_file, sitemap_pages
-from sitegen.published import UrlRecord, identity, redirect_pairs, write_record
+from sitegen.published import UrlRecord, identity, redirect_pairs
 from sitegen.redirects import REDIRECTS_FILE
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
@@ -174,7 +174,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
                               removed_files, touched, {name: digest for name, (_, digest) in known.items()},
-                              urls, record, notices, reach)
+                              record, notices, reach)
     moved = _moves(edits, cache, links, urls)
     if moved is None:
         return None
@@ -206,7 +206,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         removed += gone
         added = len(sitemaps) - len(previous_maps)
     # An old URL of a moved story is a redirect now, not removed.
-    redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
+    redirects = _redirect_pages(record, [edit.after for edit in edits.values()], cache)
     stored_redirects = cache.stored_pages(redirects)
     previous.update((url, print_) for url, (print_, _) in stored_redirects.items())
     # A moved page's URL, counted gone above, stays as its redirect; the host redirect file may be new;
@@ -218,8 +218,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
     must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, record, reach.targets)
-    if record.path is not None and record.changed():
-        write_record(record.path, record.whole())
+    record.write()
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_articles({edit.before.digest for edit in edits.values()})
     return Patched(rendered, removed, len(edits), added, warnings=notices)
@@ -228,10 +227,10 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
                    selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
-                   files: dict[str, str], urls: UrlRecord, record: UrlRecord, notices: list[str],
+                   files: dict[str, str], record: UrlRecord, notices: list[str],
                    reach: _EditedSite) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
-    `refile.refiled_pages`; `urls` holds the record of published URLs as it was, `record` as it is now."""
+    `refile.refiled_pages`; `record` holds the record of published URLs with this build's changes."""
     cards: dict[str, str] = {}
     new = {name: (article, card_key(article)) for name, (article, _) in new_files.items()}
     refiled = refiled_pages(config, files, {name: (e.before, e.after, e.after_card) for name, e in edits.items()},
@@ -259,7 +258,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
         relinked_pages = {url: reader.load(data) for url, data in relinked.items() if data is not None}
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
-    redirects = _redirect_pages(urls, record, [edit.after for edit in edits.values()], cache)
+    redirects = _redirect_pages(record, [edit.after for edit in edits.values()], cache)
     pages = {**relinked_pages, **refiled.pages, **redirects}
     gone -= redirects.keys()
     previous = {url: print_ for url, (print_, _) in cache.stored_pages(pages).items()}
@@ -269,8 +268,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     removed = sorted(gone)
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed,
                        showing | redirects.keys() | relinked.keys(), record, reach.targets)
-    if record.path is not None and record.changed():
-        write_record(record.path, record.whole())
+    record.write()
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
     cache.forget_articles({before.digest for before in befores})
@@ -384,13 +382,12 @@ def _relocated(edits: dict[str, _Edit], links: Links) -> list[str]:
     return [name for name, edit in edits.items() if links.article(edit.before) != links.article(edit.after)]
 
 
-def _redirect_pages(urls: UrlRecord, record: UrlRecord, edited: list[Article], cache: Cache) -> dict[str, Page]:
+def _redirect_pages(record: UrlRecord, edited: list[Article], cache: Cache) -> dict[str, Page]:
     """The redirect pages of edited articles (their text shows the headline), and the host redirect file
-    when the record's redirects changed (`urls` as it was, `record` as it is now): as the full build
-    plans them from the record."""
+    when this build's changes to the record change its redirects: as the full build plans them from the record."""
     found = {page.url: page for article in edited for page in redirect_pages(record.redirects_of(article))}
     # Most edits leave the record as it was, and so its redirects: comparing is cheaper than listing them.
-    changed = record.changed() and redirect_pairs(record.whole()) != redirect_pairs(urls.whole())
+    changed = record.changed() and record.redirects_changed()
     if changed or (record.has_redirects() and not cache.stored_pages([REDIRECTS_FILE])):
         found.update((page.url, page) for page in redirects_file(redirect_pairs(record.whole())))
     return found
