@@ -118,8 +118,8 @@ def _parse_record(path: Path, text: str) -> Record:
 class RecordText:
     """A record a build has read whole before (and so checked), looked up in its text a line at a time.
 
-    A build after a text edit needs a few lines of an archive's 100,000, which took a tenth of a second
-    to parse; each lookup here is a search of the text. `whole` parses it all, for what changes it.
+    A build after an edit needs a few lines of an archive's 100,000, which took a tenth of a second
+    to parse; each lookup here is a search of the text. `whole` parses it all, for a story's move.
     """
 
     def __init__(self, path: Path, text: str) -> None:
