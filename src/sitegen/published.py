@@ -128,6 +128,7 @@ class RecordText:
         # URL after a newline or its article's name between a tab and a tab or newline.
         self._lines = "\n" + (text.replace("\r\n", "\n") if "\r" in text else text) + "\n"
         self._whole: Record | None = None
+        self._in: dict[str, list[tuple[str, Entry]]] = {}
 
     @classmethod
     def read(cls, path: Path) -> RecordText:
@@ -149,7 +150,10 @@ class RecordText:
 
     def in_state(self, *states: str) -> list[tuple[str, Entry]]:
         """Every URL in one of `states`: few in a record, each found by a search for its state's field."""
-        return sorted({line for state in states for line in self._at(f"\t{state}\t") if line[1].state == state})
+        for state in states:
+            if state not in self._in:
+                self._in[state] = [line for line in self._at(f"\t{state}\t") if line[1].state == state]
+        return sorted({line for state in states for line in self._in[state]})
 
     def spliced(self, changes: Mapping[str, Entry]) -> str | None:
         """The text with `changes` made, as `render_record` would write it: each line replaced, or put in
