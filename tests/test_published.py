@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import feedparser
@@ -18,12 +19,14 @@ from hypothesis import strategies as st
 
 import sitegen.published
 from sitegen.build import BuildOptions
+from sitegen.model import Article
 from sitegen.published import (
     RECORD_NAME,
     STATES,
     Entry,
     RecordText,
     UrlRecord,
+    identity,
     read_record,
     render_record,
     write_record,
@@ -411,3 +414,16 @@ def test_text_edit_and_new_story_builds_parse_no_record(site: Path, tmp_path: Pa
     monkeypatch.undo()
     assert not build_into(site, tmp_path / "fresh", cache=False).errors
     assert (site / RECORD_NAME).read_text(encoding="utf-8") == recorded
+
+
+@pytest.mark.parametrize(("source", "folder", "named"), [
+    ("seeds/world/a.md", "seeds", "world/a.md"),
+    ("/site/seeds/world/a.md", "/site/seeds", "world/a.md"),
+    ("seeds/../seeds/a.md", "seeds", "a.md"),
+    ("seeds2/a.md", "seeds", "../seeds2/a.md"),
+    ("seeds/100%\tdone.md", "seeds", "100%25%09done.md"),
+])
+def test_an_article_is_named_by_its_path_under_the_content_folder(source: str, folder: str, named: str) -> None:
+    article = Article(source_path=Path(source), slug="a", headline="A", standfirst="")
+    assert identity(article, Path(folder)) == named
+    assert identity(replace(article, story_id="flood-2024"), Path(folder)) == "id:flood-2024"

@@ -57,10 +57,16 @@ def identity(article: Article, content_dir: Path) -> str:
     """How the record names an article: its `id:`, else its file's path under the content folder."""
     if article.story_id:
         return "id:" + article.story_id
-    try:
-        path = Path(os.path.relpath(article.source_path, content_dir)).as_posix()
-    except ValueError:  # another drive, on Windows
-        path = Path(article.source_path).as_posix()
+    source, folder = str(article.source_path), str(content_dir) + os.sep
+    # A file the scan found under the folder, as most are, without relpath's two calls to getcwd
+    # (a sixth of a second of planning 10,000 articles).
+    if os.sep == "/" and source.startswith(folder) and "/../" not in source and "/./" not in source:
+        path = source[len(folder):]
+    else:
+        try:
+            path = Path(os.path.relpath(article.source_path, content_dir)).as_posix()
+        except ValueError:  # another drive, on Windows
+            path = Path(article.source_path).as_posix()
     # A file name may hold what would break a line of the record: escaped, as in a URL.
     return path.replace("%", "%25").replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D") \
         if any(c in path for c in "%\t\n\r") else path
