@@ -679,8 +679,9 @@ def record_path(options: BuildOptions, cache: Path) -> Path:
 
 
 def warm(options: BuildOptions, memo: KeptScan) -> None:
-    """Read into a long-running caller's memory what an edit build reads first: the last full build's
-    filings and the record of published URLs. The preview's first save then costs what later ones do.
+    """Read into a long-running caller's memory what an edit build reads whole: the last full build's
+    filings (for a new story) and the record of published URLs parsed (for a moved one). The
+    preview's first such save then costs what later ones do.
 
     Safe beside a build: it writes nothing, and what it keeps is checked against the cache when used.
     """

@@ -348,7 +348,7 @@ def _pairs(own: list[tuple[str, Entry]]) -> list[tuple[str, str]]:
     return [] if live is None else [(url, live) for url, entry in own if entry.state in ("moved", "alias")]
 
 
-def _redirects_to(own: list[tuple[str, Entry]], article: Article) -> list[Move]:
+def _redirect_moves(own: list[tuple[str, Entry]], article: Article) -> list[Move]:
     """The redirects to `article`, from its URLs in the record, `own` (sorted)."""
     return [Move(old, new, article) for old, new in _pairs(own)]
 
@@ -409,7 +409,7 @@ class UrlRecord:
 
     def redirects_of(self, article: Article) -> list[Move]:
         """The redirects to one article."""
-        return _redirects_to(self._own(identity(article, self.content_dir), self.changes), article)
+        return _redirect_moves(self._own(identity(article, self.content_dir), self.changes), article)
 
     def _own(self, name: str, changes: Mapping[str, Entry]) -> list[tuple[str, Entry]]:
         """The URLs of the article named `name` once `changes` are made, sorted."""
