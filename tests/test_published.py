@@ -334,7 +334,7 @@ def test_a_record_written_is_read_back_as_written_without_parsing(tmp_path: Path
 # breaks of other kinds included, which a reader splitting lines as str.splitlines does would break.
 _FIELD = st.text(st.characters(blacklist_characters="\t\n\r", blacklist_categories=("Cs",)), min_size=1, max_size=8)
 _RECORDS = st.dictionaries(st.builds("/{}".format, _FIELD),
-                           st.builds(Entry, st.sampled_from(STATES), _FIELD | st.sampled_from(STATES), st.booleans()),
+                           st.builds(Entry, st.sampled_from(STATES), _FIELD | st.sampled_from((*STATES, "first")), st.booleans()),
                            max_size=10)
 
 
@@ -372,6 +372,7 @@ def test_changes_made_to_a_record_s_text_answer_as_the_record_made_anew(record: 
     assert urls.first_urls() == {e.article: url for url, e in sorted(merged.items()) if e.first and e.state != "live"}
     assert urls.has_redirects() == any(e.state in ("moved", "alias") for e in merged.values())
     assert urls.redirects_changed() == (_pairs_by_article(merged) != _pairs_by_article(record))
+    assert urls.redirect_pairs() == _pairs_by_article(merged)
     assert urls.changed() == (merged != record) and urls.whole() == merged
 
 

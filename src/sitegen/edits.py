@@ -26,10 +26,11 @@ from sitegen.load import FileRecord, LoadSettings, file_record, load_or_error, s
 from sitegen.model import Article, Body, Selection
 from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default_workers, may_share, sharing
 from sitegen.plan import Page, redirect_pages, redirects_file, sitemap_pages
-from sitegen.published import UrlRecord, identity, redirect_pairs
+from sitegen.published import UrlRecord, identity
 from sitegen.redirects import REDIRECTS_FILE
 from sitegen.refile import refiled_pages, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
+from sitegen.sitemaps import changed_chunks
 from sitegen.urls import Links, output_path
 from sitegen.write import Staging
 
@@ -389,7 +390,7 @@ def _redirect_pages(record: UrlRecord, edited: list[Article], cache: Cache) -> d
     # Most edits leave the record as it was, and so its redirects: comparing is cheaper than listing them.
     changed = record.changed() and record.redirects_changed()
     if changed or (record.has_redirects() and not cache.stored_pages([REDIRECTS_FILE])):
-        found.update((page.url, page) for page in redirects_file(redirect_pairs(record.whole())))
+        found.update((page.url, page) for page in redirects_file(record.redirect_pairs()))
     return found
 
 
@@ -443,15 +444,21 @@ def _article_lookup(cache: Cache, files: dict[str, tuple[str, str]], edited: dic
 
 def _moved_sitemaps(cache: Cache, moved: dict[str, str], base_url: str,
                     ) -> tuple[dict[str, Page], list[str], dict[str, str]] | None:
-    """The sitemap's pages with moved URLs changed; the URLs of parts it no longer has; the old fingerprints."""
+    """The sitemap's files with moved URLs changed; the URLs of files it no longer has; the old fingerprints."""
     try:
         stored = stored_sitemap(cache)
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
     if stored is None:
         return None
-    entries, prints = stored
-    new_pages = sitemap_pages([(moved.get(url, url), lastmod) for url, lastmod in entries], base_url)
+    parts, prints = stored
+    # Most often the files that list a moved URL change, and they alone.
+    changed = changed_chunks([entries for _, entries in parts], moved, base_url)
+    if changed is not None:
+        pages = {parts[n][0]: Page(parts[n][0], "sitemap:urlset", {"entries": entries}) for n, entries in changed.items()}
+        return pages, [], {url: prints[url] for url in pages if url in prints}
+    new_pages = sitemap_pages([(moved.get(url, url), lastmod) for _, entries in parts for url, lastmod in entries],
+                              base_url)
     pages = {page.url: page for page in new_pages}
     return pages, sorted(set(prints) - set(pages)), prints
 

@@ -20,7 +20,7 @@ a function of the record alone, so a build after edits can write them as a full 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -191,6 +191,21 @@ class RecordText:
             else:
                 high = start
         return low
+
+    def live_urls(self, names: Collection[str]) -> dict[str, list[str]]:
+        """The live URLs of each article named in `names`, sorted: one pass over the lines, which
+        costs a third of parsing them all (40 ms at 100,000 articles), however many names there are."""
+        found: dict[str, list[str]] = {}
+        if not names:
+            return found
+        for line in self._lines.split("\n"):
+            url, live, rest = line.partition("\tlive\t")
+            # The first field: an article named "live" puts the same text later in its line.
+            if live and url[:1] == "/" and "\t" not in url:
+                name = rest.split("\t", 1)[0]
+                if name in names:
+                    found.setdefault(name, []).append(url)
+        return {name: sorted(urls) for name, urls in found.items()}
 
     def _at(self, needle: str) -> Iterator[tuple[str, Entry]]:
         """The line of each place `needle` is found (a checked record holds each URL once)."""
@@ -381,6 +396,21 @@ class UrlRecord:
     def first_urls(self) -> dict[str, str]:
         """`first_urls` of the record."""
         return first_urls(self._in_state("moved", "gone", "alias"))
+
+    def redirect_pairs(self) -> list[tuple[str, str]]:
+        """`redirect_pairs` of the record as this build leaves it, without parsing it whole: the few
+        redirects' lines, then their articles' live URLs."""
+        redirected = self._in_state("moved", "alias")
+        names = {entry.article for entry in redirected.values()}
+        live = {url: name for name, urls in self.text.live_urls(names).items() for url in urls}
+        for url, entry in self.changes.items():
+            live.pop(url, None)
+            if entry.state == "live" and entry.article in names:
+                live[url] = entry.article
+        first: dict[str, str] = {}
+        for url, name in sorted(live.items()):
+            first.setdefault(name, url)
+        return sorted((url, first[entry.article]) for url, entry in redirected.items() if entry.article in first)
 
     def has_redirects(self) -> bool:
         return bool(self._in_state("moved", "alias"))
