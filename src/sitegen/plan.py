@@ -292,11 +292,11 @@ def sitemap_pages(entries: list[SitemapEntry], base_url: str) -> list[Page]:
     return pages
 
 
-def sitemap_entries(root: Page, page: Callable[[str], Page]) -> list[SitemapEntry]:
-    """The entries of the sitemap `sitemap_pages` made, from its root page and `page(url)` for each part."""
+def sitemap_parts(root: Page, page: Callable[[str], Page]) -> list[tuple[str, tuple[SitemapEntry, ...]]]:
+    """Each file of the sitemap `sitemap_pages` made, with its entries, from its root page and `page(url)` for each part."""
     if root.template == "sitemap:urlset":
-        return list(root.context["entries"])
-    return [entry for url, _ in root.context["parts"] for entry in page(url).context["entries"]]
+        return [(root.url, root.context["entries"])]
+    return [(url, page(url).context["entries"]) for url, _ in root.context["parts"]]
 
 
 def plan_site(site: Site, config: Config, now: datetime) -> list[Page]:

@@ -39,9 +39,9 @@ from sitegen.plan import (
     page_span,
     pagination,
     related_indices,
-    sitemap_entries,
     sitemap_entry,
     sitemap_pages,
+    sitemap_parts,
     term_context,
     term_feed,
     terms_page,
@@ -528,7 +528,7 @@ class _Planner:
             return False
         if stored is None:
             return False
-        entries, parts = stored
+        entries, parts = [entry for _, chunk in stored[0] for entry in chunk], stored[1]
         count, old_count = len(self.site), len(self.old_order)
         if len(entries) <= old_count or entries[old_count][0] != self.links.home:
             return False
@@ -613,8 +613,8 @@ def _unreadable(path: str, card: str) -> Article:
 _READER = PageReader(_unreadable)
 
 
-def stored_sitemap(cache: Cache) -> tuple[list[SitemapEntry], dict[str, str]] | None:
-    """The last build's sitemap entries, and the fingerprint of each of its files by URL."""
+def stored_sitemap(cache: Cache) -> tuple[list[tuple[str, tuple[SitemapEntry, ...]]], dict[str, str]] | None:
+    """The last build's sitemap files with their entries (see `sitemap_parts`), and the fingerprint of each file by URL."""
     root = cache.stored_pages(["/sitemap.xml"])
     if not root or root["/sitemap.xml"][1] is None:
         return None
@@ -628,6 +628,6 @@ def stored_sitemap(cache: Cache) -> tuple[list[SitemapEntry], dict[str, str]] | 
         page: Page = _READER.load(data)
         return page
 
-    entries = sitemap_entries(_READER.load(root["/sitemap.xml"][1]), part)
-    return entries, {url: print_ for url, (print_, _) in stored.items()}
+    parts = sitemap_parts(_READER.load(root["/sitemap.xml"][1]), part)
+    return parts, {url: print_ for url, (print_, _) in stored.items()}
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from sitegen.config import Config
 from sitegen.model import Article
@@ -47,11 +48,8 @@ def chunk_entries(entries: list[SitemapEntry], base_url: str,
     # `max_urls` entries is within it, the loop below would split by count alone; an edit build sizes
     # its sitemap again. (Twelve bytes for every character was over 50 MB for 50,000 entries, and
     # sizing them one by one took an edit that moves a page 0.23 s at 100,000 articles.)
-    each = (len(base_url) + 1) * 2 + _ENTRY_OVERHEAD
-    plain = PLAIN_PATH.fullmatch
     by_count = [tuple(entries[start:start + max_urls]) for start in range(0, len(entries), max_urls)] or [()]
-    if all(_HEAD_OVERHEAD + len(chunk) * each + sum(2 * len(url) if plain(url) else 24 * len(url) for url, _ in chunk)
-           <= max_bytes for chunk in by_count):
+    if all(_bounded(chunk, base_url, max_bytes) for chunk in by_count):
         return by_count
     chunks: list[tuple[SitemapEntry, ...]] = []
     current: list[SitemapEntry] = []
@@ -65,6 +63,43 @@ def chunk_entries(entries: list[SitemapEntry], base_url: str,
         size += cost
     chunks.append(tuple(current))
     return chunks
+
+
+def _bounded(chunk: tuple[SitemapEntry, ...], base_url: str, max_bytes: int) -> bool:
+    """Whether a bound on the size of the chunk's file is within `max_bytes`."""
+    each = (len(base_url) + 1) * 2 + _ENTRY_OVERHEAD
+    plain = PLAIN_PATH.fullmatch
+    return _HEAD_OVERHEAD + len(chunk) * each + sum(2 * len(url) if plain(url) else 24 * len(url) for url, _ in chunk) \
+        <= max_bytes
+
+
+def changed_chunks(chunks: list[tuple[SitemapEntry, ...]], changed: Mapping[str, str], base_url: str,
+                   max_urls: int | None = None, max_bytes: int | None = None) -> dict[int, tuple[SitemapEntry, ...]] | None:
+    """The chunks `chunk_entries` made that list a URL in `changed`, by number, with it changed in place;
+    None unless `chunk_entries` of all the entries so changed would split them where they were split.
+
+    So it would when every chunk but the last is full (the entries were split by count, and so each
+    file is within the limit) and each changed chunk still is: no longer than it was, or within the
+    bound. Every other chunk costs what it did. An edit that moves a story so changes one file of
+    an archive's sitemap, without sizing its 140,000 entries again.
+    """
+    max_urls = max_urls or MAX_URLS
+    max_bytes = max_bytes or MAX_BYTES
+    if any(len(chunk) != max_urls for chunk in chunks[:-1]):
+        return None
+    found: dict[int, tuple[SitemapEntry, ...]] = {}
+    for number, chunk in enumerate(chunks):
+        if changed.keys().isdisjoint(map(itemgetter(0), chunk)):
+            continue
+        found[number] = tuple((changed.get(url, url), lastmod) for url, lastmod in chunk)
+        grown = sum(_url_bytes(changed[url], base_url) - _url_bytes(url, base_url) for url, _ in chunk if url in changed)
+        if grown > 0 and not _bounded(found[number], base_url, max_bytes):
+            return None
+    return found
+
+
+def _url_bytes(url: str, base_url: str) -> int:
+    return len(absolute_url(url, base_url).encode("utf-8"))
 
 
 def urlset(entries: tuple[SitemapEntry, ...], config: Config) -> str:
