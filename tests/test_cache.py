@@ -612,3 +612,34 @@ def test_a_cache_another_sitegen_is_writing_is_waited_for_never_thrown_away(tmp_
     holder.close()
     assert (tmp_path / "cache/cache.sqlite3").is_file()
     Cache(tmp_path / "cache").close()
+
+
+def _page_rows(cache: Cache) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: sorted(cache.db.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("pages", "page_data", "page_bodies", "page_articles")}
+
+
+@pytest.mark.parametrize("batch", [1, 2, 1000])
+def test_pages_staged_in_memory_or_spilled_leave_the_same_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 batch: int) -> None:
+    # An edit's few pages go straight into the record; past STAGE_BATCH they go through pages_next.
+    monkeypatch.setattr("sitegen.cache.STAGE_BATCH", batch)
+    cache = Cache(tmp_path / "cache")
+    cache.start_staging(replace_all=True)
+    for url in ("/a/", "/b/", "/c/", "/d/"):
+        cache.stage_page(url, f"print {url}", f"page {url}".encode(), frozenset({f"body {url}", "shared"}), [f"{url}.md"])
+    cache.commit_staged_pages(tmp_path / "out", [])
+    cache.start_staging(replace_all=False)
+    cache.stage_page("/a/", "print a2", None, frozenset({"body a2"}), ["a2.md"])
+    cache.stage_page("/b/", "print b2", b"page b2", frozenset(), [])
+    cache.stage_page("/e/", "print e", b"page e", frozenset({"shared"}), ["e.md"])
+    cache.commit_staged_pages(tmp_path / "out", ["/c/"])
+    assert _page_rows(cache) == {
+        "pages": [("/a/", "print a2"), ("/b/", "print b2"), ("/d/", "print /d/"), ("/e/", "print e")],
+        "page_data": [("/b/", b"page b2"), ("/d/", b"page /d/"), ("/e/", b"page e")],
+        "page_bodies": [("body /d/", "/d/"), ("body a2", "/a/"), ("shared", "/d/"), ("shared", "/e/")],
+        "page_articles": [("/d/.md", "/d/"), ("a2.md", "/a/"), ("e.md", "/e/")],
+    }
+    assert cache.db.execute("SELECT value FROM meta WHERE key = 'output'").fetchone() == (str((tmp_path / "out").resolve()),)
+    assert cache.db.execute("SELECT count(*) FROM pages_next").fetchone() == (0,)
+    cache.close()

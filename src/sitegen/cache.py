@@ -87,6 +87,8 @@ class Cache:
         self._staged_articles: list[tuple[str, str]] = []
         # Whether staged pages go straight into the record they will replace whole (see `start_staging`).
         self._replacing = False
+        # Whether staged pages went to pages_next (past STAGE_BATCH of them) rather than stayed in memory.
+        self._spilled = False
         try:
             self.db = self._open()
         except sqlite3.DatabaseError as error:
@@ -435,7 +437,7 @@ class Cache:
     def discard_staged_pages(self) -> None:
         """Forget pages staged by a build that did not finish."""
         self._staged, self._staged_bodies, self._staged_articles = [], [], []
-        self._replacing = False
+        self._replacing = self._spilled = False
         self._write("DELETE FROM pages_next", [()])
         self._write("DELETE FROM page_bodies_next", [()])
         self._write("DELETE FROM page_articles_next", [()])
@@ -462,6 +464,7 @@ class Cache:
                         ("INSERT INTO page_articles VALUES (?, ?)", self._staged_articles))
             self._staged, self._staged_bodies, self._staged_articles = [], [], []
             return
+        self._spilled = True
         self._write("INSERT OR REPLACE INTO pages_next VALUES (?, ?, ?)", self._staged)
         self._write("INSERT INTO page_bodies_next VALUES (?, ?)", self._staged_bodies)
         self._write("INSERT INTO page_articles_next VALUES (?, ?)", self._staged_articles)
@@ -469,6 +472,9 @@ class Cache:
 
     def commit_staged_pages(self, output: Path, removed: Iterable[str], replace_all: bool = False) -> None:
         """Make the staged pages (and removals) the record of `output`, in one transaction."""
+        if not self._replacing and not self._spilled:
+            self._commit_held_pages(output, removed, replace_all)
+            return
         self._flush_staged()
         if self._replacing:
             self._replacing = False
@@ -506,6 +512,28 @@ class Cache:
         except sqlite3.DatabaseError:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
+
+    def _commit_held_pages(self, output: Path, removed: Iterable[str], replace_all: bool) -> None:
+        """`commit_staged_pages` of the few pages a build after an edit stages, all still in memory.
+
+        Straight into the record: through pages_next, an archive's sitemap part (3 MB) was written
+        twice, in two transactions, which took 80 ms of an edit that moves a story.
+        """
+        staged = [(url,) for url, _, _ in self._staged]
+        statements: list[tuple[str, list[tuple[Any, ...]]]] = [
+            *((f"DELETE FROM {table}", [()]) for table in _PAGE_TABLES if replace_all),
+            *((f"DELETE FROM {table} WHERE url = ?", [(url,) for url in removed]) for table in _PAGE_TABLES),
+            # Their rows in the tables keyed by URL alone, to be written anew.
+            *((f"DELETE FROM {table} WHERE url = ?", staged) for table in _PAGE_TABLES[1:]),
+            ("INSERT OR REPLACE INTO pages VALUES (?, ?)", [(url, print_) for url, print_, _ in self._staged]),
+            ("INSERT INTO page_data VALUES (?, ?)", [(url, page) for url, _, page in self._staged if page is not None]),
+            ("INSERT INTO page_bodies VALUES (?, ?)", self._staged_bodies),
+            ("INSERT INTO page_articles VALUES (?, ?)", self._staged_articles),
+            ("INSERT OR REPLACE INTO meta VALUES ('output', ?)", [(str(output.resolve()),)]),
+        ]
+        self._staged, self._staged_bodies, self._staged_articles = [], [], []
+        self._write("DELETE FROM meta WHERE key = 'last_build'", [()])
+        self._write(*statements[0], *statements[1:])
 
     def last_build(self) -> dict[str, Any] | None:
         """What the last complete, error-free build recorded about its inputs and results."""
