@@ -328,6 +328,20 @@ class Cache:
         except sqlite3.DatabaseError:
             return {}
 
+    def file_statuses(self) -> dict[str, str]:
+        """The status of every source file the last build read, by path."""
+        try:
+            return dict(self.db.execute("SELECT path, status FROM files"))
+        except sqlite3.DatabaseError:
+            return {}
+
+    def file_digest_of(self, paths: Iterable[str]) -> dict[str, str]:
+        """The digest of each of these source files that the last build read, by path."""
+        try:
+            return dict(self._select("SELECT path, digest FROM files WHERE path IN ({marks})", list(paths)))
+        except sqlite3.DatabaseError:
+            return {}
+
     def article_files(self) -> list[tuple[str, str, str, float | None, bool]]:
         """(path, digest, card key, published, draft) of every article file the last build read.
 
@@ -756,6 +770,36 @@ def _terms_json(article: Article) -> str:
 def _terms(encoded: str) -> tuple[Term | None, tuple[Term, ...], tuple[Term, ...]]:
     section, tags, authors = ([Term(name, slug) for name, slug in group] for group in json.loads(encoded))
     return (section[0] if section else None), tuple(tags), tuple(authors)
+
+
+class KnownFiles(Mapping[str, tuple[str, str]]):
+    """`Cache.file_digests`, read as asked: every status at once (to compare with the scan's), each
+    digest when it is looked up. A build after an edit looks up a few of an archive's 100,000, and
+    reading them all took it a tenth of a second."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.statuses = cache.file_statuses()
+        self._digests: dict[str, str] = {}
+
+    def __getitem__(self, path: str) -> tuple[str, str]:
+        status = self.statuses[path]
+        if path not in self._digests:
+            self._digests.update(self.cache.file_digest_of([path]))
+        return status, self._digests[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.statuses
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.statuses)
+
+    def __len__(self) -> int:
+        return len(self.statuses)
+
+    def digests(self) -> dict[str, str]:
+        """Every file's digest, read at once."""
+        return {path: digest for path, (_, digest) in self.cache.file_digests().items()}
 
 
 class Fingerprinter:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sitegen.cache import Cache, CachedBodies, Fingerprinter, PageReader, card_key, fingerprint
+from sitegen.cache import Cache, CachedBodies, Fingerprinter, KnownFiles, PageReader, card_key, fingerprint
 from sitegen.config import Config
 from sitegen.crosslinks import Reachable, check_links, left_out, site_path, theme_ids
 from sitegen.errors import BuildError, SitegenError
@@ -108,27 +108,25 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     unreadable = unreadable or {}
     if any(scanned.get(name) != status for name, status in unreadable.items()):
         return None
-    known = cache.file_digests()
+    known = KnownFiles(cache)
     used = cache.file_assets()
     removed_files: dict[str, Article] = {}
-    for name in sorted(known.keys() - scanned.keys()):
+    for name in sorted(known.statuses.keys() - scanned.keys()):
         found = cache.articles([known[name][1]]).get(known[name][1])
         if found is None:
             return None
         removed_files[name] = found[0]
-    files: dict[str, tuple[str, str]] = dict(known)
     touched: dict[str, FileRecord] = {}
     edits: dict[str, _Edit] = {}
     new_files: dict[str, tuple[Article, Body]] = {}
     failed: list[SitegenError] = []
     for name, status in scanned.items():
-        if (name in known and status == known[name][0]) or name in unreadable:
+        if known.statuses.get(name) == status or name in unreadable:
             continue
         path = Path(name)
         key, digest = source_digest(path, settings, used.get(name))
         if name in known and digest == known[name][1]:
             # Touched, not changed: only its status is new.
-            files[name] = known[name]
             touched[name] = (status, digest, used[name][0], used[name][2]) if name in used else (status, digest)
             continue
         if len(edits) + len(new_files) == limit:
@@ -137,7 +135,6 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         if isinstance(loaded, SitegenError):
             failed.append(loaded)
             continue
-        files[name] = (status, loaded[0].digest)
         touched[name] = file_record(status, loaded[0], key, settings)
         if name not in known:
             new_files[name] = loaded
@@ -174,7 +171,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         return None
     if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
-                              removed_files, touched, {name: digest for name, (_, digest) in known.items()},
+                              removed_files, touched, known.digests(),
                               record, notices, reach)
     moved = _moves(edits, cache, links, urls)
     if moved is None:
@@ -187,7 +184,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         return None
     cache.store_articles((edit.after, edit.body) for edit in edits.values())
     cards = {edit.after.digest: edit.after_card for edit in edits.values()}
-    reader = PageReader(_article_lookup(cache, files, {name: edit.after for name, edit in edits.items()}, cards))
+    # An edited file's article is the edit's; every other's is the cache's (a touched file's digest is as it was).
+    reader = PageReader(_article_lookup(cache, known, {name: edit.after for name, edit in edits.items()}, cards))
     try:
         pages = {url: reader.load(data) for url, (_, data) in stored.items() if data is not None}
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
@@ -281,7 +279,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
 class _EditedSite:
     """The site as these edits leave it, as far as body links need to know: stories by source file, pages by URL."""
 
-    def __init__(self, cache: Cache, known: dict[str, tuple[str, str]], edited: dict[str, Article],
+    def __init__(self, cache: Cache, known: Mapping[str, tuple[str, str]], edited: dict[str, Article],
                  new: dict[str, Article], removed: set[str], selection: Selection, links: Links, output: Path,
                  template_dirs: list[Path]) -> None:
         self.cache, self.known, self.edited, self.new, self.removed = cache, known, edited, new, removed
@@ -424,7 +422,7 @@ def _redirects_to(urls: UrlRecord, url: str, article: Article) -> bool:
     return entry is not None and entry.state == "moved" and entry.article == identity(article, urls.content_dir)
 
 
-def _article_lookup(cache: Cache, files: dict[str, tuple[str, str]], edited: dict[str, Article],
+def _article_lookup(cache: Cache, files: Mapping[str, tuple[str, str]], edited: dict[str, Article],
                     cards: dict[str, str]) -> Callable[[str, str], Article]:
     """`article(path, card)` for a PageReader: edited articles as they are now, others as the cache has them.
 
