@@ -242,9 +242,10 @@ def write_record(path: Path, record: Mapping[str, Entry]) -> bool:
     return _write_text(path, render_record(record), record)
 
 
-def _write_text(path: Path, text: str, record: Record | None) -> bool:
+def _write_text(path: Path, text: str, record: Record | None, was: str | None = None) -> bool:
+    """Write `text` in one step unless the file holds it (`was`, when the caller read it)."""
     try:
-        if path.read_text(encoding="utf-8") == text:
+        if (path.read_text(encoding="utf-8") if was is None else was) == text:
             return False
     except (OSError, UnicodeDecodeError):
         pass
@@ -429,7 +430,7 @@ class UrlRecord:
         if text is None:
             write_record(self.path, self.whole())
         else:
-            _write_text(self.path, text, None)
+            _write_text(self.path, text, None, self.text.text)
 
     def _in_state(self, *states: str) -> dict[str, Entry]:
         """Every URL in one of `states` once this build's changes are made, sorted."""
