@@ -558,21 +558,24 @@ def _storedstory(tmp_path: Path) -> tuple[Cache, Article, str]:
 
 def test_stored_pages_read_their_articles_from_the_cache(tmp_path: Path) -> None:
     # Forked workers get pages in this form and find every article the page names in the cache.
-    from dataclasses import replace
 
     from sitegen.cache import CachedArticles, Fingerprinter, PageReader
-    from sitegen.model import Term
+    from sitegen.model import Term, filed_as
     from sitegen.plan import Page
 
     cache, article, card = _storedstory(tmp_path)
     # The site files the tag under the spelling another article used first: the page keeps that one.
-    filed = replace(article, tags=(Term("Đà Nẵng", "da-nang"),))
+    filed = filed_as(article, (None, (Term("Đà Nẵng", "da-nang"),), ()))
     page = Page("/tags/da-nang/", "list.html", {"articles": (filed, filed), "title": "Đà Nẵng"})
     data = Fingerprinter({"d1": card}).dumps(page)
     reader = PageReader(CachedArticles(cache.path), remember=4)
     again = reader.load(data)
     assert again == page and again.context["articles"][0].tags[0].name == "Đà Nẵng"
-    assert again.context["articles"][0].digest == "d1"
+    assert again.context["articles"][0].digest == "d1" and again.context["articles"][0].spelled_as[1] == article.tags
+    # Filed as its file spells them, an article's reference names no terms: the cache has them.
+    own = Page("/tags/da-nang/", "list.html", {"articles": (article,), "title": "Da Nang"})
+    data = Fingerprinter({"d1": card}).dumps(own)
+    assert b'"da-nang"' not in data and PageReader(CachedArticles(cache.path)).load(data) == own
     # Read outside a reader, the references are refused, never taken for something else.
     with pytest.raises(pickle.UnpicklingError):
         pickle.loads(data)

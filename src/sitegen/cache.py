@@ -28,7 +28,7 @@ from typing import Any
 from sitegen import code_identity
 from sitegen.crosslinks import link_signature, site_path
 from sitegen.errors import BuildError
-from sitegen.model import Article, Body, Term, term_keys
+from sitegen.model import Article, Body, Term, Terms, filed_as, term_keys
 
 # A row of `Cache.filings`.
 FilingRow = tuple[str, str, str, float | None, str, float | None, bool, tuple[tuple[str, str, str], ...],
@@ -767,7 +767,7 @@ def _terms_json(article: Article) -> str:
     return f"[[{section}],[{tags}],[{authors}]]"
 
 
-def _terms(encoded: str) -> tuple[Term | None, tuple[Term, ...], tuple[Term, ...]]:
+def _terms(encoded: str) -> Terms:
     section, tags, authors = ([Term(name, slug) for name, slug in group] for group in json.loads(encoded))
     return (section[0] if section else None), tuple(tags), tuple(authors)
 
@@ -803,7 +803,8 @@ class KnownFiles(Mapping[str, tuple[str, str]]):
 
 
 class Fingerprinter:
-    """Pickles pages with each article reduced to a reference (path, card key, filed terms), and hashes them.
+    """Pickles pages with each article reduced to a reference (path, card key, and the terms it is filed
+    under when they are not its own), and hashes them.
 
     A body edit leaves the card key alone, so listings that do not show bodies keep their fingerprint.
     An article whose body links to stories by their source files has their URLs (from `targets`) in
@@ -826,10 +827,12 @@ class Fingerprinter:
         if known is None or known[0] is not article:
             if len(self._keys) >= KEY_MEMORY:
                 self._keys.clear()
-            # The terms are filed site-wide (one spelling per slug) and can change without the file.
+            # The terms are filed site-wide (one spelling per slug) and can change without the file:
+            # named when the article is filed under spellings not its own (the card key has those),
+            # and only then, for they were half of what an archive's stored pages held.
             # One string per article keeps pickling 15,000 pages in C.
             path = str(article.source_path)
-            parts = [path, self.cards[article.digest], _terms_json(article)]
+            parts = [path, self.cards[article.digest], "" if article.spelled_as is None else _terms_json(article)]
             linked = tuple(link.target for link in article.links if link.source)
             if linked:
                 parts.append(link_signature(article, self.targets))
@@ -867,10 +870,7 @@ class PageReader:
         # After the terms, the URLs of stories the body links to: the page is rendered with them anew.
         path, card, encoded = key.split("\0", 3)[:3]
         found = self.article(path, card)
-        terms = _terms(encoded)
-        if (found.section, found.tags, found.authors) != terms:
-            found = replace(found, section=terms[0], tags=terms[1], authors=terms[2])
-        return found
+        return filed_as(found, _terms(encoded)) if encoded else found
 
     def load(self, data: bytes) -> Any:
         token = _READER.set(self._resolve)

@@ -123,6 +123,10 @@ def _shared_term(name: str, slug: str) -> Term:
     return Term(name, slug)
 
 
+# An article's section, tags and authors.
+Terms = tuple[Term | None, tuple[Term, ...], tuple[Term, ...]]
+
+
 @dataclass(frozen=True)
 class Body:
     """An article's text, kept apart from its metadata so that an archive's bodies need not stay in memory."""
@@ -184,6 +188,9 @@ class Article:
     # Links in its body to other pages of the site, and the ids its body gives elements (link targets).
     links: tuple[BodyLink, ...] = ()
     anchors: frozenset[str] = frozenset()
+    # Its own section, tags and authors, when the site files it under other spellings (see `file_under`):
+    # a stored page then names its terms, which it otherwise takes from the article as its file has them.
+    spelled_as: Terms | None = None
 
     __setstate__ = _set_state
 
@@ -282,7 +289,15 @@ def file_under(article: Article, names: Mapping[tuple[str, str], Term]) -> Artic
     # Keep the very object when nothing changes: rebuilds compare contexts, and identity is fastest.
     if tags == article.tags and authors == article.authors and section == article.section:
         return article
-    return replace(article, tags=tags, authors=authors, section=section)
+    return filed_as(article, (section, tags, authors))
+
+
+def filed_as(article: Article, terms: Terms) -> Article:
+    """The article filed under `terms`, remembering its own spelling (None when they are its own)."""
+    if terms == (article.section, article.tags, article.authors):
+        return article
+    own = article.spelled_as or (article.section, article.tags, article.authors)
+    return replace(article, section=terms[0], tags=terms[1], authors=terms[2], spelled_as=None if terms == own else own)
 
 
 def build_site(articles: list[Article], tz: tzinfo, section_order: tuple[str, ...] = ()) -> Site:
