@@ -728,7 +728,9 @@ def filing(article: Article) -> tuple[tuple[tuple[str, str, str], ...], tuple[tu
 
 def card_key(article: Article) -> str:
     """A hash of what listings show of an article: all of it but the digest (and so the body, and its links)."""
-    return hashlib.sha256(_pickle(replace(article, digest="", links=(), anchors=frozenset()))).hexdigest()
+    # 128 bits tell one version of an article from another as surely; every reference to it in a
+    # stored page holds this, and the full 256 were a third of what those references held.
+    return hashlib.sha256(_pickle(replace(article, digest="", links=(), anchors=frozenset()))).hexdigest()[:32]
 
 
 def _pickle(value: object) -> bytes:
