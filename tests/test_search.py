@@ -135,7 +135,9 @@ def open_search(browser: Browser, served: str, query: str = "", **options: Any) 
     page.on("console", lambda message: errors.append(message.text) if message.type in ("error", "warning") else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{served}/search/" + (f"?q={query}" if query else ""))
-    expect(page.locator(".search-controls")).to_be_visible()
+    # The index loads in steps that search.js gives 10 s each. Playwright's 5 s default ran out once,
+    # for every test here, in a full run of the suite with the page still loading (cause not found).
+    expect(page.locator(".search-controls")).to_be_visible(timeout=30_000)
     page.errors = errors  # type: ignore[attr-defined]
     return page
 
