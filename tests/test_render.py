@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
+
 from sitegen.config import Config
 from sitegen.model import Article, Term
 from sitegen.render import _used_metadata, make_environment
@@ -46,3 +52,28 @@ def test_wanted_metadata_is_the_same_as_when_all_is_worked_out() -> None:
     for key in METADATA:
         part = page_metadata("/world/a/", "article.html", context, "en", config, Links(config), frozenset({key}))
         assert part == {key: everything[key]}
+
+
+_PRINTING = (
+    "{{ value }}|<p title='{{ value }}'>{{ value }}</p>|{% set held %}<b>{{ value }}</b>{% endset %}{{ held }}"
+    "|{% macro box(v) %}<i>{{ v }}</i>{% endmacro %}{{ box(value) }}|{{ value ~ '<' }}|{{ [value]|join(',') }}"
+    "|{% for c in [value, value] %}{{ loop.index }}{{ c }}{% endfor %}|{{ value if value else '&' }}"
+)
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<em>trusted</em>"
+
+
+@given(st.one_of(st.text(), st.integers(), st.just(Markup("<b>&amp;</b>")), st.builds(_Html), st.none()))
+def test_printed_values_are_escaped_as_jinja_itself_escapes_them(value: object) -> None:
+    ours = make_environment(Config(), [], {})
+    theirs = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    assert "escape_output(" in str(ours.compile(_PRINTING, raw=True))
+    assert ours.from_string(_PRINTING).render(value=value) == theirs.from_string(_PRINTING).render(value=value)
+
+
+def test_an_undefined_value_printed_is_still_an_error() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        make_environment(Config(), [], {}).from_string("<p>{{ missing }}</p>").render()

@@ -16,11 +16,18 @@ from typing import Any
 
 import jinja2
 import jinja2.bccache
+import jinja2.compiler
 import jinja2.meta
 import jinja2.nodes
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
 from markupsafe import Markup, escape
+
+try:
+    # MarkupSafe 3's escape() wraps this in Python and makes a Markup of every value a page prints.
+    from markupsafe import _escape_inner as _escape_str
+except ImportError:  # pragma: no cover - MarkupSafe 2, whose escape() is all C
+    _escape_str = escape
 
 from sitegen import code_identity
 from sitegen.assets.markup import picture_html
@@ -76,6 +83,36 @@ def _picture(context: jinja2.runtime.Context, figure: Figure, sizes: str = "100v
     return Markup(f'<img{css} src="{escape(url(figure.src or ""))}" alt="{escape(figure.alt)}"{size}{loading} decoding="async">')
 
 
+def escape_output(value: object) -> str:
+    """What `{{ value }}` prints under autoescape: markupsafe.escape's text, as a plain str."""
+    if type(value) is str:
+        return _escape_str(value)
+    html = getattr(value, "__html__", None)
+    if html is not None:
+        return str(html())
+    return _escape_str(str(value))
+
+
+class _CodeGenerator(jinja2.compiler.CodeGenerator):
+    """Jinja's compiler, printing values with `escape_output`.
+
+    A printed value is only ever joined into the page or into a block that is made Markup whole,
+    so it need not be a Markup itself: making one for each of the 2.8 million values printed in a
+    10,000-article build took about 4% of its time. Should Jinja stop calling the hook, its own
+    escape is used, with the same output.
+    """
+
+    def visit_Template(self, node: jinja2.nodes.Template, frame: Any = None) -> None:
+        self.writeline(f"from {__name__} import escape_output")
+        super().visit_Template(node, frame)
+
+    def _output_child_pre(self, node: jinja2.nodes.Expr, frame: Any, finalize: Any) -> None:
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile and finalize.src is None:
+            self.write("escape_output(")
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+
 def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[str, Body],
                      auto_reload: bool = True, compiled: Path | None = None,
                      first_urls: Mapping[str, str] | None = None, content_dir: Path | None = None,
@@ -101,6 +138,7 @@ def make_environment(config: Config, template_dirs: list[Path], bodies: Mapping[
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.code_generator_class = _CodeGenerator
     tz = config.tz
 
     def local(moment: datetime) -> datetime:
