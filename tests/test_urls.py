@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sitegen.urls import absolute_url, absolute_urls, output_path, paginated, relative_url, rooted_url
+from sitegen import urls
+from sitegen.config import Config, PermalinkConfig
+from sitegen.model import Article, Term
+from sitegen.urls import Links, absolute_url, absolute_urls, output_path, paginated, relative_url, rooted_url
 
 
 @pytest.mark.parametrize(
@@ -48,3 +54,26 @@ def test_absolute_urls_are_absolute_url_of_each(targets: list[str], base: str) -
     assert list(absolute_urls(targets, base)) == [absolute_url(target, base) for target in targets]
     escaped = [html.escape(absolute_url(target, base)) for target in targets]
     assert list(absolute_urls(targets, base, html.escape)) == escaped
+
+
+def _story(slug: str, section: str | None, day: int) -> Article:
+    return Article(source_path=Path(f"{slug}.md"), slug=slug, headline="h", standfirst="",
+                   published=datetime(2024, 5, day, tzinfo=UTC), section=Term(section, section) if section else None)
+
+
+def test_an_article_path_kept_for_one_article_is_never_given_to_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(urls, "PATH_MEMORY", 3)
+    config = Config(permalinks=PermalinkConfig(article="/{section}/{year}/{month}/{day}/{slug}/"))
+    links = Links(config)
+    stories = [_story(f"s{n}", "world" if n % 2 else None, n + 1) for n in range(8)]
+    fresh = Links(config)
+    for _ in range(2):
+        for story in stories:
+            assert links.article(story) == urls.article_url(story, config.permalinks.article, config.default_section)
+    # An article changed is a new object with a path of its own, even while the old one is kept.
+    moved = replace(stories[0], slug="renamed", section=Term("Sport", "sport"))
+    assert links.article(stories[0]) == fresh.article(stories[0]) == f"/{config.default_section}/2024/05/01/s0/"
+    assert links.article(moved) == "/sport/2024/05/01/renamed/"
+    assert links.article(stories[0]) == f"/{config.default_section}/2024/05/01/s0/"
+    # What a Links keeps is no part of what it is.
+    assert links == fresh
