@@ -6,6 +6,7 @@ import html
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -77,3 +78,21 @@ def test_an_article_path_kept_for_one_article_is_never_given_to_another(monkeypa
     assert links.article(stories[0]) == f"/{config.default_section}/2024/05/01/s0/"
     # What a Links keeps is no part of what it is.
     assert links == fresh
+
+
+def _relative_url_as_first_written(target: str, current: str) -> str:
+    site_path = target.startswith("/") and not target.startswith("//")
+    if not site_path and ("://" in target or target.startswith(("//", "mailto:", "tel:")) or urlsplit(target).scheme):
+        return target
+    if current.endswith("/") and target.startswith(current):
+        return quote(target[len(current):] or "./", safe="/#?=&%.-_~:")
+    return quote("../" * (current.count("/") - 1) + target.lstrip("/") or "./", safe="/#?=&%.-_~:")
+
+
+_PATHS = st.lists(st.sampled_from(["world", "a b", "Đà Nẵng", "x?y=1", "%20", "page", "2", "", "~", "#top", ".."]),
+                  max_size=4).map(lambda parts: "/" + "/".join(parts))
+
+
+@given(_PATHS | st.text(max_size=12), _PATHS.map(lambda path: path if path.endswith("/") else path + "/") | _PATHS)
+def test_relative_urls_are_quoted_as_a_whole_path_would_be(target: str, current: str) -> None:
+    assert relative_url(target, current) == _relative_url_as_first_written(target, current)
