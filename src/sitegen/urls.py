@@ -100,8 +100,9 @@ def rooted_url(target: str, base_path: str) -> str:
     return base_path.rstrip("/") + "/" + quote(target.lstrip("/"), safe="/#?=&%.-_~:")
 
 
-# Article paths a Links keeps at a time (see `Links.article`).
-PATH_MEMORY = 65536
+# Article paths a Links keeps at a time (see `Links.article`). As many as the fingerprinter keeps
+# references: a worker's environment outlives a build, and what it keeps holds old articles alive.
+PATH_MEMORY = 16384
 
 
 @dataclass(frozen=True)
