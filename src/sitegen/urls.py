@@ -126,7 +126,7 @@ class Links:
     targets: Mapping[str, str] = field(default_factory=dict)
     # Each recent article's path by id, with the article, which keeps the id its own: a story's path
     # is asked for by every card, feed entry and sitemap that shows it, 650,000 times at 10,000
-    # articles, and formatting it anew each time was 3% of a build. Never pickled: it goes nowhere.
+    # articles, and formatting it anew each time was 3% of a build in a profile. Never pickled: it goes nowhere.
     _paths: dict[int, tuple[Article, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def article(self, article: Article) -> str:
