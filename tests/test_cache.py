@@ -481,6 +481,43 @@ def test_a_kept_cache_goes_with_a_write_ahead_log_once_a_first_build_has_filled_
     kept.close()
 
 
+def test_a_first_build_writes_its_cache_out_early_and_closes_once_it_is_out(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import sitegen.cache
+
+    written: list[Path] = []
+
+    def slowly(path: Path) -> None:
+        time.sleep(0.2)
+        written.append(path)
+
+    monkeypatch.setattr(sitegen.cache, "_write_out", slowly)
+    first = Cache(tmp_path / "cache")
+    first.store_articles(_one_story())
+    first.write_out_early()
+    # Closing waits for it: the mark goes only once everything is on disk.
+    first.close()
+    assert written == [first.path]
+    again = Cache(tmp_path / "cache")
+    assert again.articles(["d1"])["d1"][0].slug == "d1"
+    # Only a first build's unjournalled fill needs it: a kept cache's log is forced to disk as it goes.
+    again.write_out_early()
+    again.close()
+    throwaway = Cache(tmp_path / "throwaway", throwaway=True)
+    throwaway.write_out_early()
+    throwaway.close()
+    assert written == [first.path]
+    # The real thing, on a real file.
+    real = Cache(tmp_path / "real")
+    monkeypatch.undo()
+    real.store_articles(_one_story())
+    real.write_out_early()
+    real.close()
+    assert Cache(tmp_path / "real").articles(["d1"])["d1"][0].slug == "d1"
+
+
 def test_a_first_build_that_dies_leaves_a_cache_the_next_starts_afresh(tmp_path: Path) -> None:
     first = Cache(tmp_path / "cache")
     first.store_articles(_one_story())

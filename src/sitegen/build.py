@@ -540,6 +540,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         if options.cache:
             cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
         cache.settle()
+        # A first build's articles and bodies are all stored now: to disk while it plans and renders.
+        cache.write_out_early()
         load_errors = list(loaded.result.errors)
         unreadable = _unreadable_files(load_errors, scanned)
         del scanned
@@ -562,6 +564,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             kept = _render(planned.pages, config, options, cache, loaded.cards, previous, workers, staging, report,
                            on_page, _ticker(progress, "rendering", len(planned.pages)),
                            first_urls(planned.settled.record) if planned.settled else {}, planned.targets)
+            cache.write_out_early()
             static = _copy_static(options.source, staging)
             patch = bool(kept) and report.pages - len(kept) + len(removed) <= max(PATCH_LIMIT, report.pages // 10)
             media, stale_media = place_media(planned.site.articles, store, staging, output if patch else None)
