@@ -619,6 +619,32 @@ def test_stored_pages_read_their_articles_from_the_cache(tmp_path: Path) -> None
     cache.close()
 
 
+def test_the_navigation_is_pickled_once_and_read_back_as_one_object(tmp_path: Path) -> None:
+    from sitegen.cache import CachedArticles, Fingerprinter, PageReader
+    from sitegen.model import Sections, Term
+    from sitegen.plan import Page
+
+    cache, article, card = _storedstory(tmp_path)
+    word = "tin-tức"
+    nav = Sections((Term("World", "world"), Term(word, word), Term("Đà Nẵng", "da-nang")))
+    # Equal, but no object shared: a worker's copy, or an edit build's own navigation.
+    other = Sections((Term("World", "world"), Term("tin-tức", "".join(["tin-", "tức"])), Term("Đà Nẵng", "da-nang")))
+    pickler = Fingerprinter({"d1": card})
+    pages = [Page(f"/{n}/", "list.html", {"articles": (article,), "nav_sections": nav}) for n in range(2)]
+    stored = [pickler.dumps(page) for page in pages]
+    assert Fingerprinter({"d1": card}).dumps(replace(pages[0], context={**pages[0].context, "nav_sections": other})) \
+        == stored[0]
+    reader = PageReader(CachedArticles(cache.path))
+    again = [reader.load(data) for data in stored]
+    assert again == pages and type(again[0].context["nav_sections"]) is Sections
+    assert again[0].context["nav_sections"] is again[1].context["nav_sections"]
+    assert [term.name for term in again[1].context["nav_sections"]] == ["World", "tin-tức", "Đà Nẵng"]
+    # A changed navigation is a changed page.
+    changed = Sections((*nav[:2], Term("Đà Nẵng", "da-nang-2")))
+    assert pickler.dumps(replace(pages[0], context={**pages[0].context, "nav_sections": changed})) != stored[0]
+    cache.close()
+
+
 def test_a_stored_page_whose_article_changed_is_refused(tmp_path: Path) -> None:
     from sitegen.cache import CachedArticles, Fingerprinter, PageReader
     from sitegen.errors import BuildError

@@ -29,7 +29,7 @@ from typing import Any
 from sitegen import code_identity
 from sitegen.crosslinks import link_signature, site_path
 from sitegen.errors import BuildError
-from sitegen.model import Article, Body, Term, Terms, filed_as, term_keys
+from sitegen.model import Article, Body, Sections, Term, Terms, filed_as, term_keys
 
 # A row of `Cache.filings`.
 FilingRow = tuple[str, str, str, float | None, str, float | None, bool, tuple[tuple[str, str, str], ...],
@@ -753,6 +753,15 @@ def _pickle(value: object) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _pickle_plainly(value: object) -> bytes:
+    """`value` pickled without a memo: equal values give equal bytes, however their objects are shared."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
 def _unpickle(value: object) -> object:
     try:
         return pickle.loads(value)  # type: ignore[arg-type]
@@ -770,6 +779,12 @@ def _article_ref(reference: str) -> Article:
     if resolve is None:
         raise pickle.UnpicklingError("a stored page names articles; read it with a PageReader")
     return resolve(reference)
+
+
+@lru_cache(maxsize=64)
+def _stored_sections(data: bytes) -> Sections:
+    # Every page read back holds the same navigation: one object for all of them.
+    return Sections(pickle.loads(data))
 
 
 @lru_cache(maxsize=65536)
@@ -822,7 +837,7 @@ class KnownFiles(Mapping[str, tuple[str, str]]):
 
 class Fingerprinter:
     """Pickles pages with each article reduced to a reference (path, card key, and the terms it is filed
-    under when they are not its own), and hashes them.
+    under when they are not its own), and the navigation pickled once, and hashes them.
 
     A body edit leaves the card key alone, so listings that do not show bodies keep their fingerprint.
     An article whose body links to stories by their source files has their URLs (from `targets`) in
@@ -833,10 +848,14 @@ class Fingerprinter:
     def __init__(self, cards: Mapping[str, str], targets: Mapping[str, str] | None = None) -> None:
         self.cards = cards
         self.targets = targets or {}
-        # Keys of recently pickled articles by id, each with its article, which keeps the id its own.
+        # Keys of recently pickled articles by id (as their reductions, made once), each with its
+        # article, which keeps the id its own.
         # Bounded: every article's key, kept, was a tenth of the build's memory at 100,000 articles.
-        self._keys: dict[int, tuple[Article, str, tuple[str, ...]]] = {}
-        self.dispatch = {**copyreg.dispatch_table, Article: self._reference}
+        self._keys: dict[int, tuple[Article, tuple[Any, ...], tuple[str, ...]]] = {}
+        # The navigation too, pickled once: its terms, pickled on every page, were a third of the pickling.
+        self._sections: tuple[Sections, tuple[Any, ...]] | None = None
+        self.dispatch: dict[type, Callable[[Any], Any]] = {**copyreg.dispatch_table, Article: self._reference,
+                                                          Sections: self._navigation}
         # Source paths of the articles the last `dumps` named, and, marked LINKED, of the stories their bodies link to.
         self.named: set[str] = set()
 
@@ -856,10 +875,17 @@ class Fingerprinter:
                 parts.append(link_signature(article, self.targets))
             # Pages linked by a site-rooted path too, so an edit build finds who links to a page it removes.
             rooted = tuple(site_path(link, "/") for link in article.links if not link.source and link.target.startswith("/"))
-            known = (article, "\0".join(parts), (path, *(LINKED + target for target in (*linked, *rooted))))
+            known = (article, (_article_ref, ("\0".join(parts),)),
+                     (path, *(LINKED + target for target in (*linked, *rooted))))
             self._keys[id(article)] = known
         self.named.update(known[2])
-        return (_article_ref, (known[1],))
+        return known[1]
+
+    def _navigation(self, sections: Sections) -> tuple[Any, ...]:
+        known = self._sections
+        if known is None or known[0] is not sections:
+            known = self._sections = (sections, (_stored_sections, (_pickle_plainly(tuple(sections)),)))
+        return known[1]
 
     def dumps(self, value: object) -> bytes:
         self.named = set()

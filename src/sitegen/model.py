@@ -127,6 +127,18 @@ def _shared_term(name: str, slug: str) -> Term:
 Terms = tuple[Term | None, tuple[Term, ...], tuple[Term, ...]]
 
 
+class Sections(tuple[Term, ...]):
+    """The site's sections in the order its navigation shows them: one value, which every page holds.
+
+    A type of its own so that the cache can store it once for all of a build's pages (see `cache.Fingerprinter`).
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Sections, (tuple(self),))
+
+
 @dataclass(frozen=True)
 class Body:
     """An article's text, kept apart from its metadata so that an archive's bodies need not stay in memory."""

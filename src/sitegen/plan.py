@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.feeds import FORMATS, Feed, feed_entries, feed_title
-from sitegen.model import Article, Site, Term
+from sitegen.model import Article, Sections, Site, Term
 from sitegen.published import Move
 from sitegen.redirects import REDIRECTS_FILE
 from sitegen.sitemaps import SitemapEntry, chunk_entries, newest, news_articles
@@ -190,7 +190,7 @@ def _html_pages(site: Site, config: Config, links: Links) -> list[Page]:
     Every context carries the section navigation, which every page shows.
     """
     size = config.page_size
-    nav = tuple(site.sections)
+    nav = Sections(site.sections)
     related = related_articles(site, config.related_count)
     pages = [article_page(article, similar, links, nav)
              for article, similar in zip(site.articles, related, strict=True)]

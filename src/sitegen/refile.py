@@ -24,7 +24,7 @@ from sitegen.cache import Cache, PageReader, filing_row
 from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.feeds import FORMATS
-from sitegen.model import Article, Selection, Term, file_under, order_key
+from sitegen.model import Article, Sections, Selection, Term, file_under, order_key
 from sitegen.plan import (
     RELATED_WINDOW,
     Page,
@@ -233,7 +233,7 @@ class _Planner:
         self.size = config.page_size
         rank = {slug: i for i, slug in enumerate(s.url_slug for s in config.sections)}
         sections = sorted((key for key in members if key[0] == "section"), key=lambda k: (rank.get(k[1], len(rank)), k[1]))
-        self.nav = tuple(names[key] for key in sections)
+        self.nav = Sections(names[key] for key in sections)
         self.terms = [*sections, *sorted(k for k in members if k[0] == "tag"),
                       *sorted(k for k in members if k[0] == "author")]
         self.removed: list[str] = []
