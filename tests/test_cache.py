@@ -444,6 +444,39 @@ def test_filings_keep_each_term_once(tmp_path: Path) -> None:
     cache.close()
 
 
+def _filings_stored(site: Path, out: Path, **options: object) -> dict[str, tuple[Any, ...]]:
+    shutil.rmtree(site / CACHE_DIR, ignore_errors=True)
+    build_into(site, out, **options)
+    cache = Cache(site / CACHE_DIR)
+    try:
+        return cache.kept_filings()
+    finally:
+        cache.close()
+
+
+def _cannot_store_filings(path: Path, files: object) -> None:
+    raise OSError("disk full")
+
+
+def test_a_worker_stores_the_filings_this_process_would_have(make_site: Callable[..., Path], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {f"seeds/s{n}.md": f"---\ntitle: Story {n}\ndate: 2024-01-0{n + 1}\nsection: {'World' if n % 2 else 'Sport'}\n"
+                               f"tags: [Rain, Đà Nẵng {n}]\nauthors: [Lan, Ann]\n---\nText.\n" for n in range(6)}
+    files["seeds/draft.md"] = story("Draft", "Text.", extra="draft: true\n")
+    site = make_site(files)
+    here = _filings_stored(site, tmp_path / "one", workers=1)
+    assert len(here) == 7 and sum(filing[4] for filing in here.values()) == 1
+    in_this_process: list[int] = []
+    original = Cache.store_filings
+    monkeypatch.setattr(Cache, "store_filings", lambda self, rows: in_this_process.append(1) or original(self, rows))
+    assert _filings_stored(site, tmp_path / "two", workers=2) == here
+    assert in_this_process == []
+    # A worker that cannot leaves them to this process, and the build goes on.
+    monkeypatch.setattr(build_module, "store_filings_of", _cannot_store_filings)
+    assert _filings_stored(site, tmp_path / "three", workers=2) == here
+    assert in_this_process == [1]
+
+
 def test_a_worker_keeps_one_fingerprinter_for_a_build_s_chunks() -> None:
     from sitegen.config import Config
     from sitegen.parallel import RenderSettings, _fingerprinter

@@ -9,7 +9,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +30,7 @@ from sitegen.cache import (
     filing_row,
     fingerprint,
     remember_filings,
+    store_filings_of,
 )
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, near_names, near_pages, theme_ids
@@ -536,10 +537,12 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         # for an up-to-date one.
         cache.forget_last_build()
         cache.store_file_digests(loaded.files, replace_all=True)
-        # Filings are for the edit builds that follow, which a throwaway cache never sees.
-        if options.cache:
-            cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
         cache.settle()
+        # Filings are for the edit builds that follow, which a throwaway cache never sees. A worker,
+        # idle now, stores them from the cache while this process plans.
+        filings = workers.beside(store_filings_of, cache.path, [(str(a.source_path), a.digest)
+                                                                for a in loaded.result.articles]) \
+            if options.cache else None
         # A first build's articles and bodies are all stored now: to disk while it plans and renders.
         cache.write_out_early()
         load_errors = list(loaded.result.errors)
@@ -547,6 +550,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         del scanned
         loaded.files = {}
         planned = plan(config, options, loaded.result, read_record(record_file))
+        if options.cache and not _stored(filings):
+            cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
         report.errors += planned.errors
         report.warnings += planned.warnings
         moved = planned.settled.warnings if planned.settled else []
@@ -694,6 +699,17 @@ def warm(options: BuildOptions, memo: KeptScan) -> None:
     remember_filings(folder / "cache.sqlite3", memo.articles)
     # The preview's own copy of the record as the last build left it (`record_path` would renew it).
     read_record(folder / PREVIEW_RECORD if options.preview else options.source / RECORD_NAME)
+
+
+def _stored(filings: Future[None] | None) -> bool:
+    """Whether a worker stored the filings (see `store_filings_of`); if not, this process stores them."""
+    if filings is None:
+        return False
+    try:
+        filings.result()
+    except Exception:  # noqa: BLE001 - whatever stopped the worker, this process stores them
+        return False
+    return True
 
 
 def keeps_record(options: BuildOptions, report: BuildReport) -> bool:

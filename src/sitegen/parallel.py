@@ -379,6 +379,10 @@ class Workers:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
+    def beside(self, function: Callable[..., T], *args: Any) -> Future[T] | None:
+        """`function(*args)` in one of the local workers, while this process goes on; None without them."""
+        return self._pool.submit(function, *args) if self._pool is not None else None
+
     @property
     def _executor(self) -> Executor | None:
         return self.executor if self.executor is not None else self._pool
