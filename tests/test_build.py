@@ -8,9 +8,11 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import sitegen.build as build_module
 from sitegen import write as write_module
 from sitegen.errors import TemplateError
 from sitegen.write import Output
@@ -129,6 +131,32 @@ def test_template_error_names_template_and_line_and_keeps_build(
     with pytest.raises(TemplateError) as info:
         build_into(site, out)
     assert info.value.line == 1 and tree_digest(out) == before
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_build_leaves_the_collector_as_it_found_it(make_site: Callable[..., Path], tmp_path: Path,
+                                                     workers: int) -> None:
+    import gc
+
+    # A long-running caller (the preview) builds again and again: what a build froze out of the
+    # collector's reach must be back within it, or its cycles would never be collected.
+    site = make_site({"seeds/good.md": GOOD})
+    pace = gc.get_threshold()
+    frozen: list[int] = []
+    original = build_module.plan
+
+    def planning(*args: Any, **kwargs: Any) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(build_module, "plan", planning)
+        build_into(site, tmp_path / "out", workers=workers)
+        write(site / "templates/article.html", "{% if %}\n")
+        with pytest.raises(TemplateError):
+            build_into(site, tmp_path / "out", workers=workers)
+    assert len(frozen) == 2 and all(count > 0 for count in frozen)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == pace
 
 
 def test_site_overrides_one_template(make_site: Callable[..., Path], tmp_path: Path) -> None:

@@ -532,6 +532,11 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         # Forked now, while this process holds little: see parallel.py.
         workers = stack.enter_context(Workers(options.workers, executor))
         loaded = _load(scanned, settings, cache, workers, report, _ticker(progress, "reading", len(scanned)))
+        # What was read lives until the build ends: the collector's full passes need not walk it
+        # again while the build plans (three passes of 0.04-0.11 s each at 10,000 articles, none
+        # finding anything).
+        gc.freeze()
+        stack.callback(gc.unfreeze)
         # File digests are facts about the sources, not the output, so they are kept now and not held
         # through rendering; the last build's record goes first, so a failed build is never taken
         # for an up-to-date one.
