@@ -477,6 +477,25 @@ def test_a_worker_stores_the_filings_this_process_would_have(make_site: Callable
     assert in_this_process == [1]
 
 
+def test_filings_stored_from_the_cache_are_all_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitegen.cache
+    from sitegen.cache import filing_row, store_filings_of
+
+    cache = Cache(tmp_path / CACHE_DIR)
+    cards = cache.store_articles([*_one_story("d1"), *_one_story("d2"), *_one_story("d3")])
+    # Read back a chunk at a time, and stored a piece at a time, in the order given.
+    monkeypatch.setattr(sitegen.cache, "_CHUNK", 2)
+    monkeypatch.setattr(sitegen.cache, "_FILINGS_PART", 2)
+    store_filings_of(cache.path, [("c.md", "d3"), ("a.md", "d1"), ("b.md", "d2")])
+    articles = {d: a for d, (a, _) in cache.articles(["d1", "d2", "d3"]).items()}
+    assert list(cache.kept_filings().items()) == [(d, filing_row(articles[d], cards[d])[2:]) for d in ("d3", "d1", "d2")]
+    with pytest.raises(LookupError, match="gone.md"):
+        store_filings_of(cache.path, [("a.md", "d1"), ("gone.md", "d9")])
+    # None of them kept, rather than some taken for all: the build stores them itself.
+    assert cache.kept_filings() == {}
+    cache.close()
+
+
 def test_a_worker_keeps_one_fingerprinter_for_a_build_s_chunks() -> None:
     from sitegen.config import Config
     from sitegen.parallel import RenderSettings, _fingerprinter
