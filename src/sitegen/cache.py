@@ -628,6 +628,9 @@ def store_filings_of(path: Path, files: Sequence[tuple[str, str]]) -> None:
             # `Cache._start_loading`). The journal stays in a file: a worker killed part-way through
             # leaves it for the next connection to roll back.
             db.execute("PRAGMA synchronous=OFF")
+        else:
+            # As the build's own connection writes the log (see `Cache._open`).
+            db.execute("PRAGMA synchronous=NORMAL")
         rows = _stored_filings(db, files)
         with _transaction(db):
             db.execute("DELETE FROM filings")
