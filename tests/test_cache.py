@@ -567,7 +567,9 @@ def test_a_first_build_writes_its_cache_out_early_and_closes_once_it_is_out(tmp_
     real.store_articles(_one_story())
     real.write_out_early()
     real.close()
-    assert Cache(tmp_path / "real").articles(["d1"])["d1"][0].slug == "d1"
+    reopened = Cache(tmp_path / "real")
+    assert reopened.articles(["d1"])["d1"][0].slug == "d1"
+    reopened.close()
 
 
 def test_a_first_build_that_dies_leaves_a_cache_the_next_starts_afresh(tmp_path: Path) -> None:
