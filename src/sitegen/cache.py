@@ -171,10 +171,7 @@ class Cache:
         return db
 
     def _select(self, sql: str, keys: list[str]) -> Iterator[tuple[Any, ...]]:
-        """Rows of `sql` (with one `{marks}` IN-list) for every key, a chunk of keys at a time."""
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            yield from self.db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+        return _select(self.db, sql, keys)
 
     def articles(self, digests: Iterable[str]) -> dict[str, tuple[Article, str]]:
         """The cached articles (with their card keys) among `digests`; a damaged entry is simply absent."""
@@ -274,12 +271,8 @@ class Cache:
         From the whole the last full build kept, and row by row for articles read since.
         """
         kept = self.kept_filings()
-        read: dict[str, tuple[Any, ...]] = {}
         try:
-            for digest, card, slug, published, modified, draft, filed in self._select(
-                    "SELECT digest, card, slug, published, modified, draft, filing FROM articles "
-                    "WHERE digest IN ({marks})", [d for d in files.values() if d not in kept]):
-                read[digest] = (card, published, slug, modified, bool(draft), *pickle.loads(filed))
+            read = _filings_of(self.db, [d for d in files.values() if d not in kept])
         except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError):
             return []
         found = []
@@ -652,16 +645,26 @@ def _stored_filings(db: sqlite3.Connection, files: Sequence[tuple[str, str]]) ->
     """
     for start in range(0, len(files), _CHUNK):
         chunk = files[start : start + _CHUNK]
-        found: dict[str, tuple[Any, ...]] = {}
-        digests = [digest for _, digest in chunk]
-        for digest, card, slug, published, modified, draft, filed in db.execute(
-                f"SELECT digest, card, slug, published, modified, draft, filing FROM articles "
-                f"WHERE digest IN ({','.join('?' * len(digests))})", digests):
-            found[digest] = (card, published, slug, modified, bool(draft), *pickle.loads(filed))
+        found = _filings_of(db, [digest for _, digest in chunk])
         for name, digest in chunk:
             if digest not in found:
                 raise LookupError(f"{name}: its article is not in the cache")
             yield (name, digest, *found[digest])  # type: ignore[misc]
+
+
+def _filings_of(db: sqlite3.Connection, digests: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The filing of each of these articles as the articles table holds it, by digest (the rest of a `FilingRow`)."""
+    return {digest: (card, published, slug, modified, bool(draft), *pickle.loads(filed))
+            for digest, card, slug, published, modified, draft, filed in _select(
+                db, "SELECT digest, card, slug, published, modified, draft, filing FROM articles "
+                    "WHERE digest IN ({marks})", digests)}
+
+
+def _select(db: sqlite3.Connection, sql: str, keys: list[str]) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql` (with one `{marks}` IN-list) for every key, a chunk of keys at a time."""
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        yield from db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 @contextmanager
