@@ -763,3 +763,24 @@ def test_pages_staged_in_memory_or_spilled_leave_the_same_record(tmp_path: Path,
     assert cache.db.execute("SELECT value FROM meta WHERE key = 'output'").fetchone() == (str((tmp_path / "out").resolve()),)
     assert cache.db.execute("SELECT count(*) FROM pages_next").fetchone() == (0,)
     cache.close()
+
+
+def test_the_log_of_written_files_says_what_changed_since_a_mark(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    try:
+        cache.store_file_digests({"seeds/a.md": ("s1", "d1"), "seeds/b.md": ("s1", "d2")}, replace_all=True)
+        # Since the start: the files were replaced whole, so anything may have changed.
+        mark, files = cache.changed_files(0)
+        assert mark > 0 and files is None
+        cache.store_file_digests({"seeds/b.md": ("s2", "d3")}, replace_all=False)
+        cache.forget_files(["seeds/a.md"])
+        later, files = cache.changed_files(mark)
+        assert files == ["seeds/b.md", "seeds/a.md"] and later > mark
+        assert cache.changed_files(later) == (later, [])
+        # A full build's files, after which every mark before it says "anything".
+        cache.store_file_digests({"seeds/b.md": ("s3", "d3")}, replace_all=True)
+        assert cache.changed_files(later)[1] is None
+        final, _ = cache.changed_files(0)
+        assert final > later and cache.changed_files(final) == (final, [])
+    finally:
+        cache.close()

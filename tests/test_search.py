@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,12 +10,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import Browser, Page, expect
 
 from sitegen import search
 from sitegen.build import BuildOptions
+from sitegen.cache import Cache
 from sitegen.load import load_article
 from sitegen.load.article import LoadSettings
+from sitegen.model import Selection
 from sitegen.serve import ServeOptions, Server
 from tests.conftest import build_into, rendered, run_vnu, write
 from tests.test_build import tree_digest
@@ -103,6 +108,152 @@ def test_the_index_is_byte_identical_across_builds_and_worker_counts(make_site: 
     one, two = tree_digest(tmp_path / "one/pagefind"), tree_digest(tmp_path / "two/pagefind")
     assert one == two and "shards.json" in one and sum("/fragment/" in name for name in one) == 3
     assert (tmp_path / "one/pagefind/shards.json").read_text().count('"path"') == 1
+
+
+def fresh_index(site: Path, root: Path, name: str) -> dict[str, str]:
+    """The search bundle a build with a cache of its own makes of `site`."""
+    assert not build_into(site, root / name, cache_dir=root / f"{name}-cache").errors
+    return tree_digest(root / name / "pagefind")
+
+
+def count_full_updates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry for each update of the index made from every story (which alone lists them all)."""
+    calls: list[int] = []
+    original = Cache.article_files
+
+    def listing(self: Cache) -> list[Any]:
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Cache, "article_files", listing)
+    return calls
+
+
+def test_an_edit_updates_the_index_from_what_changed_and_equals_one_made_afresh(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1719792000")  # 2024-07-01
+    site = site_with(make_site, **{"seeds/later.md": "---\ntitle: Embargoed\ndate: 2024-07-05\nsection: World\n"
+                                                     "---\nHeld back until July.\n"})
+    out = tmp_path / "out"
+    full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch)
+    assert not build_into(site, out).errors
+    assert full == [1] and sorted(counts) == [1, 2]
+    steps = [
+        # A text edit of the oldest story: its shard alone, from what changed.
+        ("seeds/bridge.md", STORIES["seeds/bridge.md"].replace("today", "today, said a xylophonist"), False, [2]),
+        # A story newer than every other joins the newest shard, which then holds two.
+        ("seeds/late.md", "---\ntitle: Late\ndate: 2024-06-09\nsection: World\n---\nLate news.\n", False, [2]),
+        # And the next one starts a shard of its own.
+        ("seeds/later2.md", "---\ntitle: Later\ndate: 2024-06-10\nsection: World\n---\nLater news.\n", False, [1]),
+        # A story dated before others moves the ones after it into other shards: every story is listed.
+        ("seeds/early.md", "---\ntitle: Early\ndate: 2024-01-01\nsection: World\n---\nEarly news.\n", True, None),
+    ]
+    for number, (name, text, listed, indexed) in enumerate(steps):
+        full.clear()
+        counts.clear()
+        write(site / name, text)
+        assert not build_into(site, out).errors
+        assert full == ([1] if listed else []), name
+        if indexed is not None:
+            assert counts == indexed, name
+        assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, f"fresh{number}"), name
+    # The embargo lifts: the clock passed a story's time, so the index is made from every story again.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1720224000")  # 2024-07-06
+    full.clear()
+    write(site / "seeds/market.md", STORIES["seeds/market.md"].replace("today", "today again"))
+    assert not build_into(site, out).errors
+    assert full == [1]
+    assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh-july")
+    assert (out / "pagefind/shards.json").read_text().count('"path"') == 4
+
+
+def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2024, 7, 1, tzinfo=timezone.utc)
+    july = Selection(drafts=False, future=False, now=now)
+    old, mid, new = (search.Story(f"seeds/{n}.md", f"d{n}", f"c{n}", float(t)) for n, t in
+                     (("old", 100), ("mid", 200), ("new", 300)))
+    listed = {"part-00000": search.Listed("k0", "part-00000.a", ("en",), 2),
+              "part-00001": search.Listed("k1", "part-00001.b", ("en",), 1)}
+    later = now.timestamp() + 86400
+    layout = search.Layout(7, "s", search.pagefind_version(), False, False, 300.0, later,
+                           search.order_key(new), listed)
+    indexed = {old.path: ("part-00000", old), mid.path: ("part-00000", mid), new.path: ("part-00001", new)}
+
+    def changes(written: dict[str, Any], selection: Selection = july, at: search.Layout = layout) -> Any:
+        return search.changes_since(at, "s", selection, written, indexed)
+
+    # A text edit keeps the story in its shard; a story after the newest is added; a draft edited, nothing.
+    edited = changes({mid.path: ("d2", "c2", 200.0, False), "seeds/next.md": ("dn", "cn", 400.0, False),
+                      "seeds/draft.md": ("dd", "cd", 500.0, True)})
+    assert edited.edited == {mid.path: ("part-00000", search.Story(mid.path, "d2", "c2", 200.0))}
+    assert [story.path for story in edited.added] == ["seeds/next.md"] and edited.release == later
+    shards = search.reshard(layout, edited, {"part-00000": [old, mid], "part-00001": [new]})
+    assert [[story.path for story in stories] for stories in shards.values()] == \
+        [[old.path, mid.path], [new.path, "seeds/next.md"]]
+    # An embargoed story edited to an earlier time: the index takes it in at that time, not the later one.
+    assert changes({"seeds/soon.md": ("ds", "cs", now.timestamp() + 60, False)}).release == now.timestamp() + 60
+    # A story moved in time, gone, drafted or new before the newest; another clock or other settings: all of it.
+    for written in ({mid.path: ("d2", "c2", 250.0, False)}, {mid.path: None}, {mid.path: ("d2", "c2", 200.0, True)},
+                    {"seeds/early.md": ("de", "ce", 50.0, False)}):
+        assert changes(written) is None, written
+    assert changes({}, Selection(False, False, datetime.fromtimestamp(later, timezone.utc))) is None
+    assert changes({}, Selection(True, False, now)) is None
+    assert search.changes_since(layout, "other", july, {}, indexed) is None
+    assert changes({}) == search.Changes({}, [], later)
+    # Adding past a full newest shard starts the next.
+    full = search.Layout(7, "s", search.pagefind_version(), False, False, 300.0, None, search.order_key(new),
+                         {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_SIZE)})
+    added = search.Changes({}, [search.Story("seeds/next.md", "dn", "cn", 400.0)], None)
+    assert list(search.reshard(full, added, {"part-00001": [new]})) == ["part-00001", "part-00002"]
+
+
+# Edits as (kind, which story) for the property below; more examples with SEARCH_EXAMPLES=50.
+SEARCH_EDITS = st.sampled_from(["text", "headline", "newest", "older", "delete", "draft", "date"])
+
+
+@settings(max_examples=int(os.environ.get("SEARCH_EXAMPLES", "5")), deadline=None)
+@given(edits=st.lists(st.tuples(SEARCH_EDITS, st.integers(0, 9)), min_size=1, max_size=4))
+# Each shard's stories from what changed: an edit, and new stories filling the newest shard, then the next.
+@example(edits=[("text", 0), ("newest", 0), ("newest", 0), ("headline", 4)])
+def test_the_index_after_any_edits_equals_one_made_afresh(tmp_path_factory: pytest.TempPathFactory,
+                                                          edits: list[tuple[str, int]]) -> None:
+    root = tmp_path_factory.mktemp("index")
+    site = root / "site"
+    write(site / "sitegen.toml", CONFIG)
+    days = {f"s{i}": 3 + 2 * i for i in range(5)}
+    drafts: set[str] = set()
+
+    def story(name: str, headline: str = "", text: str = "") -> None:
+        draft = "draft: true\n" if name in drafts else ""
+        write(site / f"seeds/{name}.md", f"---\ntitle: Story {name}{headline}\ndate: 2024-05-{days[name]:02}\n"
+                                        f"section: World\n{draft}---\nWords of {name}{text}.\n")
+
+    for name in days:
+        story(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_SIZE", 2)
+        assert not build_into(site, root / "out").errors
+        for step, (kind, which) in enumerate(edits):
+            names = sorted(days)
+            name = names[which % len(names)]
+            if kind in ("newest", "older"):
+                name = f"n{step}"
+                days[name] = 28 if kind == "newest" else 4
+            elif kind == "delete" and len(names) > 1:
+                del days[name]
+                (site / f"seeds/{name}.md").unlink()
+                name = ""
+            elif kind == "draft":
+                drafts ^= {name}
+            elif kind == "date":
+                days[name] = (days[name] + 11) % 27 + 1
+            if name:
+                story(name, f", {step}" if kind == "headline" else "", f", {step}" if kind == "text" else "")
+            assert not build_into(site, root / "out").errors
+            assert tree_digest(root / "out/pagefind") == fresh_index(site, root, f"fresh{step}"), edits[: step + 1]
 
 
 def test_search_can_be_turned_off(make_site: Callable[..., Path], tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ from sitegen.published import (
 )
 from sitegen.render import make_environment, template_hashes
 from sitegen.search import FOLDER as SEARCH_FOLDER
-from sitegen.search import Story, published_stories, update_search
+from sitegen.search import Story, update_search
 from sitegen.search import record as search_record
 from sitegen.sitemaps import next_change
 from sitegen.theme import theme_dir
@@ -641,7 +641,6 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
     if not config.search.enabled:
         shutil.rmtree(bundle, ignore_errors=True)
         return []
-    stories = published_stories(cache.article_files(), Selection(options.drafts, options.future, build_time()))
     links = Links(config)
     bodies = CachedBodies(cache.path)
 
@@ -652,7 +651,8 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
 
     settings = repr((config.permalinks, config.default_section))
     try:
-        update_search(stories, settings, cache.path.parent / "search", output, read)
+        update_search(cache, Selection(options.drafts, options.future, build_time()), settings,
+                      cache.path.parent / "search", output, read)
     except SitegenError as error:
         return [error]
     except OSError as error:

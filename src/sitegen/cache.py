@@ -32,12 +32,14 @@ from sitegen.crosslinks import link_signature, site_path
 from sitegen.errors import BuildError
 from sitegen.model import Article, Body, Sections, Term, Terms, filed_as, term_keys
 
+# A story of the search index as the cache keeps it: (path, shard, digest, card key, published).
+SearchRow = tuple[str, str, str, str, float | None]
 # A row of `Cache.filings`.
 FilingRow = tuple[str, str, str, float | None, str, float | None, bool, tuple[tuple[str, str, str], ...],
                   tuple[tuple[str, str], ...]]
 
 CACHE_DIR = ".sitegen-cache"
-SCHEMA = "sitegen cache 6"
+SCHEMA = "sitegen cache 7"
 _CHUNK = 500
 # Articles' filings in one piece of `Cache.store_filings`.
 _FILINGS_PART = 5000
@@ -57,7 +59,7 @@ _PAGE_TABLES = ("pages", "page_data", "page_bodies", "page_articles")
 _PAGE_INDEXES = {"page_bodies_digest": "page_bodies (digest)", "page_bodies_url": "page_bodies (url)",
                  "page_articles_path": "page_articles (path)", "page_articles_url": "page_articles (url)"}
 _TABLES = ("articles", "bodies", "filings", "files", "pages", "page_data", "page_bodies", "page_articles", "pages_next",
-           "page_bodies_next", "page_articles_next")
+           "page_bodies_next", "page_articles_next", "file_changes", "search_stories", "search_shards")
 
 
 @dataclass
@@ -155,6 +157,15 @@ class Cache:
             CREATE TABLE IF NOT EXISTS filings (part INTEGER PRIMARY KEY, value BLOB);
             -- For an article that uses local files, its source key and those files' paths (JSON) too.
             CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, status TEXT, digest TEXT, key TEXT, assets TEXT);
+            -- The paths of the files written since a build replaced them all (a row whose path is NULL), in
+            -- order and never renumbered: what the search index takes in since it was last brought up to date.
+            CREATE TABLE IF NOT EXISTS file_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT);
+            -- The stories each search shard was made from, and each shard (see search.py).
+            CREATE TABLE IF NOT EXISTS search_stories (path TEXT PRIMARY KEY, shard TEXT, digest TEXT, card TEXT,
+                                                       published REAL);
+            CREATE TABLE IF NOT EXISTS search_shards (shard TEXT PRIMARY KEY, key TEXT, name TEXT, languages TEXT,
+                                                      size INTEGER);
+            CREATE INDEX IF NOT EXISTS search_stories_shard ON search_stories (shard);
             CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT);
             -- Apart from the fingerprints, which every build reads: scanning past the pickles costs seconds.
             CREATE TABLE IF NOT EXISTS page_data (url TEXT PRIMARY KEY, page BLOB);
@@ -358,6 +369,64 @@ class Cache:
         except sqlite3.DatabaseError:
             return []
 
+    def changed_files(self, since: int) -> tuple[int, list[str] | None]:
+        """The source files written after the log's mark `since`, in order, and the mark after the last of them.
+
+        None for the files when a build has replaced every file's record since: anything may have changed.
+        """
+        try:
+            rows = self.db.execute("SELECT seq, path FROM file_changes WHERE seq > ? ORDER BY seq", (since,)).fetchall()
+            last = self.db.execute("SELECT max(seq) FROM file_changes").fetchone()[0] or 0
+        except sqlite3.DatabaseError:
+            return since, None
+        # The mark of the last row read, not the log's end: a file written between the two reads is read next time.
+        paths = [path for _, path in rows]
+        return (rows[-1][0] if rows else since), None if last < since or None in paths else paths
+
+    def article_rows(self, paths: Iterable[str]) -> dict[str, tuple[str, str, float | None, bool]] | None:
+        """(digest, card key, published, draft) of the article each of these files holds, by path (None if unreadable).
+
+        What `article_files` says of every file, for a few.
+        """
+        try:
+            return {path: (digest, card, published, bool(draft)) for path, digest, card, published, draft in
+                    self._select("SELECT files.path, files.digest, card, published, draft FROM files JOIN articles "
+                                 "ON articles.digest = files.digest WHERE files.path IN ({marks})", sorted(set(paths)))}
+        except sqlite3.DatabaseError:
+            return None
+
+    def search_layout(self) -> tuple[dict[str, Any], dict[str, tuple[str, str, tuple[str, ...], int]]] | None:
+        """What the search index was last made from (see `search.Layout`), and each shard's (key, name, languages, size)."""
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'search'").fetchone()
+            terms = json.loads(row[0]) if row else None
+            shards = {shard: (key, name, tuple(json.loads(languages)), size) for shard, key, name, languages, size in
+                      self.db.execute("SELECT shard, key, name, languages, size FROM search_shards")}
+        except (sqlite3.DatabaseError, ValueError, TypeError):
+            return None
+        return (terms, shards) if isinstance(terms, dict) else None
+
+    def search_stories(self, paths: Iterable[str] = (), shards: Iterable[str] = ()) -> list[SearchRow] | None:
+        """The index's stories among these files, and every story of these shards; None if unreadable."""
+        try:
+            return [*self._select("SELECT * FROM search_stories WHERE path IN ({marks})", sorted(set(paths))),
+                    *self._select("SELECT * FROM search_stories WHERE shard IN ({marks})", sorted(set(shards)))]
+        except sqlite3.DatabaseError:
+            return None
+
+    def store_search_layout(self, terms: Mapping[str, Any], shards: Mapping[str, tuple[str, str, tuple[str, ...], int]],
+                            rewritten: Iterable[str], rows: Iterable[SearchRow]) -> None:
+        """Keep what the search index was made from: every shard, and the stories of the shards `rewritten`
+        (those made anew or gone), which are `rows`; the stories of the rest stay as they were."""
+        self._write("DELETE FROM meta WHERE key = 'search'", [()],
+                    ("DELETE FROM search_stories WHERE shard = ?", [(shard,) for shard in sorted(set(rewritten))]),
+                    ("INSERT OR REPLACE INTO search_stories VALUES (?, ?, ?, ?, ?)", list(rows)),
+                    ("DELETE FROM search_shards", [()]),
+                    ("INSERT INTO search_shards VALUES (?, ?, ?, ?, ?)",
+                     [(shard, key, name, json.dumps(list(languages)), size)
+                      for shard, (key, name, languages, size) in sorted(shards.items())]),
+                    ("INSERT INTO meta VALUES ('search', ?)", [(json.dumps(dict(terms), sort_keys=True),)]))
+
     def file_assets(self) -> dict[str, tuple[str, str, tuple[str, ...]]]:
         """(source key, digest, local files used) of every article file whose article used local files, by path."""
         try:
@@ -367,16 +436,21 @@ class Cache:
             return {}
 
     def forget_files(self, paths: Iterable[str]) -> None:
-        self._write("DELETE FROM files WHERE path = ?", [(path,) for path in sorted(paths)])
+        gone = [(path,) for path in sorted(paths)]
+        self._write("DELETE FROM files WHERE path = ?", gone, ("INSERT INTO file_changes (path) VALUES (?)", gone))
 
     def store_file_digests(self, files: Mapping[str, tuple[Any, ...]], replace_all: bool) -> None:
         """Keep each file's record: (status, digest), and for an article using local files its key and their paths."""
-        if replace_all:
-            self._write("DELETE FROM files", [()])
-        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                    [(path, record[0], record[1], record[2] if len(record) > 2 else None,  # type: ignore[misc]
-                      json.dumps(record[3]) if len(record) > 3 and record[3] else None)  # type: ignore[misc]
-                     for path, record in files.items()])
+        # Noted in the log of changes in the same transaction: whatever reads it never misses a write.
+        noted = ("INSERT INTO file_changes (path) VALUES (?)", [(None,)] if replace_all else [(path,) for path in files])
+        statements: list[tuple[str, list[tuple[Any, ...]]]] = [
+            *((f"DELETE FROM {table}", [()]) for table in ("files", "file_changes") if replace_all),
+            ("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+             [(path, record[0], record[1], record[2] if len(record) > 2 else None,  # type: ignore[misc]
+               json.dumps(record[3]) if len(record) > 3 and record[3] else None)  # type: ignore[misc]
+              for path, record in files.items()]),
+            noted]
+        self._write(*statements[0], *statements[1:])
 
     def pages(self, output: Path, current: set[str]) -> dict[str, str | None]:
         """The last build's pages, if it wrote to `output`: url -> fingerprint, or None where a body
