@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -166,6 +167,26 @@ def test_an_edit_updates_the_index_from_what_changed_and_equals_one_made_afresh(
     assert full == [1]
     assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh-july")
     assert (out / "pagefind/shards.json").read_text().count('"path"') == 4
+
+
+def test_an_edit_puts_back_a_shard_gone_from_the_output_or_the_cache(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    site, out = site_with(make_site), tmp_path / "out"
+    assert not build_into(site, out).errors
+    shard = next(entry for entry in (out / "pagefind").iterdir() if entry.name.startswith("part-00000"))
+    shutil.rmtree(shard)
+    write(site / "seeds/danang.md", STORIES["seeds/danang.md"].replace("sáng nay", "chiều nay"))
+    full = count_full_updates(monkeypatch)
+    assert not build_into(site, out).errors
+    assert full == [] and shard.is_dir()
+    assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
+    # The cache's copy of the shards gone: every shard is made again, from every story.
+    shutil.rmtree(site / ".sitegen-cache/search")
+    write(site / "seeds/danang.md", STORIES["seeds/danang.md"])
+    full.clear()
+    assert not build_into(site, out).errors
+    assert full == [1] and tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "again")
 
 
 def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> None:
