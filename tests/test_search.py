@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -187,6 +188,21 @@ def test_an_edit_puts_back_a_shard_gone_from_the_output_or_the_cache(
     full.clear()
     assert not build_into(site, out).errors
     assert full == [1] and tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "again")
+    # A layout the cache cannot read: made again from every story, and no story it names kept.
+    with sqlite3.connect(site / ".sitegen-cache/cache.sqlite3") as db:
+        db.execute("UPDATE meta SET value = 'damaged' WHERE key = 'search'")
+        db.execute("INSERT INTO search_stories VALUES ('seeds/gone.md', 'part-00009', 'd', 'c', 1.0)")
+    write(site / "seeds/danang.md", STORIES["seeds/danang.md"].replace("sáng nay", "hôm nay"))
+    full.clear()
+    assert not build_into(site, out).errors
+    assert full == [1]
+    with sqlite3.connect(site / ".sitegen-cache/cache.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM search_stories WHERE path = 'seeds/gone.md'").fetchone() == (0,)
+    # And the next edit is taken in from what changed again.
+    write(site / "seeds/danang.md", STORIES["seeds/danang.md"])
+    full.clear()
+    assert not build_into(site, out).errors
+    assert full == [] and tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "last")
 
 
 def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> None:

@@ -415,11 +415,12 @@ class Cache:
             return None
 
     def store_search_layout(self, terms: Mapping[str, Any], shards: Mapping[str, tuple[str, str, tuple[str, ...], int]],
-                            rewritten: Iterable[str], rows: Iterable[SearchRow]) -> None:
+                            rewritten: Iterable[str] | None, rows: Iterable[SearchRow]) -> None:
         """Keep what the search index was made from: every shard, and the stories of the shards `rewritten`
-        (those made anew or gone), which are `rows`; the stories of the rest stay as they were."""
+        (those made anew or gone; None: all), which are `rows`; the stories of the rest stay as they were."""
         self._write("DELETE FROM meta WHERE key = 'search'", [()],
-                    ("DELETE FROM search_stories WHERE shard = ?", [(shard,) for shard in sorted(set(rewritten))]),
+                    ("DELETE FROM search_stories", [()] if rewritten is None else []),
+                    ("DELETE FROM search_stories WHERE shard = ?", [(shard,) for shard in sorted(set(rewritten or ()))]),
                     ("INSERT OR REPLACE INTO search_stories VALUES (?, ?, ?, ?, ?)", list(rows)),
                     ("DELETE FROM search_shards", [()]),
                     ("INSERT INTO search_shards VALUES (?, ?, ?, ?, ?)",

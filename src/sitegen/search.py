@@ -332,7 +332,7 @@ def reshard(layout: Layout, changes: Changes, members: Mapping[str, list[Story]]
     return {shard: sorted(stories.values(), key=order_key) for shard, stories in shards.items()}
 
 
-def shard_changes(layout: Layout, changes: Changes) -> set[str]:
+def touched_shards(layout: Layout, changes: Changes) -> set[str]:
     """The shards `changes` touch that held stories before: those whose stories `reshard` needs."""
     touched = {shard for shard, _ in changes.edited.values()}
     if changes.added and layout.shards:
@@ -451,11 +451,12 @@ def update_search(cache: Cache, selection: Selection, settings: str, store: Path
     shards = shards_of(stories)
     made, indexed = index_shards(shards, settings, store, read)
     publish(made, store, output)
+    # The stories of shards made as they were stay in the cache; without a layout, none are trusted.
     before = layout.shards if layout else {}
     _keep_layout(cache, layout_of(shards, held, mark, settings, selection, made),
                  {shard: members for shard, members in shards.items()
                   if shard not in before or before[shard].key != made[shard].key},
-                 gone=set(before) - set(made))
+                 gone=set(before) - set(made) if layout else None)
     return indexed
 
 
@@ -475,7 +476,7 @@ def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Sele
                              for path, shard, digest, card, published in indexed})
     if changes is None:
         return None
-    members = cache.search_stories(shards=shard_changes(layout, changes))
+    members = cache.search_stories(shards=touched_shards(layout, changes))
     if members is None:
         return None
     before: dict[str, list[Story]] = {}
@@ -484,11 +485,13 @@ def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Sele
     return mark, changes, reshard(layout, changes, before)
 
 
-def _keep_layout(cache: Cache, layout: Layout, rewritten: Mapping[str, list[Story]], gone: Iterable[str] = ()) -> None:
-    """Keep `layout` in the cache, with the stories of the shards `rewritten` (and none of those `gone`)."""
+def _keep_layout(cache: Cache, layout: Layout, rewritten: Mapping[str, list[Story]],
+                 gone: Iterable[str] | None = ()) -> None:
+    """Keep `layout` in the cache, with the stories of the shards `rewritten` and none of those `gone`
+    (None: of any other shard)."""
     cache.store_search_layout(layout.terms(), {shard: (item.key, item.name, item.languages, item.size)
                                                for shard, item in layout.shards.items()},
-                              [*rewritten, *gone],
+                              None if gone is None else [*rewritten, *gone],
                               [(story.path, shard, story.digest, story.card, story.published)
                                for shard, members in rewritten.items() for story in members])
 
