@@ -80,6 +80,16 @@ def test_shards_are_indexed_again_only_when_their_stories_change(
 
     first = shards()
     assert [name.split(".")[0] for name in first] == ["part-00000", "part-00001"]
+    # What the search page loads of Pagefind, not its own search interfaces, in the output or the cache.
+    for folder in (out / "pagefind" / first[0], site / ".sitegen-cache/search" / first[0]):
+        names = {entry.name for entry in folder.iterdir()}
+        assert {"pagefind.js", "pagefind-worker.js", "pagefind-entry.json", "fragment"} <= names, folder
+        assert not names & search.UNUSED_FILES and not any(name.startswith("pagefind-ui") for name in names), folder
+    # A shard an older sitegen kept with them goes into the output without them.
+    shutil.copytree(site / ".sitegen-cache/search" / first[0], tmp_path / "kept")
+    write(tmp_path / "kept/pagefind-ui.js", "window.PagefindUI = 1;\n")
+    search._place(tmp_path / "kept", tmp_path / "placed")
+    assert (tmp_path / "placed/pagefind.js").is_file() and not (tmp_path / "placed/pagefind-ui.js").exists()
     # A text edit of the oldest story indexes its shard again, not the newest; a build with nothing to do, none.
     write(site / "seeds/bridge.md", STORIES["seeds/bridge.md"].replace("today", "today, said zebrafish"))
     counts.clear()
