@@ -66,6 +66,28 @@ def test_a_record_holds_the_story_s_own_words(tmp_path: Path) -> None:
     assert record["url"] == "/news/head-shoulders/" and record["language"] == "en"
 
 
+def test_pagefind_stops_though_a_process_forked_beside_it_holds_its_input(tmp_path: Path) -> None:
+    # A preview's build forks workers while its search refresh runs: each holds a copy of the pipe
+    # to Pagefind, which then never sees its input end. The refresh must not wait for them.
+    article, body = load_article(write(tmp_path / "a.md", "---\ntitle: A\n---\nWords.\n"),
+                                 LoadSettings("en", ZoneInfo("UTC"), "news"))
+    service = search._Pagefind()
+    holder = os.fork()
+    if holder == 0:  # pragma: no cover - the forked copy only holds the pipe
+        time.sleep(60)
+        os._exit(0)
+    try:
+        service.index([search.record(article, body, "/a/")], tmp_path / "bundle")
+        started = time.monotonic()
+        service.close()
+        # Stopped and reaped, not left for the ten seconds it was given before, then as a zombie.
+        assert service.process.returncode is not None and time.monotonic() - started < 5
+        assert (tmp_path / "bundle/pagefind-entry.json").is_file()
+    finally:
+        os.kill(holder, 9)
+        os.waitpid(holder, 0)
+
+
 def test_shards_are_indexed_again_only_when_their_stories_change(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "SHARD_SIZE", 2)

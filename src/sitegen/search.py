@@ -109,6 +109,10 @@ def record(article: Article, body: Body, url: str) -> dict[str, Any]:
     }
 
 
+# How long a Pagefind service is given to stop once told to (it stops in a few milliseconds).
+CLOSE_SECONDS = 0.5
+
+
 class _Pagefind:
     """Pagefind's indexing service (`pagefind --service`), spoken to directly.
 
@@ -177,12 +181,16 @@ class _Pagefind:
         self._reply()
 
     def close(self) -> None:
+        """Stop the service: once it has replied, its files are written, and it need not be waited for."""
         if self.process.stdin is not None:
             self.process.stdin.close()
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=CLOSE_SECONDS)
         except subprocess.TimeoutExpired:
+            # Its input stays open while a process forked beside it holds a copy (a preview's build
+            # workers, forked while its search refresh runs), and it never sees the end of it.
             self.process.kill()
+            self.process.wait()
 
 
 def _lower_priority() -> None:
