@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import sqlite3
@@ -19,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 from sitegen import search
 from sitegen.build import BuildOptions
 from sitegen.cache import Cache
+from sitegen.errors import BuildError
 from sitegen.load import load_article
 from sitegen.load.article import LoadSettings
 from sitegen.model import Selection
@@ -66,6 +69,51 @@ def test_a_record_holds_the_story_s_own_words(tmp_path: Path) -> None:
     assert record["url"] == "/news/head-shoulders/" and record["language"] == "en"
 
 
+def assert_whole(bundle: Path) -> None:
+    """Every file of every shard has its bytes, and every shard's entry file reads (Pagefind's own writes
+    left one shard in fifteen with an empty one)."""
+    shards = [entry for entry in bundle.iterdir() if entry.is_dir()]
+    assert shards
+    for shard in shards:
+        assert json.loads((shard / "pagefind-entry.json").read_text(encoding="utf-8"))["languages"], shard
+        assert not [path for path in shard.rglob("*") if path.is_file() and path.stat().st_size == 0], shard
+
+
+def test_a_bundle_s_files_are_written_whole_from_pagefind_s_reply(tmp_path: Path) -> None:
+    files = [{"path": "pagefind-entry.json", "content": base64.b64encode(b'{"languages": {}}').decode()},
+             {"path": "fragment/en_1.pf_fragment", "content": base64.b64encode(b"\x1f\x8b").decode()},
+             {"path": "pagefind-ui.js", "content": base64.b64encode(b"ui").decode()}]
+    search.write_bundle(files, tmp_path / "shard")
+    assert sorted(str(p.relative_to(tmp_path / "shard")) for p in (tmp_path / "shard").rglob("*") if p.is_file()) == \
+        ["fragment/en_1.pf_fragment", "pagefind-entry.json"]
+    assert (tmp_path / "shard/fragment/en_1.pf_fragment").read_bytes() == b"\x1f\x8b"
+    for outside in ("../escaped.js", "/etc/escaped.js", "fragment/../../escaped.js", "."):
+        with pytest.raises(BuildError, match="outside its bundle"):
+            search.write_bundle([{"path": outside, "content": ""}], tmp_path / "other")
+    assert not (tmp_path / "escaped.js").exists()
+
+
+def test_a_shard_the_store_does_not_hold_whole_is_indexed_again(make_site: Callable[..., Path], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    site, out = site_with(make_site), tmp_path / "out"
+    assert not build_into(site, out).errors
+    store = site / ".sitegen-cache/search"
+    shard = next(entry for entry in store.iterdir() if entry.name.startswith("part-00000"))
+    # As a build stopped before it had written the shard's languages, which go last.
+    (shard / "languages.json").unlink()
+    (shard / "pagefind-entry.json").write_text("")
+    counts = count_indexing(monkeypatch)
+    shutil.rmtree(out / "pagefind" / shard.name)
+    write(site / "seeds/danang.md", STORIES["seeds/danang.md"].replace("sáng nay", "chiều nay"))
+    assert not build_into(site, out).errors
+    write(site / "seeds/danang.md", STORIES["seeds/danang.md"])
+    assert not build_into(site, out).errors
+    assert 2 in counts and (shard / "languages.json").is_file()
+    assert_whole(out / "pagefind")
+    assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
+
+
 def test_pagefind_stops_though_a_process_forked_beside_it_holds_its_input(tmp_path: Path) -> None:
     # A preview's build forks workers while its search refresh runs: each holds a copy of the pipe
     # to Pagefind, which then never sees its input end. The refresh must not wait for them.
@@ -107,11 +155,7 @@ def test_shards_are_indexed_again_only_when_their_stories_change(
         names = {entry.name for entry in folder.iterdir()}
         assert {"pagefind.js", "pagefind-worker.js", "pagefind-entry.json", "fragment"} <= names, folder
         assert not names & search.UNUSED_FILES and not any(name.startswith("pagefind-ui") for name in names), folder
-    # A shard an older sitegen kept with them goes into the output without them.
-    shutil.copytree(site / ".sitegen-cache/search" / first[0], tmp_path / "kept")
-    write(tmp_path / "kept/pagefind-ui.js", "window.PagefindUI = 1;\n")
-    search._place(tmp_path / "kept", tmp_path / "placed")
-    assert (tmp_path / "placed/pagefind.js").is_file() and not (tmp_path / "placed/pagefind-ui.js").exists()
+    assert_whole(out / "pagefind")
     # A text edit of the oldest story indexes its shard again, not the newest; a build with nothing to do, none.
     write(site / "seeds/bridge.md", STORIES["seeds/bridge.md"].replace("today", "today, said zebrafish"))
     counts.clear()

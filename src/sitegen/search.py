@@ -86,9 +86,14 @@ def members_key(shard: str, members: Iterable[Member], settings: str) -> str:
     return digest.hexdigest()
 
 
+# Which way shards were written, in their names: those Pagefind wrote itself may lack files (see
+# `_Pagefind.index`), and a new name is never taken for one of them, in the cache or in the output.
+SHARD_FORMAT = 2
+
+
 def shard_name(shard: str, records: list[dict[str, Any]]) -> str:
     """A shard's folder: its key and a hash of what it indexes, so the same stories give the same name anywhere."""
-    digest = hashlib.sha256(f"{pagefind_version()}\0".encode())
+    digest = hashlib.sha256(f"{pagefind_version()}\0{SHARD_FORMAT}\0".encode())
     digest.update(json.dumps(records, ensure_ascii=False, sort_keys=True).encode())
     return f"{shard}.{digest.hexdigest()[:16]}"
 
@@ -142,13 +147,16 @@ class _Pagefind:
 
     def _reply(self) -> dict[str, Any]:
         assert self.process.stdout is not None
-        while b"," not in self._buffer:
+        # A reply ends at a comma (base64 has none); the bundle's files come as one of a few megabytes.
+        chunks, end = [self._buffer], self._buffer.find(b",")
+        while end < 0:
             chunk = os.read(self.process.stdout.fileno(), 1 << 16)
             if not chunk:
                 raise BuildError("Pagefind stopped while indexing", None, None, "build again; if it persists, "
                                  "report it with the output of `pagefind --version`")
-            self._buffer += chunk
-        message, _, self._buffer = self._buffer.partition(b",")
+            end = chunk.find(b",")
+            chunks.append(chunk)
+        message, _, self._buffer = b"".join(chunks).partition(b",")
         reply: dict[str, Any] = json.loads(base64.b64decode(message))["payload"]
         if reply.get("type") == "Error":
             raise BuildError(f"Pagefind could not index: {reply.get('message')}", None, None,
@@ -176,12 +184,15 @@ class _Pagefind:
         for _ in records:
             self._reply()
         sender.join()
-        self._send({"type": "WriteFiles", "index_id": index_id, "output_path": str(folder)})
+        # The files in the reply, written here, not by Pagefind (`WriteFiles`): it replies once its writes
+        # are queued, not done, and stops as soon as its input ends, leaving some files empty (one
+        # shard in fifteen, and a search page that cannot load).
+        self._send({"type": "GetFiles", "index_id": index_id})
         self.process.stdin.flush()
-        self._reply()
+        write_bundle(self._reply()["files"], folder)
 
     def close(self) -> None:
-        """Stop the service: once it has replied, its files are written, and it need not be waited for."""
+        """Stop the service, which holds nothing once it has replied."""
         if self.process.stdin is not None:
             self.process.stdin.close()
         try:
@@ -198,6 +209,27 @@ def _lower_priority() -> None:
         os.nice(10)
     except OSError:
         pass
+
+
+def write_bundle(files: Iterable[Mapping[str, str]], folder: Path) -> None:
+    """Write the files of a Pagefind bundle (relative path and base64 content each) into `folder`, but for
+    UNUSED_FILES."""
+    root = folder.resolve()
+    for item in files:
+        target = (root / item["path"]).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise BuildError(f"Pagefind named a file outside its bundle: {item['path']!r}", None, None,
+                             "report it with the output of `pagefind --version`")
+        if target.name in UNUSED_FILES and target.parent == root:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(base64.b64decode(item["content"]))
+
+
+# What Pagefind makes for every shard for its own search interfaces, which the search page does not load
+# (it imports one shard's pagefind.js and merges the others): 420 KB a shard, 140 MB at 100,000 stories.
+UNUSED_FILES = frozenset({"pagefind-ui.js", "pagefind-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css",
+                          "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-highlight.js"})
 
 
 @dataclass(frozen=True)
@@ -371,13 +403,13 @@ def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
         for shard in sorted(shards, reverse=True):
             known = store / "keys" / keys[shard]
             name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
-            if name and (store / name / "pagefind-entry.json").is_file():
+            if name and _stored(store / name):
                 names[shard] = name
                 continue
             records = sorted(read(shards[shard]), key=lambda item: str(item["url"]))
             names[shard] = shard_name(shard, records)
             noted.append(shard)
-            if not (store / names[shard] / "pagefind-entry.json").is_file():
+            if not _stored(store / names[shard]):
                 while len(running) >= cores:
                     running.pop(0).result()
                 running.append(pool.submit(_index, records, store, names[shard]))
@@ -388,15 +420,24 @@ def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
     for shard in noted:
         (store / "keys" / keys[shard]).write_text(names[shard], encoding="utf-8")
     listed = {shard: Listed(keys[shard], names[shard],
-                            tuple(json.loads((store / names[shard] / "languages.json").read_text(encoding="utf-8"))),
+                            tuple(json.loads((store / names[shard] / LANGUAGES).read_text(encoding="utf-8"))),
                             len(shards[shard]))
               for shard in shards}
     return listed, sorted(indexed)
 
 
+# The languages of a shard in the store, which sitegen writes there (see `_index`) and leaves out of the output.
+LANGUAGES = "languages.json"
+
+
+def _stored(folder: Path) -> bool:
+    """Whether a shard is in the store, whole."""
+    return (folder / LANGUAGES).is_file()
+
+
 def in_store(listed: Mapping[str, Listed], store: Path) -> bool:
     """Whether every shard listed is in the store, as `publish` needs it."""
-    return all((store / shard.name / "pagefind-entry.json").is_file() for shard in listed.values())
+    return all(_stored(store / shard.name) for shard in listed.values())
 
 
 def publish(listed: Mapping[str, Listed], store: Path, output: Path) -> None:
@@ -513,27 +554,15 @@ def _index(records: list[dict[str, Any]], store: Path, name: str) -> None:
         service.index(records, partial)
     finally:
         service.close()
-    for unused in UNUSED_FILES:
-        (partial / unused).unlink(missing_ok=True)
-    (partial / "languages.json").write_text(json.dumps(sorted({str(item["language"]) for item in records})),
-                                            encoding="utf-8")
+    # Written last, and the shard moved in whole: a shard in the store has all its files.
+    (partial / LANGUAGES).write_text(json.dumps(sorted({str(item["language"]) for item in records})),
+                                     encoding="utf-8")
     shutil.rmtree(kept, ignore_errors=True)
     os.replace(partial, kept)
 
 
-# What Pagefind writes into every shard for its own search interfaces, which the search page does not load
-# (it imports one shard's pagefind.js and merges the others): 420 KB a shard, 140 MB at 100,000 stories.
-UNUSED_FILES = frozenset({"pagefind-ui.js", "pagefind-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css",
-                          "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-highlight.js"})
-
-
-def _unused(folder: str, names: list[str]) -> set[str]:
-    return {name for name in names if name in UNUSED_FILES}
-
-
 def _place(kept: Path, target: Path) -> None:
-    """A shard from the cache into the output (but for UNUSED_FILES, which a cache from before may hold):
-    linked where the file system allows, else copied, then moved in."""
+    """A shard from the cache into the output: linked where the file system allows, else copied, then moved in."""
     partial = target.with_name(f".{target.name}.{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
 
@@ -543,8 +572,8 @@ def _place(kept: Path, target: Path) -> None:
         except OSError:
             shutil.copy2(source, destination)
 
-    shutil.copytree(kept, partial, copy_function=link, ignore=_unused)
-    (partial / "languages.json").unlink(missing_ok=True)
+    shutil.copytree(kept, partial, copy_function=link)
+    (partial / LANGUAGES).unlink(missing_ok=True)
     os.replace(partial, target)
 
 
