@@ -3,7 +3,7 @@
     python bench/corpus.py 100000 /tmp/c100k     # once; then turn search off in its sitegen.toml if wanted
     python bench/edit.py /tmp/c100k --runs 6
 
-Each run makes one edit (a paragraph added to a story, a new story ten minutes after the newest,
+Each run makes one edit (a paragraph added to a story, a new story after the newest, dated before the build time,
 a headline changed), times the build that follows, then a build with nothing to do as its anchor
 in the same minute: this machine's speed drifts by a fifth from one quarter of an hour to the next.
 The first build (cold, when the cache is not warm for this code) is timed apart.
@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -32,7 +32,30 @@ def _build(site: Path, epoch: str) -> float:
     return time.perf_counter() - started
 
 
-def _make(kind: str, site: Path, run: int, tag: str, originals: dict[Path, str | None]) -> None:
+def _newest(site: Path) -> tuple[Path, datetime]:
+    """The newest story file and its time, new stories of earlier runs of the benches included: a new
+    story dated before one of them would take a build's slower way, as one published back-dated does."""
+    dated = []
+    for path in (site / "seeds").rglob("story-*.md"):
+        try:
+            dated.append((datetime.fromisoformat(_published(path).strip().strip('"')), path))
+        except ValueError:
+            continue
+    moment, path = max(dated)
+    return path, moment
+
+
+def _step(newest: datetime, epoch: str, runs: int) -> timedelta:
+    """How far apart the runs' new stories are, after the newest: each before the build time, or it
+    would be held back for its time rather than published."""
+    room = datetime.fromtimestamp(int(epoch), timezone.utc) - newest
+    if room <= timedelta(0):
+        raise SystemExit(f"the newest story ({newest.isoformat()}) is not before --epoch {epoch}: choose a later one")
+    return min(timedelta(minutes=10), room / (runs + 1))
+
+
+def _make(kind: str, site: Path, run: int, tag: str, originals: dict[Path, str | None], newest: Path,
+          later: timedelta) -> None:
     stories = sorted((site / "seeds").rglob("story-*.md"))
     originals.setdefault(stories[4], stories[4].read_text(encoding="utf-8"))
     if kind == "text":
@@ -41,10 +64,9 @@ def _make(kind: str, site: Path, run: int, tag: str, originals: dict[Path, str |
         _edit(stories[4], lambda text: re.sub(r'^title: "(.*?)(, revised [^"]*)?"$', rf'title: "\1, revised {tag} {run}"',
                                               text, count=1, flags=re.MULTILINE))
     else:
-        newest = max((s for s in stories if "story-new" not in s.name), key=_published)
         new = newest.with_name(f"story-new-{tag}-{run}.md")
         originals[new] = None
-        text = _shift_published(newest.read_text(encoding="utf-8"), timedelta(minutes=10 * (run + 1)))
+        text = _shift_published(newest.read_text(encoding="utf-8"), later)
         new.write_text(text.replace('title: "', f'title: "Just in {tag} {run}: ', 1), encoding="utf-8")
 
 
@@ -61,12 +83,16 @@ def main() -> int:
     # What the runs change, put back at the end: a later story of this bench's would be the newest
     # that bench/serve.py dates its own after, past the time it builds at.
     originals: dict[Path, str | None] = {}
+    newest, moment = _newest(site)
+    step = _step(moment, args.epoch, args.runs)
     try:
         for kind in ("text", "new story", "headline"):
             timed, anchors = [], []
             for run in range(args.runs):
-                _make(kind, site, run, tag, originals)
+                _make(kind, site, run, tag, originals, newest, step * (run + 1))
                 timed.append(_build(site, args.epoch))
+                if kind == "new story" and f"Just in {tag} {run}:" not in (site / "build/index.html").read_text("utf-8"):
+                    raise SystemExit(f"the new story of run {run} is not on the front page: it was not published")
                 anchors.append(_build(site, args.epoch))
             print(f"{kind}: {min(timed):.2f}-{max(timed):.2f} s, median {statistics.median(timed):.2f} s; "
                   f"nothing changed {min(anchors):.2f}-{max(anchors):.2f} s ({args.runs} runs)")
