@@ -257,6 +257,36 @@ def test_an_edit_updates_the_index_from_what_changed_and_equals_one_made_afresh(
     assert (out / "pagefind/shards.json").read_text().count('"path"') == 4
 
 
+def test_the_newest_stories_corrected_re_dated_or_taken_down_update_the_index_from_what_changed(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    site = site_with(make_site, **{"seeds/late.md": "---\ntitle: Late\ndate: 2024-06-09\nsection: World\n---\nLate.\n"})
+    out = tmp_path / "out"
+    assert not build_into(site, out).errors
+    full = count_full_updates(monkeypatch)
+    story = "---\ntitle: {0}\ndate: {1}\nsection: World\n---\n{0} news.\n"
+    steps = [
+        # The newest shard holds danang (3 June) and late (9 June). The newest taken down.
+        ("seeds/late.md", None),
+        # Published back-dated, but after the newest shard's first story.
+        ("seeds/between.md", story.format("Between", "2024-06-05")),
+        # A story of that shard re-dated within it.
+        ("seeds/danang.md", STORIES["seeds/danang.md"].replace("2024-06-03", "2024-06-07")),
+        # One more than the shard holds, before its newest: the next shard starts.
+        ("seeds/last.md", story.format("Last", "2024-06-06")),
+    ]
+    for number, (name, text) in enumerate(steps):
+        full.clear()
+        if text is None:
+            (site / name).unlink()
+        else:
+            write(site / name, text)
+        assert not build_into(site, out).errors
+        assert full == [], name
+        assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, f"fresh{number}"), name
+    assert (out / "pagefind/shards.json").read_text().count('"path"') == 3
+
+
 def test_an_edit_puts_back_a_shard_gone_from_the_output_or_the_cache(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "SHARD_SIZE", 2)
@@ -328,10 +358,51 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> N
     assert search.changes_since(layout, "other", july, {}, indexed) is None
     assert changes({}) == search.Changes({}, [], later)
     # Adding past a full newest shard starts the next.
-    full = search.Layout(7, "s", search.pagefind_version(), False, False, 300.0, None, search.order_key(new),
-                         {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_SIZE)})
+    many = [search.Story(f"seeds/m{i:03}.md", "dm", "cm", 300.0 + i / 1000) for i in range(search.SHARD_SIZE)]
+    full = search.Layout(7, "s", search.pagefind_version(), False, False, many[-1].published, None,
+                         search.order_key(many[-1]),
+                         {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_SIZE)},
+                         search.order_key(many[0]))
     added = search.Changes({}, [search.Story("seeds/next.md", "dn", "cn", 400.0)], None)
-    assert list(search.reshard(full, added, {"part-00001": [new]})) == ["part-00001", "part-00002"]
+    shards = search.reshard(full, added, {"part-00001": many})
+    assert list(shards) == ["part-00001", "part-00002"] and shards["part-00002"] == added.added
+
+
+def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None:
+    from datetime import datetime, timezone
+
+    july = Selection(drafts=False, future=False, now=datetime(2024, 7, 1, tzinfo=timezone.utc))
+    old, new, newer = (search.Story(f"seeds/{n}.md", f"d{n}", f"c{n}", float(t)) for n, t in
+                       (("old", 100), ("new", 300), ("newer", 350)))
+    listed = {"part-00000": search.Listed("k0", "part-00000.a", ("en",), 1),
+              "part-00001": search.Listed("k1", "part-00001.b", ("en",), 2)}
+    layout = search.Layout(7, "s", search.pagefind_version(), False, False, 350.0, None, search.order_key(newer),
+                           listed, search.order_key(new))
+    indexed = {old.path: ("part-00000", old), new.path: ("part-00001", new), newer.path: ("part-00001", newer)}
+
+    def tail(written: dict[str, Any]) -> list[str] | None:
+        changes = search.changes_since(layout, "s", july, written, indexed)
+        if changes is None:
+            return None
+        assert search.touched_shards(layout, changes) == {"part-00001"}
+        shards = search.reshard(layout, changes, {"part-00001": [new, newer]})
+        assert list(shards) == ["part-00001"]
+        return [story.path for story in shards["part-00001"]]
+
+    # Published back-dated, but after the newest shard's first story; taken down; drafted; re-dated within it.
+    assert tail({"seeds/mid.md": ("dm", "cm", 320.0, False)}) == [new.path, "seeds/mid.md", newer.path]
+    assert tail({newer.path: None}) == [new.path]
+    assert tail({newer.path: ("dn", "cn", 350.0, True)}) == [new.path]
+    assert tail({new.path: ("dn", "cn", 360.0, False)}) == [newer.path, new.path]
+    # Held back for a later time: it goes, and the index takes it in at that time.
+    later = july.now.timestamp() + 3600
+    changes = search.changes_since(layout, "s", july, {newer.path: ("dn", "cn", later, False)}, indexed)
+    assert changes is not None and changes.removed == {newer.path} and changes.release == later
+    # Moved before the newest shard, published before it, or leaving it empty: every story.
+    assert tail({new.path: ("dn", "cn", 250.0, False)}) is None
+    assert tail({"seeds/early.md": ("de", "ce", 200.0, False)}) is None
+    assert tail({new.path: None, newer.path: None}) is None
+    assert tail({old.path: None}) is None
 
 
 # Edits as (kind, which story) for the property below; more examples with SEARCH_EXAMPLES=50.

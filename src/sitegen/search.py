@@ -274,21 +274,25 @@ class Layout:
     # Where the newest story sorts (`order_key`): a story after it joins the newest shard alone.
     newest: tuple[bool, float, str] | None
     shards: Mapping[str, Listed]
+    # Where the newest shard's first story sorts: a story that comes, goes or moves after it changes
+    # that shard alone (and the next, when it overflows).
+    tail: tuple[bool, float, str] | None = None
 
     def terms(self) -> dict[str, Any]:
         return {"mark": self.mark, "settings": self.settings, "version": self.version, "drafts": self.drafts,
                 "future": self.future, "latest": self.latest, "release": self.release,
-                "newest": list(self.newest) if self.newest else None}
+                "newest": list(self.newest) if self.newest else None, "tail": list(self.tail) if self.tail else None}
 
     @staticmethod
     def read(terms: Mapping[str, Any], shards: Mapping[str, tuple[str, str, tuple[str, ...], int]]) -> Layout | None:
         """The layout the cache keeps (see `terms`); None when it is not one."""
         try:
-            newest = terms["newest"]
+            newest, tail = terms["newest"], terms["tail"]
             return Layout(int(terms["mark"]), str(terms["settings"]), str(terms["version"]), bool(terms["drafts"]),
                           bool(terms["future"]), terms["latest"], terms["release"],
                           (bool(newest[0]), float(newest[1]), str(newest[2])) if newest else None,
-                          {shard: Listed(*listed) for shard, listed in shards.items()})
+                          {shard: Listed(*listed) for shard, listed in shards.items()},
+                          (bool(tail[0]), float(tail[1]), str(tail[2])) if tail else None)
         except (KeyError, TypeError, ValueError, IndexError):
             return None
 
@@ -300,18 +304,22 @@ def layout_of(shards: Mapping[str, list[Story]], held: Iterable[float], mark: in
     now = selection.now.timestamp()
     return Layout(mark, settings, pagefind_version(), selection.drafts, selection.future, max(dated, default=None),
                   min((time for time in held if time > now), default=None),
-                  order_key(shards[max(shards)][-1]) if shards else None, listed)
+                  order_key(shards[max(shards)][-1]) if shards else None, listed,
+                  order_key(shards[max(shards)][0]) if shards else None)
 
 
 @dataclass(frozen=True)
 class Changes:
-    """What the source files written since a layout changed in the index, when no story moved between shards."""
+    """What the source files written since a layout changed in the index, when no story moved between shards
+    but in the newest."""
 
     # Stories indexed before and still, in the same place, by path, with the shard they are in.
     edited: dict[str, tuple[str, Story]]
-    # Stories new to the index, all after its newest, in order.
+    # Stories that join the newest shard or come after it (new, or moved within it), in order.
     added: list[Story]
     release: float | None
+    # Stories that leave the newest shard (gone, held back, or moved within it), by path.
+    removed: frozenset[str] = frozenset()
 
 
 # A source file's article as the cache holds it: (digest, card key, published, draft).
@@ -324,8 +332,10 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
     held `indexed` of them (shard and story, by path); None when only making the shards anew says it.
 
     Text, headline and other edits that keep a story's time change its shard alone, and a story newer than
-    every other joins the newest; anything that moves a story between shards (a story gone, a time
-    changed, one published before the newest) or another clock, other settings, need every story.
+    every other joins the newest. A story that comes, goes or moves in time after the newest shard's
+    first changes that shard alone: the newest stories are where a newsroom corrects, re-dates and takes
+    down. Anything that moves a story between older shards (a story gone or re-dated among them, one
+    published before the newest shard) or another clock, other settings, need every story.
     """
     if (layout.settings, layout.version, layout.drafts, layout.future) != \
             (settings, pagefind_version(), selection.drafts, selection.future):
@@ -336,24 +346,36 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
         return None
     edited: dict[str, tuple[str, Story]] = {}
     added: list[Story] = []
+    removed: set[str] = set()
     release = layout.release
+    newest = max(layout.shards, default=None)
     for path in sorted(written):
         held, before = written[path], indexed.get(path)
         story = Story(path, held[0], held[1], held[2]) if held else None
         kept = held is not None and selection.keeps(held[3], held[2])
+        # Out of the index for its time alone: it may come in at that time.
+        if held is not None and not kept and not selection.future and (selection.drafts or not held[3]) and \
+                held[2] is not None and held[2] > now:
+            release = held[2] if release is None else min(release, held[2])
         if story is not None and kept and before is not None and before[1].published == story.published:
             edited[path] = (before[0], story)
         elif story is not None and kept and before is None and \
                 (layout.newest is None or order_key(story) > layout.newest):
             added.append(story)
         elif before is None and not kept:
-            # Still out of the index; if for its time, it may come in at that time.
-            if held is not None and not selection.future and (selection.drafts or not held[3]) and \
-                    held[2] is not None and held[2] > now:
-                release = held[2] if release is None else min(release, held[2])
+            continue
+        elif layout.tail is not None and (before is None or before[0] == newest) and \
+                (story is None or not kept or order_key(story) >= layout.tail):
+            if before is not None:
+                removed.add(path)
+            if story is not None and kept:
+                added.append(story)
         else:
             return None
-    return Changes(edited, sorted(added, key=order_key), release)
+    # A newest shard left with no story: the one before it becomes the newest, where it starts unknown here.
+    if newest is not None and not added and len(removed) >= layout.shards[newest].size:
+        return None
+    return Changes(edited, sorted(added, key=order_key), release, frozenset(removed))
 
 
 def reshard(layout: Layout, changes: Changes, members: Mapping[str, list[Story]]) -> dict[str, list[Story]]:
@@ -362,20 +384,22 @@ def reshard(layout: Layout, changes: Changes, members: Mapping[str, list[Story]]
     for path, (shard, story) in changes.edited.items():
         shards.setdefault(shard, {})[path] = story
     newest = max(layout.shards, default=None)
-    room = SHARD_SIZE - layout.shards[newest].size if newest else 0
-    number = int(newest.removeprefix("part-")) if newest else -1
-    for story in changes.added:
-        if room <= 0:
-            number, room = number + 1, SHARD_SIZE
-        shards.setdefault(f"part-{number:05d}", {})[story.path] = story
-        room -= 1
+    if changes.added or changes.removed:
+        # The newest shard's stories, with those that come and without those that go, from where it starts.
+        tail = shards.pop(newest, {}) if newest else {}
+        region = sorted([*(story for path, story in tail.items() if path not in changes.removed), *changes.added],
+                        key=order_key)
+        number = int(newest.removeprefix("part-")) if newest else 0
+        for start in range(0, len(region), SHARD_SIZE):
+            shards[f"part-{number + start // SHARD_SIZE:05d}"] = {story.path: story
+                                                                  for story in region[start : start + SHARD_SIZE]}
     return {shard: sorted(stories.values(), key=order_key) for shard, stories in shards.items()}
 
 
 def touched_shards(layout: Layout, changes: Changes) -> set[str]:
     """The shards `changes` touch that held stories before: those whose stories `reshard` needs."""
     touched = {shard for shard, _ in changes.edited.values()}
-    if changes.added and layout.shards:
+    if (changes.added or changes.removed) and layout.shards:
         touched.add(max(layout.shards))
     return touched
 
@@ -485,10 +509,15 @@ def update_search(cache: Cache, selection: Selection, settings: str, store: Path
         made, indexed = index_shards(shards, settings, store, read)
         listed = {**layout.shards, **made}
         publish(listed, store, output)
-        latest = max((story.published for story in changes.added if story.published is not None),
-                     default=layout.latest)
-        after = replace(layout, mark=mark, latest=latest, release=changes.release, shards=listed,
-                        newest=order_key(changes.added[-1]) if changes.added else layout.newest)
+        after = replace(layout, mark=mark, release=changes.release, shards=listed)
+        if changes.added or changes.removed:
+            # Every story of the newest shards sorts after every older one: their latest time is the index's.
+            last = max(shards)
+            region = [story for shard in sorted(shards) if shard >= (max(layout.shards, default=""))
+                      for story in shards[shard]]
+            after = replace(after, newest=order_key(shards[last][-1]), tail=order_key(shards[last][0]),
+                            latest=max((story.published for story in region if story.published is not None),
+                                       default=None))
         _keep_layout(cache, after, shards)
         return indexed
     # Marked before the files are read: one written meanwhile is taken in by the next update.
