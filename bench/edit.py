@@ -3,9 +3,10 @@
     python bench/corpus.py 100000 /tmp/c100k     # once; then turn search off in its sitegen.toml if wanted
     python bench/edit.py /tmp/c100k --runs 6
 
-Each run makes one edit (a paragraph added to a story, a new story after the newest, dated before the build time,
-a headline changed), times the build that follows, then a build with nothing to do as its anchor
-in the same minute: this machine's speed drifts by a fifth from one quarter of an hour to the next.
+Each run makes one edit (a paragraph added to a story, a new story after the newest and before the
+build time, a headline changed), times the build that follows, then a build with nothing to do as
+its anchor in the same minute: this machine's speed drifts by a fifth from one quarter of an hour
+to the next.
 The first build (cold, when the cache is not warm for this code) is timed apart.
 """
 
