@@ -125,6 +125,26 @@ def test_a_shard_the_store_does_not_hold_whole_is_indexed_again(make_site: Calla
     assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
 
 
+def test_shards_written_another_way_are_all_indexed_again(make_site: Callable[..., Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # As an older sitegen left them, whose shards Pagefind wrote itself: none is used again, not even
+    # those an edit does not touch, nor kept in the output.
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    site, out = site_with(make_site), tmp_path / "out"
+    with monkeypatch.context() as older:
+        older.setattr(search, "SHARD_FORMAT", 1)
+        assert not build_into(site, out).errors
+    before = {entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir()}
+    counts = count_indexing(monkeypatch)
+    write(site / "seeds/danang.md", STORIES["seeds/danang.md"].replace("sáng nay", "chiều nay"))
+    assert not build_into(site, out).errors
+    assert sorted(counts) == [1, 2]
+    after = {entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir()}
+    assert len(after) == 2 and not after & before
+    assert not before & {entry.name for entry in (site / ".sitegen-cache/search").iterdir()}
+    assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
+
+
 def test_pagefind_stops_though_a_process_forked_beside_it_holds_its_input(tmp_path: Path) -> None:
     # A preview's build forks workers while its search refresh runs: each holds a copy of the pipe
     # to Pagefind, which then never sees its input end. The refresh must not wait for them.
@@ -332,7 +352,7 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> N
     listed = {"part-00000": search.Listed("k0", "part-00000.a", ("en",), 2),
               "part-00001": search.Listed("k1", "part-00001.b", ("en",), 1)}
     later = now.timestamp() + 86400
-    layout = search.Layout(7, "s", search.pagefind_version(), False, False, 300.0, later,
+    layout = search.Layout(7, "s", search.index_version(), False, False, 300.0, later,
                            search.order_key(new), listed)
     indexed = {old.path: ("part-00000", old), mid.path: ("part-00000", mid), new.path: ("part-00001", new)}
 
@@ -359,7 +379,7 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> N
     assert changes({}) == search.Changes({}, [], later)
     # Adding past a full newest shard starts the next.
     many = [search.Story(f"seeds/m{i:03}.md", "dm", "cm", 300.0 + i / 1000) for i in range(search.SHARD_SIZE)]
-    full = search.Layout(7, "s", search.pagefind_version(), False, False, many[-1].published, None,
+    full = search.Layout(7, "s", search.index_version(), False, False, many[-1].published, None,
                          search.order_key(many[-1]),
                          {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_SIZE)},
                          search.order_key(many[0]))
@@ -376,7 +396,7 @@ def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None
                        (("old", 100), ("new", 300), ("newer", 350)))
     listed = {"part-00000": search.Listed("k0", "part-00000.a", ("en",), 1),
               "part-00001": search.Listed("k1", "part-00001.b", ("en",), 2)}
-    layout = search.Layout(7, "s", search.pagefind_version(), False, False, 350.0, None, search.order_key(newer),
+    layout = search.Layout(7, "s", search.index_version(), False, False, 350.0, None, search.order_key(newer),
                            listed, search.order_key(new))
     indexed = {old.path: ("part-00000", old), new.path: ("part-00001", new), newer.path: ("part-00001", newer)}
 

@@ -71,6 +71,16 @@ def shards_of(stories: Iterable[Story]) -> dict[str, list[Story]]:
             for number, start in enumerate(range(0, len(ordered), SHARD_SIZE))}
 
 
+# Which way shards are written, in their keys and names: those Pagefind wrote itself may lack files (see
+# `_Pagefind.index`), and neither is ever taken for one of them, in the cache or in the output.
+SHARD_FORMAT = 2
+
+
+def index_version() -> str:
+    """What a layout was made with beside the stories: Pagefind's version and the way shards are written."""
+    return f"{pagefind_version()} {SHARD_FORMAT}"
+
+
 # What a shard is made from: each story's source path, digest (its text) and card key (what listings show).
 Member = tuple[str, str, str]
 
@@ -80,15 +90,10 @@ def members_key(shard: str, members: Iterable[Member], settings: str) -> str:
 
     Cheap, but tied to where the site is (a story's digest names its file): the cache's key to the shard's name.
     """
-    digest = hashlib.sha256(f"{pagefind_version()}\0{settings}\0{shard}\0".encode())
+    digest = hashlib.sha256(f"{pagefind_version()}\0{SHARD_FORMAT}\0{settings}\0{shard}\0".encode())
     for member in sorted(members):
         digest.update("\0".join(member).encode() + b"\n")
     return digest.hexdigest()
-
-
-# Which way shards were written, in their names: those Pagefind wrote itself may lack files (see
-# `_Pagefind.index`), and a new name is never taken for one of them, in the cache or in the output.
-SHARD_FORMAT = 2
 
 
 def shard_name(shard: str, records: list[dict[str, Any]]) -> str:
@@ -302,7 +307,7 @@ def layout_of(shards: Mapping[str, list[Story]], held: Iterable[float], mark: in
     """The layout of an index made from every story (`shards`), the times of those held back for them being `held`."""
     dated = [story.published for members in shards.values() for story in members if story.published is not None]
     now = selection.now.timestamp()
-    return Layout(mark, settings, pagefind_version(), selection.drafts, selection.future, max(dated, default=None),
+    return Layout(mark, settings, index_version(), selection.drafts, selection.future, max(dated, default=None),
                   min((time for time in held if time > now), default=None),
                   order_key(shards[max(shards)][-1]) if shards else None, listed,
                   order_key(shards[max(shards)][0]) if shards else None)
@@ -338,7 +343,7 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
     published before the newest shard) or another clock, other settings, need every story.
     """
     if (layout.settings, layout.version, layout.drafts, layout.future) != \
-            (settings, pagefind_version(), selection.drafts, selection.future):
+            (settings, index_version(), selection.drafts, selection.future):
         return None
     now = selection.now.timestamp()
     if not selection.future and ((layout.latest is not None and layout.latest > now) or
