@@ -516,13 +516,10 @@ def update_search(cache: Cache, selection: Selection, settings: str, store: Path
         publish(listed, store, output)
         after = replace(layout, mark=mark, release=changes.release, shards=listed)
         if changes.added or changes.removed:
-            # Every story of the newest shards sorts after every older one: their latest time is the index's.
+            # Dated stories sort after undated ones, by time: the newest story's time is the index's latest.
             last = max(shards)
-            region = [story for shard in sorted(shards) if shard >= (max(layout.shards, default=""))
-                      for story in shards[shard]]
             after = replace(after, newest=order_key(shards[last][-1]), tail=order_key(shards[last][0]),
-                            latest=max((story.published for story in region if story.published is not None),
-                                       default=None))
+                            latest=shards[last][-1].published)
         _keep_layout(cache, after, shards)
         return indexed
     # Marked before the files are read: one written meanwhile is taken in by the next update.
