@@ -46,6 +46,18 @@ def site_with(make_site: Callable[..., Path], **extra: str) -> Path:
     return make_site({**STORIES, **extra}, config=CONFIG)
 
 
+def cut_every(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """Shards of `size` stories each, cut by count alone: a small site with several shards."""
+    monkeypatch.setattr(search, "SHARD_LEAST", size)
+    monkeypatch.setattr(search, "SHARD_MOST", size)
+
+
+def listed_shards(bundle: Path) -> list[str]:
+    """The folders of a bundle's shards as `shards.json` lists them, oldest first."""
+    entries = json.loads((bundle / "shards.json").read_text(encoding="utf-8"))["shards"]
+    return [entry["path"].rstrip("/") for entry in reversed(entries)]
+
+
 def count_indexing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Records in each shard Pagefind indexes from now on."""
     counts: list[int] = []
@@ -96,7 +108,7 @@ def test_a_bundle_s_files_are_written_whole_from_pagefind_s_reply(tmp_path: Path
 def test_every_shard_of_an_index_of_many_is_whole(make_site: Callable[..., Path], tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # Written by Pagefind itself, one shard in fifteen had an empty file: the code before failed this three runs in three.
-    monkeypatch.setattr(search, "SHARD_SIZE", 1)
+    cut_every(monkeypatch, 1)
     site = make_site({f"seeds/s{day:02}.md": f"---\ntitle: Story {day}\ndate: 2024-05-{day:02}\nsection: World\n---\n"
                                             f"Words of story {day}.\n" for day in range(1, 31)}, config=CONFIG)
     assert not build_into(site, tmp_path / "out").errors
@@ -106,11 +118,11 @@ def test_every_shard_of_an_index_of_many_is_whole(make_site: Callable[..., Path]
 
 def test_a_shard_the_store_does_not_hold_whole_is_indexed_again(make_site: Callable[..., Path], tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    cut_every(monkeypatch, 2)
     site, out = site_with(make_site), tmp_path / "out"
     assert not build_into(site, out).errors
     store = site / ".sitegen-cache/search"
-    shard = next(entry for entry in store.iterdir() if entry.name.startswith("part-00000"))
+    shard = store / listed_shards(out / "pagefind")[0]
     # As a build stopped before it had written the shard's languages, which go last.
     (shard / "languages.json").unlink()
     (shard / "pagefind-entry.json").write_text("")
@@ -129,7 +141,7 @@ def test_shards_written_another_way_are_all_indexed_again(make_site: Callable[..
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # As an older sitegen left them, whose shards Pagefind wrote itself: none is used again, not even
     # those an edit does not touch, nor kept in the output.
-    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    cut_every(monkeypatch, 2)
     site, out = site_with(make_site), tmp_path / "out"
     with monkeypatch.context() as older:
         older.setattr(search, "SHARD_FORMAT", 1)
@@ -169,7 +181,7 @@ def test_pagefind_stops_though_a_process_forked_beside_it_holds_its_input(tmp_pa
 
 def test_shards_are_indexed_again_only_when_their_stories_change(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    cut_every(monkeypatch, 2)
     site = site_with(make_site)
     out = tmp_path / "out"
     counts = count_indexing(monkeypatch)
@@ -177,10 +189,12 @@ def test_shards_are_indexed_again_only_when_their_stories_change(
     assert sorted(counts) == [1, 2]
 
     def shards() -> list[str]:
-        return sorted(entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir())
+        folders = sorted(entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir())
+        assert sorted(listed_shards(out / "pagefind")) == folders
+        return listed_shards(out / "pagefind")
 
     first = shards()
-    assert [name.split(".")[0] for name in first] == ["part-00000", "part-00001"]
+    assert len(first) == 2 and all(name.startswith("shard.") for name in first)
     # What the search page loads of Pagefind, not its own search interfaces, in the output or the cache.
     for folder in (out / "pagefind" / first[0], site / ".sitegen-cache/search" / first[0]):
         names = {entry.name for entry in folder.iterdir()}
@@ -204,8 +218,7 @@ def test_shards_are_indexed_again_only_when_their_stories_change(
     (site / "seeds/late.md").unlink()
     (site / "seeds/danang.md").unlink()
     assert not rendered(site, out)[0].errors
-    assert [name.split(".")[0] for name in shards()] == ["part-00000"]
-    assert '"part-00000.' in (out / "pagefind/shards.json").read_text()
+    assert len(shards()) == 1
 
 
 def test_the_index_is_byte_identical_across_builds_and_worker_counts(make_site: Callable[..., Path],
@@ -240,7 +253,7 @@ def count_full_updates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_an_edit_updates_the_index_from_what_changed_and_equals_one_made_afresh(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    cut_every(monkeypatch, 2)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1719792000")  # 2024-07-01
     site = site_with(make_site, **{"seeds/later.md": "---\ntitle: Embargoed\ndate: 2024-07-05\nsection: World\n"
                                                      "---\nHeld back until July.\n"})
@@ -279,7 +292,7 @@ def test_an_edit_updates_the_index_from_what_changed_and_equals_one_made_afresh(
 
 def test_the_newest_stories_corrected_re_dated_or_taken_down_update_the_index_from_what_changed(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    cut_every(monkeypatch, 2)
     site = site_with(make_site, **{"seeds/late.md": "---\ntitle: Late\ndate: 2024-06-09\nsection: World\n---\nLate.\n"})
     out = tmp_path / "out"
     assert not build_into(site, out).errors
@@ -309,10 +322,10 @@ def test_the_newest_stories_corrected_re_dated_or_taken_down_update_the_index_fr
 
 def test_an_edit_puts_back_a_shard_gone_from_the_output_or_the_cache(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    cut_every(monkeypatch, 2)
     site, out = site_with(make_site), tmp_path / "out"
     assert not build_into(site, out).errors
-    shard = next(entry for entry in (out / "pagefind").iterdir() if entry.name.startswith("part-00000"))
+    shard = out / "pagefind" / listed_shards(out / "pagefind")[0]
     shutil.rmtree(shard)
     write(site / "seeds/danang.md", STORIES["seeds/danang.md"].replace("sáng nay", "chiều nay"))
     full = count_full_updates(monkeypatch)
@@ -342,7 +355,7 @@ def test_an_edit_puts_back_a_shard_gone_from_the_output_or_the_cache(
     assert full == [] and tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "last")
 
 
-def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> None:
+def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import datetime, timezone
 
     now = datetime(2024, 7, 1, tzinfo=timezone.utc)
@@ -364,7 +377,7 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> N
                       "seeds/draft.md": ("dd", "cd", 500.0, True)})
     assert edited.edited == {mid.path: ("part-00000", search.Story(mid.path, "d2", "c2", 200.0))}
     assert [story.path for story in edited.added] == ["seeds/next.md"] and edited.release == later
-    shards = search.reshard(layout, edited, {"part-00000": [old, mid], "part-00001": [new]})
+    shards = search.reshard(layout, edited, {"part-00000": [old, mid], "part-00001": [new]}, "seeds")
     assert [[story.path for story in stories] for stories in shards.values()] == \
         [[old.path, mid.path], [new.path, "seeds/next.md"]]
     # An embargoed story edited to an earlier time: the index takes it in at that time, not the later one.
@@ -378,13 +391,14 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards() -> N
     assert search.changes_since(layout, "other", july, {}, indexed) is None
     assert changes({}) == search.Changes({}, [], later)
     # Adding past a full newest shard starts the next.
-    many = [search.Story(f"seeds/m{i:03}.md", "dm", "cm", 300.0 + i / 1000) for i in range(search.SHARD_SIZE)]
+    cut_every(monkeypatch, 2)
+    many = [search.Story(f"seeds/m{i:03}.md", "dm", "cm", 300.0 + i / 1000) for i in range(search.SHARD_MOST)]
     full = search.Layout(7, "s", search.index_version(), False, False, many[-1].published, None,
                          search.order_key(many[-1]),
-                         {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_SIZE)},
+                         {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_MOST)},
                          search.order_key(many[0]))
     added = search.Changes({}, [search.Story("seeds/next.md", "dn", "cn", 400.0)], None)
-    shards = search.reshard(full, added, {"part-00001": many})
+    shards = search.reshard(full, added, {"part-00001": many}, "seeds")
     assert list(shards) == ["part-00001", "part-00002"] and shards["part-00002"] == added.added
 
 
@@ -405,7 +419,7 @@ def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None
         if changes is None:
             return None
         assert search.touched_shards(layout, changes) == {"part-00001"}
-        shards = search.reshard(layout, changes, {"part-00001": [new, newer]})
+        shards = search.reshard(layout, changes, {"part-00001": [new, newer]}, "seeds")
         assert list(shards) == ["part-00001"]
         return [story.path for story in shards["part-00001"]]
 
@@ -425,16 +439,79 @@ def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None
     assert tail({old.path: None}) is None
 
 
+def test_shards_are_cut_where_their_stories_say_so_a_story_gone_changes_one() -> None:
+    stories = [search.Story(f"/site/seeds/{i:05d}.md", "d", "c", 1e9 + 60.0 * i) for i in range(20_000)]
+    shards = list(search.shards_of(stories, "/site/seeds").values())
+    assert [story for members in shards for story in members] == stories
+    assert all(search.SHARD_LEAST <= len(members) <= search.SHARD_MOST for members in shards[:-1])
+    # Cut after a story its path marks, but where a shard would grow past the most it may hold.
+    assert all(search._cut_after(members[-1], "/site/seeds") or len(members) == search.SHARD_MOST
+               for members in shards[:-1])
+    assert 60 <= len(shards) <= 85
+    # Wherever the site is: cut by the paths in its folder of stories.
+    elsewhere = [search.Story(story.path.replace("/site/", "/srv/other/"), "d", "c", story.published)
+                 for story in stories]
+    assert [len(members) for members in search.shards_of(elsewhere, "/srv/other/seeds/").values()] == \
+        [len(members) for members in shards]
+    before = {frozenset(story.path for story in members) for members in shards}
+    # A story taken down anywhere: its shard changes, and the next only where it merges or a forced cut moves.
+    changed = []
+    for gone in range(0, len(stories), 401):
+        after = search.shards_of(stories[:gone] + stories[gone + 1:], "/site/seeds").values()
+        changed.append(sum(frozenset(story.path for story in members) not in before for members in after))
+    assert max(changed) <= 3 and sum(changed) <= 1.2 * len(changed), changed
+
+
+def test_a_story_taken_down_re_dated_or_published_among_older_shards_re_indexes_its_shard_alone(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cut so, the twelve stories make shards of s01-s05, s06-s08, s09-s11 and s12. Cut every
+    # few stories by count, a story gone from the first shard changed all four.
+    for name, value in (("SHARD_LEAST", 2), ("SHARD_MOST", 5), ("SHARD_CUT", 3)):
+        monkeypatch.setattr(search, name, value)
+    story = "---\ntitle: Story {0}\ndate: 2024-05-{1}\nsection: World\n---\nWords of story {0}.\n"
+    site = make_site({f"seeds/s{day:02}.md": story.format(day, f"{day:02}") for day in range(1, 13)}, config=CONFIG)
+    out = tmp_path / "out"
+    assert not build_into(site, out).errors
+    assert len(listed_shards(out / "pagefind")) == 4
+    full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch)
+    steps = [
+        # A story of the oldest shard taken down: that shard alone, which keeps its cut.
+        ("seeds/s02.md", None, [4], {1, 2, 3}),
+        # One re-dated within its shard among the older ones.
+        ("seeds/s10.md", story.format(10, "11"), [3], {0, 1, 3}),
+        # One published back-dated into an older shard.
+        ("seeds/s06b.md", story.format("6b", "06"), [4], {0, 2, 3}),
+    ]
+    for number, (name, text, indexed, kept) in enumerate(steps):
+        before = listed_shards(out / "pagefind")
+        full.clear()
+        counts.clear()
+        if text is None:
+            (site / name).unlink()
+        else:
+            write(site / name, text)
+        assert not build_into(site, out).errors
+        after = listed_shards(out / "pagefind")
+        assert full == [1] and counts == indexed, name
+        assert len(after) == 4 and {i for i in range(4) if after[i] == before[i]} == kept, name
+        assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, f"fresh{number}"), name
+    assert_whole(out / "pagefind")
+
+
 # Edits as (kind, which story) for the property below; more examples with SEARCH_EXAMPLES=50.
 SEARCH_EDITS = st.sampled_from(["text", "headline", "newest", "older", "delete", "draft", "date"])
 
 
 @settings(max_examples=int(os.environ.get("SEARCH_EXAMPLES", "5")), deadline=None)
-@given(edits=st.lists(st.tuples(SEARCH_EDITS, st.integers(0, 9)), min_size=1, max_size=4))
+@given(edits=st.lists(st.tuples(SEARCH_EDITS, st.integers(0, 9)), min_size=1, max_size=4),
+       # Shards cut every two stories, or where paths say (at least one, at most three, about one in two).
+       cuts=st.sampled_from([(2, 2, 1), (1, 3, 2)]))
 # Each shard's stories from what changed: an edit, and new stories filling the newest shard, then the next.
-@example(edits=[("text", 0), ("newest", 0), ("newest", 0), ("headline", 4)])
+@example(edits=[("text", 0), ("newest", 0), ("newest", 0), ("headline", 4)], cuts=(2, 2, 1))
+@example(edits=[("delete", 1), ("older", 0), ("newest", 0), ("date", 3)], cuts=(1, 3, 2))
 def test_the_index_after_any_edits_equals_one_made_afresh(tmp_path_factory: pytest.TempPathFactory,
-                                                          edits: list[tuple[str, int]]) -> None:
+                                                          edits: list[tuple[str, int]],
+                                                          cuts: tuple[int, int, int]) -> None:
     root = tmp_path_factory.mktemp("index")
     site = root / "site"
     write(site / "sitegen.toml", CONFIG)
@@ -449,7 +526,8 @@ def test_the_index_after_any_edits_equals_one_made_afresh(tmp_path_factory: pyte
     for name in days:
         story(name)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(search, "SHARD_SIZE", 2)
+        for name, value in zip(("SHARD_LEAST", "SHARD_MOST", "SHARD_CUT"), cuts, strict=True):
+            patch.setattr(search, name, value)
         assert not build_into(site, root / "out").errors
         for step, (kind, which) in enumerate(edits):
             names = sorted(days)

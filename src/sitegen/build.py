@@ -652,7 +652,7 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
     settings = repr((config.permalinks, config.default_section))
     try:
         update_search(cache, Selection(options.drafts, options.future, build_time()), settings,
-                      cache.path.parent / "search", output, read)
+                      options.source / CONTENT_DIR, cache.path.parent / "search", output, read)
     except SitegenError as error:
         return [error]
     except OSError as error:

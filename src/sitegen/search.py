@@ -2,8 +2,9 @@
 when its stories change.
 
 Pagefind cannot add to an index it has written, and indexing an archive takes seconds. So the
-stories, oldest first, go into shards of SHARD_SIZE (the browser merges them), each named by a hash
-of what it holds: an edit re-indexes its shard alone, a new story the newest, and a shard whose
+stories, oldest first, go into shards of a few hundred (the browser merges them), cut where the
+stories say (see `chunks`) and each named by a hash of what it holds: an edit re-indexes its shard
+alone, a new story the newest, a story taken down its shard and perhaps the next, and a shard whose
 stories are unchanged is taken from the cache. Records are made from the content model, not read
 back from pages: the headline, standfirst and body, with the section and year to filter by and the
 date to sort by.
@@ -56,19 +57,48 @@ def plain_text(html: str) -> str:
     return _SPACE.sub(" ", unescape(_TAG.sub(" ", html))).strip()
 
 
-# Stories a shard holds. Pagefind indexes about a thousand a second on one core, so an edit costs a
-# third of a second of indexing; an archive of 10,000 is 34 shards for the search page to merge.
-SHARD_SIZE = 300
+# How many stories a shard holds. Pagefind indexes about a thousand a second on one core, so an edit
+# costs about a third of a second of indexing; an archive of 10,000 is about 35 shards for the search
+# page to merge. A shard is cut after a story whose path hashes to a multiple of SHARD_CUT, once it
+# holds SHARD_LEAST, and at SHARD_MOST regardless (content-defined chunking, as rsync and backup tools
+# cut files): a story gone or moved among the older shards then changes its shard and seldom the next,
+# where cutting every 300 shifted every shard after it (ten seconds of indexing at 10,000 articles).
+SHARD_LEAST = 200
+SHARD_MOST = 450
+SHARD_CUT = 100
 
 
-def shards_of(stories: Iterable[Story]) -> dict[str, list[Story]]:
-    """The stories in shards of SHARD_SIZE, oldest first (undated ones before all), by shard key.
+def _cut_after(story: Story, content: str) -> bool:
+    """Whether a shard that holds SHARD_LEAST or more may end with `story`: its path in the `content` folder
+    says so, wherever it sorts and wherever the site is."""
+    name = story.path.removeprefix(content.rstrip(os.sep) + os.sep)
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big") % SHARD_CUT == 0
+
+
+def cut_shards(ordered: Iterable[Story], content: str) -> list[list[Story]]:
+    """Stories in order, cut into shards (see SHARD_CUT): the same stories after a cut give the same shards.
+
+    `content` is the folder the stories' paths start with, left out of what decides a cut.
+    """
+    made: list[list[Story]] = []
+    current: list[Story] = []
+    for story in ordered:
+        current.append(story)
+        if len(current) >= SHARD_MOST or (len(current) >= SHARD_LEAST and _cut_after(story, content)):
+            made.append(current)
+            current = []
+    if current:
+        made.append(current)
+    return made
+
+
+def shards_of(stories: Iterable[Story], content: str) -> dict[str, list[Story]]:
+    """The stories in shards (see `cut_shards`), oldest first (undated ones before all), by shard key.
 
     Counted from the oldest, so a new story changes the newest shard alone, and an edit none's membership.
     """
     ordered = sorted(stories, key=order_key)
-    return {f"part-{number:05d}": ordered[start : start + SHARD_SIZE]
-            for number, start in enumerate(range(0, len(ordered), SHARD_SIZE))}
+    return {f"part-{number:05d}": members for number, members in enumerate(cut_shards(ordered, content))}
 
 
 # Which way shards are written, in their keys and names: those Pagefind wrote itself may lack files (see
@@ -77,30 +107,31 @@ SHARD_FORMAT = 2
 
 
 def index_version() -> str:
-    """What a layout was made with beside the stories: Pagefind's version and the way shards are written."""
-    return f"{pagefind_version()} {SHARD_FORMAT}"
+    """What a layout was made with beside the stories: Pagefind's version, the way shards are written and cut."""
+    return f"{pagefind_version()} {SHARD_FORMAT} {SHARD_LEAST} {SHARD_MOST} {SHARD_CUT}"
 
 
 # What a shard is made from: each story's source path, digest (its text) and card key (what listings show).
 Member = tuple[str, str, str]
 
 
-def members_key(shard: str, members: Iterable[Member], settings: str) -> str:
+def members_key(members: Iterable[Member], settings: str) -> str:
     """A hash of what a shard is made from, as the cache knows it: its stories, Pagefind's version, `settings`.
 
-    Cheap, but tied to where the site is (a story's digest names its file): the cache's key to the shard's name.
+    Cheap, but tied to where the site is (a story's digest names its file): the cache's key to the shard's
+    name. Not to where the shard sorts: shards after a merged or split one keep theirs.
     """
-    digest = hashlib.sha256(f"{pagefind_version()}\0{SHARD_FORMAT}\0{settings}\0{shard}\0".encode())
+    digest = hashlib.sha256(f"{pagefind_version()}\0{SHARD_FORMAT}\0{settings}\0".encode())
     for member in sorted(members):
         digest.update("\0".join(member).encode() + b"\n")
     return digest.hexdigest()
 
 
-def shard_name(shard: str, records: list[dict[str, Any]]) -> str:
-    """A shard's folder: its key and a hash of what it indexes, so the same stories give the same name anywhere."""
+def shard_name(records: list[dict[str, Any]]) -> str:
+    """A shard's folder: a hash of what it indexes, so the same stories give the same name anywhere, in any place."""
     digest = hashlib.sha256(f"{pagefind_version()}\0{SHARD_FORMAT}\0".encode())
     digest.update(json.dumps(records, ensure_ascii=False, sort_keys=True).encode())
-    return f"{shard}.{digest.hexdigest()[:16]}"
+    return f"shard.{digest.hexdigest()[:20]}"
 
 
 def record(article: Article, body: Body, url: str) -> dict[str, Any]:
@@ -383,7 +414,8 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
     return Changes(edited, sorted(added, key=order_key), release, frozenset(removed))
 
 
-def reshard(layout: Layout, changes: Changes, members: Mapping[str, list[Story]]) -> dict[str, list[Story]]:
+def reshard(layout: Layout, changes: Changes, members: Mapping[str, list[Story]], content: str,
+            ) -> dict[str, list[Story]]:
     """The stories of every shard `changes` touch, given the stories they held (`members`), in order."""
     shards = {shard: {story.path: story for story in stories} for shard, stories in members.items()}
     for path, (shard, story) in changes.edited.items():
@@ -395,9 +427,8 @@ def reshard(layout: Layout, changes: Changes, members: Mapping[str, list[Story]]
         region = sorted([*(story for path, story in tail.items() if path not in changes.removed), *changes.added],
                         key=order_key)
         number = int(newest.removeprefix("part-")) if newest else 0
-        for start in range(0, len(region), SHARD_SIZE):
-            shards[f"part-{number + start // SHARD_SIZE:05d}"] = {story.path: story
-                                                                  for story in region[start : start + SHARD_SIZE]}
+        for offset, cut in enumerate(cut_shards(region, content)):
+            shards[f"part-{number + offset:05d}"] = {story.path: story for story in cut}
     return {shard: sorted(stories.values(), key=order_key) for shard, stories in shards.items()}
 
 
@@ -415,7 +446,7 @@ def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
 
     `read` makes the records of a shard's stories (only for shards not in `store` already).
     """
-    keys = {shard: members_key(shard, ((s.path, s.digest, s.card) for s in members), settings)
+    keys = {shard: members_key(((s.path, s.digest, s.card) for s in members), settings)
             for shard, members in shards.items()}
     (store / "keys").mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
@@ -436,7 +467,7 @@ def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
                 names[shard] = name
                 continue
             records = sorted(read(shards[shard]), key=lambda item: str(item["url"]))
-            names[shard] = shard_name(shard, records)
+            names[shard] = shard_name(records)
             noted.append(shard)
             if not _stored(store / names[shard]):
                 while len(running) >= cores:
@@ -497,10 +528,10 @@ def publish(listed: Mapping[str, Listed], store: Path, output: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
-def update_search(cache: Cache, selection: Selection, settings: str, store: Path, output: Path,
+def update_search(cache: Cache, selection: Selection, settings: str, content: Path, store: Path, output: Path,
                   read: Callable[[list[Story]], list[dict[str, Any]]]) -> list[str]:
-    """Bring the output's search bundle up to date with the stories the cache says the site publishes;
-    returns the shards indexed anew.
+    """Bring the output's search bundle up to date with the stories the cache says the site publishes
+    (their files in `content`); returns the shards indexed anew.
 
     From the source files written since the index was last made, when they change some shards'
     stories alone (see `changes_since`): at 100,000 articles, listing every story took half a second
@@ -508,7 +539,7 @@ def update_search(cache: Cache, selection: Selection, settings: str, store: Path
     """
     kept = cache.search_layout()
     layout = Layout.read(*kept) if kept else None
-    changed = _changed_shards(cache, layout, settings, selection, store) if layout else None
+    changed = _changed_shards(cache, layout, settings, selection, str(content), store) if layout else None
     if layout is not None and changed is not None:
         mark, changes, shards = changed
         made, indexed = index_shards(shards, settings, store, read)
@@ -528,7 +559,7 @@ def update_search(cache: Cache, selection: Selection, settings: str, store: Path
     stories = published_stories(rows, selection)
     held = [published for _, _, _, published, draft in rows if published is not None and
             (selection.drafts or not draft) and not selection.keeps(draft, published)]
-    shards = shards_of(stories)
+    shards = shards_of(stories, str(content))
     made, indexed = index_shards(shards, settings, store, read)
     publish(made, store, output)
     # The stories of shards made as they were stay in the cache; without a layout, none are trusted.
@@ -540,7 +571,7 @@ def update_search(cache: Cache, selection: Selection, settings: str, store: Path
     return indexed
 
 
-def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Selection, store: Path,
+def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Selection, content: str, store: Path,
                     ) -> tuple[int, Changes, dict[str, list[Story]]] | None:
     """The log's mark, what changed since `layout`, and the stories of every shard that changed; None
     when the index must be made from every story (see `changes_since`), or the store lacks a shard."""
@@ -562,7 +593,7 @@ def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Sele
     before: dict[str, list[Story]] = {}
     for path, shard, digest, card, published in members:
         before.setdefault(shard, []).append(Story(path, digest, card, published))
-    return mark, changes, reshard(layout, changes, before)
+    return mark, changes, reshard(layout, changes, before, content)
 
 
 def _keep_layout(cache: Cache, layout: Layout, rewritten: Mapping[str, list[Story]],
