@@ -4,6 +4,7 @@ result equals a full build."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -49,6 +50,30 @@ def rebuilder(make_site: Callable[..., Path], tmp_path: Path) -> Preview:
     builder = Waiting(BuildOptions(source=site, output=tmp_path / "served"))
     assert builder.build().applied
     return builder
+
+
+def test_the_search_index_is_refreshed_in_a_process_of_its_own(rebuilder: Preview,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # The preview's builds fork workers that read the cache: no thread of this process may be in
+    # SQLite then, so the index is never refreshed here.
+    import sitegen.build
+    import sitegen.serve
+
+    here: list[int] = []
+
+    def refused(*args: object) -> list[object]:
+        here.append(os.getpid())
+        return []
+
+    monkeypatch.setattr(sitegen.build, "update_site_search", refused)
+    monkeypatch.setattr(sitegen.serve, "refresh_search", refused)
+    source = rebuilder.options.source
+    path = write(source / "seeds/four.md", "---\ntitle: Fourth story\ndate: 2024-01-04\nsection: World\n---\nFour.")
+    assert rebuilder.build({path}).applied
+    assert here == []
+    shards = json.loads((rebuilder.output / "pagefind/shards.json").read_text(encoding="utf-8"))["shards"]
+    indexed = sum(len(list((rebuilder.output / "pagefind" / entry["path"] / "fragment").iterdir())) for entry in shards)
+    assert indexed == 4
 
 
 def test_template_closure_follows_extends_and_includes() -> None:

@@ -1,3 +1,5 @@
 from sitegen.cli import run
 
-run()
+# Guarded: the preview's search process starts afresh and must not run the command again.
+if __name__ == "__main__":
+    run()

@@ -6,6 +6,7 @@ import errno
 import ipaddress
 import json
 import mimetypes
+import multiprocessing
 import os
 import posixpath
 import signal
@@ -14,6 +15,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
@@ -288,6 +291,62 @@ class RebuildResult:
         return bool(self.static) and not self.rendered and all(s.endswith(".css") for s in self.static)
 
 
+def _start_searching(server: int) -> None:
+    """The search process: behind the server's builds, left to finish a refresh on Ctrl-C, and gone with the
+    `server` process however that ends (it leaves with `os._exit`, and may be killed)."""
+    os.nice(10)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="sitegen-server-watch", daemon=True).start()
+
+
+def _refresh_in_search_process(options: BuildOptions) -> list[str]:
+    """`refresh_search` as the search process runs it; what went wrong, as the log says it."""
+    return [str(error) for error in refresh_search(options)]
+
+
+# The process previews refresh their search indexes in, started for the first refresh and stopped
+# when this one exits; one for every preview in this process.
+_searcher: ProcessPoolExecutor | None = None
+_searcher_lock = threading.Lock()
+
+
+def refresh_search_apart(options: BuildOptions) -> list[str]:
+    """`refresh_search` in the search process, never in this one.
+
+    A preview's builds fork workers that read the cache, and a worker forked while a thread here
+    was inside SQLite would inherit SQLite's locks held, and wait on them forever.
+    """
+    global _searcher
+    with _searcher_lock:
+        if _searcher is None:
+            # Started afresh, not forked: it must hold nothing of this process's threads.
+            _searcher = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_start_searching, initargs=(os.getpid(),))
+        searcher = _searcher
+    try:
+        return searcher.submit(_refresh_in_search_process, options).result()
+    except BrokenProcessPool:
+        with _searcher_lock:
+            if _searcher is searcher:
+                _searcher = None
+        return ["the search process stopped; the next save starts another"]
+
+
+def stop_searching() -> None:
+    """Stop the search process, once the refreshes under way are done."""
+    global _searcher
+    with _searcher_lock:
+        searcher, _searcher = _searcher, None
+    if searcher is not None:
+        searcher.shutdown(wait=True)
+
+
 class Preview:
     """The site as the server shows it: built by `build`, the very engine of `sitegen build`, into its output.
 
@@ -364,7 +423,7 @@ class Preview:
                     self._search.notify_all()
                     return
                 self._search_wanted = False
-            for error in refresh_search(self.options):
+            for error in refresh_search_apart(self.options):
                 self.log(f"search: {error}")
 
     def wait_for_search(self, timeout: float = 60) -> bool:
@@ -454,8 +513,9 @@ class Server:
             self.watcher.stop()
             self.observer.stop()
             self.observer.join(timeout=5)
-        # A search index half written is finished, not left to a killed thread.
+        # A search index half written is finished, not left to a killed process.
         self.preview.wait_for_search(timeout=30)
+        stop_searching()
         self.httpd.shutdown()
         self.httpd.server_close()
 
