@@ -454,12 +454,13 @@ def test_shards_are_cut_where_their_stories_say_so_a_story_gone_changes_one() ->
     assert [len(members) for members in search.shards_of(elsewhere, "/srv/other/seeds/").values()] == \
         [len(members) for members in shards]
     before = {frozenset(story.path for story in members) for members in shards}
-    # A story taken down anywhere: its shard changes, and the next only where it merges or a forced cut moves.
+    # A story taken down anywhere: its shard changes, and the next only where it was cut after, or
+    # where cuts made at the most a shard holds move (cut every so many stories, half of all shards).
     changed = []
     for gone in range(0, len(stories), 401):
         after = search.shards_of(stories[:gone] + stories[gone + 1:], "/site/seeds").values()
         changed.append(sum(frozenset(story.path for story in members) not in before for members in after))
-    assert max(changed) <= 3 and sum(changed) <= 1.2 * len(changed), changed
+    assert changed.count(1) >= 0.8 * len(changed) and max(changed) <= 6, changed
 
 
 def test_a_story_taken_down_re_dated_or_published_among_older_shards_re_indexes_its_shard_alone(

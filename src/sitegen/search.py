@@ -63,9 +63,9 @@ def plain_text(html: str) -> str:
 # holds SHARD_LEAST, and at SHARD_MOST regardless (content-defined chunking, as rsync and backup tools
 # cut files): a story gone or moved among the older shards then changes its shard and seldom the next,
 # where cutting every 300 shifted every shard after it (ten seconds of indexing at 10,000 articles).
-SHARD_LEAST = 200
-SHARD_MOST = 450
-SHARD_CUT = 100
+SHARD_LEAST = 240
+SHARD_MOST = 360
+SHARD_CUT = 60
 
 
 def _cut_after(story: Story, content: str) -> bool:
