@@ -52,6 +52,14 @@ def cut_every(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     monkeypatch.setattr(search, "SHARD_MOST", size)
 
 
+def cut_newest_every(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """No full cut: every story is among the newest, in small shards of `size` (see `search.cut_shards`)."""
+    monkeypatch.setattr(search, "SHARD_LEAST", 10**6)
+    monkeypatch.setattr(search, "SHARD_MOST", 10**6)
+    monkeypatch.setattr(search, "TAIL_LEAST", size)
+    monkeypatch.setattr(search, "TAIL_MOST", size)
+
+
 def listed_shards(bundle: Path) -> list[str]:
     """The folders of a bundle's shards as `shards.json` lists them, oldest first."""
     entries = json.loads((bundle / "shards.json").read_text(encoding="utf-8"))["shards"]
@@ -292,32 +300,39 @@ def test_an_edit_updates_the_index_from_what_changed_and_equals_one_made_afresh(
 
 def test_the_newest_stories_corrected_re_dated_or_taken_down_update_the_index_from_what_changed(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cut_every(monkeypatch, 2)
-    site = site_with(make_site, **{"seeds/late.md": "---\ntitle: Late\ndate: 2024-06-09\nsection: World\n---\nLate.\n"})
+    # A full cut every four stories, the newest after it in small shards of two.
+    cut_every(monkeypatch, 4)
+    monkeypatch.setattr(search, "TAIL_LEAST", 2)
+    monkeypatch.setattr(search, "TAIL_MOST", 2)
+    story = "---\ntitle: {0}\ndate: {1}\nsection: World\n---\n{0} news.\n"
+    site = site_with(make_site, **{f"seeds/{name}.md": story.format(name.title(), day) for name, day in
+                                   (("mid", "2024-05-15"), ("late", "2024-06-09"), ("p", "2024-06-10"),
+                                    ("q", "2024-06-11"))})
     out = tmp_path / "out"
     assert not build_into(site, out).errors
+    # bridge, mid, market, danang; then late and p, and q.
+    assert len(listed_shards(out / "pagefind")) == 3
     full = count_full_updates(monkeypatch)
-    story = "---\ntitle: {0}\ndate: {1}\nsection: World\n---\n{0} news.\n"
     steps = [
-        # The newest shard holds danang (3 June) and late (9 June). The newest taken down.
-        ("seeds/late.md", None),
-        # Published back-dated, but after the newest shard's first story.
-        ("seeds/between.md", story.format("Between", "2024-06-05")),
-        # A story of that shard re-dated within it.
-        ("seeds/danang.md", STORIES["seeds/danang.md"].replace("2024-06-03", "2024-06-07")),
-        # One more than the shard holds, before its newest: the next shard starts.
-        ("seeds/last.md", story.format("Last", "2024-06-06")),
+        # The first of the newest taken down: p and q fill one small shard, the other goes.
+        ("seeds/late.md", None, [], 2),
+        # Published back-dated, but after the last full cut.
+        ("seeds/between.md", story.format("Between", "2024-06-10T12:00:00Z"), [], 3),
+        # One of the newest re-dated among them.
+        ("seeds/q.md", story.format("Q", "2024-06-10T06:00:00Z"), [], 3),
+        # One published before the last full cut: every story; the eight fill two full shards.
+        ("seeds/early.md", story.format("Early", "2024-06-05"), [1], 2),
     ]
-    for number, (name, text) in enumerate(steps):
+    for number, (name, text, listed, count) in enumerate(steps):
         full.clear()
         if text is None:
             (site / name).unlink()
         else:
             write(site / name, text)
         assert not build_into(site, out).errors
-        assert full == [], name
+        assert full == listed, name
+        assert len(listed_shards(out / "pagefind")) == count, name
         assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, f"fresh{number}"), name
-    assert (out / "pagefind/shards.json").read_text().count('"path"') == 3
 
 
 def test_an_edit_puts_back_a_shard_gone_from_the_output_or_the_cache(
@@ -366,7 +381,7 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards(monkey
               "part-00001": search.Listed("k1", "part-00001.b", ("en",), 1)}
     later = now.timestamp() + 86400
     layout = search.Layout(7, "s", search.index_version(), False, False, 300.0, later,
-                           search.order_key(new), listed)
+                           search.order_key(new), listed, search.order_key(new), "part-00001")
     indexed = {old.path: ("part-00000", old), mid.path: ("part-00000", mid), new.path: ("part-00001", new)}
 
     def changes(written: dict[str, Any], selection: Selection = july, at: search.Layout = layout) -> Any:
@@ -377,12 +392,12 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards(monkey
                       "seeds/draft.md": ("dd", "cd", 500.0, True)})
     assert edited.edited == {mid.path: ("part-00000", search.Story(mid.path, "d2", "c2", 200.0))}
     assert [story.path for story in edited.added] == ["seeds/next.md"] and edited.release == later
-    shards = search.reshard(layout, edited, {"part-00000": [old, mid], "part-00001": [new]}, "seeds")
+    shards, tail = search.reshard(layout, edited, {"part-00000": [old, mid], "part-00001": [new]}, "seeds")
     assert [[story.path for story in stories] for stories in shards.values()] == \
-        [[old.path, mid.path], [new.path, "seeds/next.md"]]
+        [[old.path, mid.path], [new.path, "seeds/next.md"]] and tail == "part-00001"
     # An embargoed story edited to an earlier time: the index takes it in at that time, not the later one.
     assert changes({"seeds/soon.md": ("ds", "cs", now.timestamp() + 60, False)}).release == now.timestamp() + 60
-    # A story moved in time, gone, drafted or new before the newest; another clock or other settings: all of it.
+    # A story moved in time, gone, drafted or new before the last full cut; another clock or other settings: all of it.
     for written in ({mid.path: ("d2", "c2", 250.0, False)}, {mid.path: None}, {mid.path: ("d2", "c2", 200.0, True)},
                     {"seeds/early.md": ("de", "ce", 50.0, False)}):
         assert changes(written) is None, written
@@ -390,16 +405,15 @@ def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards(monkey
     assert changes({}, Selection(True, False, now)) is None
     assert search.changes_since(layout, "other", july, {}, indexed) is None
     assert changes({}) == search.Changes({}, [], later)
-    # Adding past a full newest shard starts the next.
+    # After a newest shard a full cut closed, a new story starts the next.
     cut_every(monkeypatch, 2)
     many = [search.Story(f"seeds/m{i:03}.md", "dm", "cm", 300.0 + i / 1000) for i in range(search.SHARD_MOST)]
     full = search.Layout(7, "s", search.index_version(), False, False, many[-1].published, None,
                          search.order_key(many[-1]),
-                         {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_MOST)},
-                         search.order_key(many[0]))
+                         {**listed, "part-00001": search.Listed("k1", "part-00001.b", ("en",), search.SHARD_MOST)})
     added = search.Changes({}, [search.Story("seeds/next.md", "dn", "cn", 400.0)], None)
-    shards = search.reshard(full, added, {"part-00001": many}, "seeds")
-    assert list(shards) == ["part-00001", "part-00002"] and shards["part-00002"] == added.added
+    assert search.touched_shards(full, added) == set()
+    assert search.reshard(full, added, {}, "seeds") == ({"part-00002": added.added}, "part-00002")
 
 
 def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None:
@@ -411,7 +425,7 @@ def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None
     listed = {"part-00000": search.Listed("k0", "part-00000.a", ("en",), 1),
               "part-00001": search.Listed("k1", "part-00001.b", ("en",), 2)}
     layout = search.Layout(7, "s", search.index_version(), False, False, 350.0, None, search.order_key(newer),
-                           listed, search.order_key(new))
+                           listed, search.order_key(new), "part-00001")
     indexed = {old.path: ("part-00000", old), new.path: ("part-00001", new), newer.path: ("part-00001", newer)}
 
     def tail(written: dict[str, Any]) -> list[str] | None:
@@ -419,8 +433,8 @@ def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None
         if changes is None:
             return None
         assert search.touched_shards(layout, changes) == {"part-00001"}
-        shards = search.reshard(layout, changes, {"part-00001": [new, newer]}, "seeds")
-        assert list(shards) == ["part-00001"]
+        shards, tail_shard = search.reshard(layout, changes, {"part-00001": [new, newer]}, "seeds")
+        assert list(shards) == ["part-00001"] and tail_shard == "part-00001"
         return [story.path for story in shards["part-00001"]]
 
     # Published back-dated, but after the newest shard's first story; taken down; drafted; re-dated within it.
@@ -441,24 +455,33 @@ def test_what_comes_goes_or_moves_in_the_newest_shard_changes_it_alone() -> None
 
 def test_shards_are_cut_where_their_stories_say_so_a_story_gone_changes_one() -> None:
     stories = [search.Story(f"/site/seeds/{i:05d}.md", "d", "c", 1e9 + 60.0 * i) for i in range(20_000)]
-    shards = list(search.shards_of(stories, "/site/seeds").values())
+    by_key, tail = search.shards_of(stories, "/site/seeds")
+    shards = list(by_key.values())
     assert [story for members in shards for story in members] == stories
-    assert all(search.SHARD_LEAST <= len(members) <= search.SHARD_MOST for members in shards[:-1])
+    full = [members for key, members in by_key.items() if tail is None or key < tail]
+    assert all(search.SHARD_LEAST <= len(members) <= search.SHARD_MOST for members in full)
     # Cut after a story its path marks, but where a shard would grow past the most it may hold.
-    assert all(search._cut_after(members[-1], "/site/seeds") or len(members) == search.SHARD_MOST
-               for members in shards[:-1])
-    assert 60 <= len(shards) <= 85
+    assert all(search._mark(members[-1], "/site/seeds") % search.SHARD_CUT == 0 or
+               len(members) == search.SHARD_MOST for members in full)
+    assert 60 <= len(full) <= 85
+    # The newest, after the last full cut, in small shards: fewer than a full cut would have closed.
+    small = [members for key, members in by_key.items() if tail is not None and key >= tail]
+    assert all(len(members) <= search.TAIL_MOST for members in small)
+    assert sum(map(len, small)) < search.SHARD_MOST and len(small) >= 2
+    # A new story changes the newest small shard alone.
+    newest = search.Story("/site/seeds/new.md", "d", "c", 2e9)
+    assert list(search.shards_of([*stories, newest], "/site/seeds")[0].values()) == [*shards[:-1], [*shards[-1], newest]]
     # Wherever the site is: cut by the paths in its folder of stories.
     elsewhere = [search.Story(story.path.replace("/site/", "/srv/other/"), "d", "c", story.published)
                  for story in stories]
-    assert [len(members) for members in search.shards_of(elsewhere, "/srv/other/seeds/").values()] == \
+    assert [len(members) for members in search.shards_of(elsewhere, "/srv/other/seeds/")[0].values()] == \
         [len(members) for members in shards]
     before = {frozenset(story.path for story in members) for members in shards}
     # A story taken down anywhere: its shard changes, and the next only where it was cut after, or
     # where cuts made at the most a shard holds move (cut every so many stories, half of all shards).
     changed = []
     for gone in range(0, len(stories), 401):
-        after = search.shards_of(stories[:gone] + stories[gone + 1:], "/site/seeds").values()
+        after = search.shards_of(stories[:gone] + stories[gone + 1:], "/site/seeds")[0].values()
         changed.append(sum(frozenset(story.path for story in members) not in before for members in after))
     assert changed.count(1) >= 0.8 * len(changed) and max(changed) <= 6, changed
 
@@ -505,14 +528,17 @@ SEARCH_EDITS = st.sampled_from(["text", "headline", "newest", "older", "delete",
 
 @settings(max_examples=int(os.environ.get("SEARCH_EXAMPLES", "5")), deadline=None)
 @given(edits=st.lists(st.tuples(SEARCH_EDITS, st.integers(0, 9)), min_size=1, max_size=4),
-       # Shards cut every two stories, or where paths say (at least one, at most three, about one in two).
-       cuts=st.sampled_from([(2, 2, 1), (1, 3, 2)]))
+       # Full cuts (least, most, one in) every two stories, or where paths say; the newest after the
+       # last in small shards by the same kind of rule, or in one.
+       cuts=st.sampled_from([(2, 2, 1, 20, 60, 20), (1, 3, 2, 20, 60, 20), (3, 3, 1, 1, 2, 2),
+                             (2, 4, 2, 1, 2, 2), (10**6, 10**6, 1, 1, 3, 2)]))
 # Each shard's stories from what changed: an edit, and new stories filling the newest shard, then the next.
-@example(edits=[("text", 0), ("newest", 0), ("newest", 0), ("headline", 4)], cuts=(2, 2, 1))
-@example(edits=[("delete", 1), ("older", 0), ("newest", 0), ("date", 3)], cuts=(1, 3, 2))
+@example(edits=[("text", 0), ("newest", 0), ("newest", 0), ("headline", 4)], cuts=(2, 2, 1, 20, 60, 20))
+@example(edits=[("delete", 1), ("older", 0), ("newest", 0), ("date", 3)], cuts=(1, 3, 2, 20, 60, 20))
+@example(edits=[("newest", 0), ("delete", 4), ("newest", 0), ("date", 5)], cuts=(3, 3, 1, 1, 2, 2))
 def test_the_index_after_any_edits_equals_one_made_afresh(tmp_path_factory: pytest.TempPathFactory,
                                                           edits: list[tuple[str, int]],
-                                                          cuts: tuple[int, int, int]) -> None:
+                                                          cuts: tuple[int, ...]) -> None:
     root = tmp_path_factory.mktemp("index")
     site = root / "site"
     write(site / "sitegen.toml", CONFIG)
@@ -527,7 +553,8 @@ def test_the_index_after_any_edits_equals_one_made_afresh(tmp_path_factory: pyte
     for name in days:
         story(name)
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in zip(("SHARD_LEAST", "SHARD_MOST", "SHARD_CUT"), cuts, strict=True):
+        for name, value in zip(("SHARD_LEAST", "SHARD_MOST", "SHARD_CUT", "TAIL_LEAST", "TAIL_MOST", "TAIL_CUT"),
+                               cuts, strict=True):
             patch.setattr(search, name, value)
         assert not build_into(site, root / "out").errors
         for step, (kind, which) in enumerate(edits):

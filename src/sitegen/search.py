@@ -2,12 +2,12 @@
 when its stories change.
 
 Pagefind cannot add to an index it has written, and indexing an archive takes seconds. So the
-stories, oldest first, go into shards of a few hundred (the browser merges them), cut where the
-stories say (see `chunks`) and each named by a hash of what it holds: an edit re-indexes its shard
-alone, a new story the newest, a story taken down its shard and perhaps the next, and a shard whose
-stories are unchanged is taken from the cache. Records are made from the content model, not read
-back from pages: the headline, standfirst and body, with the section and year to filter by and the
-date to sort by.
+stories, oldest first, go into shards of a few hundred (the browser merges them), the newest into
+small ones, cut where the stories say (see `cut_shards`) and each named by a hash of what it holds:
+an edit re-indexes its shard alone, a new story the newest small one, a story taken down its shard
+and perhaps the next, and a shard whose stories are unchanged is taken from the cache. Records are
+made from the content model, not read back from pages: the headline, standfirst and body, with the
+section and year to filter by and the date to sort by.
 """
 
 from __future__ import annotations
@@ -66,39 +66,66 @@ def plain_text(html: str) -> str:
 SHARD_LEAST = 240
 SHARD_MOST = 360
 SHARD_CUT = 60
+# The newest stories, after the last cut, are cut the same way into small shards until a cut closes
+# them into one: a new story, or a correction to one of the newest, indexes at most TAIL_MOST stories
+# again, where the stories after the last cut may be as many as SHARD_MOST.
+TAIL_LEAST = 20
+TAIL_MOST = 60
+TAIL_CUT = 20
 
 
-def _cut_after(story: Story, content: str) -> bool:
-    """Whether a shard that holds SHARD_LEAST or more may end with `story`: its path in the `content` folder
-    says so, wherever it sorts and wherever the site is."""
+def _mark(story: Story, content: str) -> int:
+    """A number from `story`'s path in the `content` folder, which says where shards may end: the same
+    wherever the story sorts and wherever the site is."""
     name = story.path.removeprefix(content.rstrip(os.sep) + os.sep)
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big") % SHARD_CUT == 0
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
 
 
-def cut_shards(ordered: Iterable[Story], content: str) -> list[list[Story]]:
-    """Stories in order, cut into shards (see SHARD_CUT): the same stories after a cut give the same shards.
-
-    `content` is the folder the stories' paths start with, left out of what decides a cut.
-    """
+def _cut(ordered: Iterable[Story], content: str, least: int, most: int, ends: Callable[[int], bool],
+         ) -> tuple[list[list[Story]], list[Story]]:
+    """Stories in order, cut after one whose mark `ends` a shard once `least` are held, and at `most`:
+    the shards cut, and the stories after the last cut."""
     made: list[list[Story]] = []
     current: list[Story] = []
     for story in ordered:
         current.append(story)
-        if len(current) >= SHARD_MOST or (len(current) >= SHARD_LEAST and _cut_after(story, content)):
+        if len(current) >= most or (len(current) >= least and ends(_mark(story, content))):
             made.append(current)
             current = []
-    if current:
-        made.append(current)
-    return made
+    return made, current
 
 
-def shards_of(stories: Iterable[Story], content: str) -> dict[str, list[Story]]:
-    """The stories in shards (see `cut_shards`), oldest first (undated ones before all), by shard key.
+def cut_shards(ordered: Iterable[Story], content: str) -> tuple[list[list[Story]], int]:
+    """Stories in order, in shards: cut by SHARD_CUT, then those after the last such cut by TAIL_CUT; and how
+    many of the first kind there are. The same stories after a cut give the same shards.
+
+    `content` is the folder the stories' paths start with, left out of what decides a cut.
+    """
+    full, rest = _cut(ordered, content, SHARD_LEAST, SHARD_MOST, lambda mark: mark % SHARD_CUT == 0)
+    # Other digits of the mark than a full cut's: where a small shard ends says nothing of where a full one will.
+    small, last = _cut(rest, content, TAIL_LEAST, TAIL_MOST, lambda mark: mark // SHARD_CUT % TAIL_CUT == 0)
+    return [*full, *small, *([last] if last else [])], len(full)
+
+
+def shard_key(number: int) -> str:
+    """The key of the shard `number` from the oldest: keys sort as the shards do."""
+    return f"part-{number:05d}"
+
+
+def _number(key: str) -> int:
+    """The number of the shard with `key` (see `shard_key`)."""
+    return int(key.removeprefix("part-"))
+
+
+def shards_of(stories: Iterable[Story], content: str) -> tuple[dict[str, list[Story]], str | None]:
+    """The stories in shards (see `cut_shards`), oldest first (undated ones before all), by shard key; and the
+    key of the first shard after the last full cut (None: there is none).
 
     Counted from the oldest, so a new story changes the newest shard alone, and an edit none's membership.
     """
-    ordered = sorted(stories, key=order_key)
-    return {f"part-{number:05d}": members for number, members in enumerate(cut_shards(ordered, content))}
+    shards, full = cut_shards(sorted(stories, key=order_key), content)
+    return {shard_key(number): members for number, members in enumerate(shards)}, \
+        shard_key(full) if full < len(shards) else None
 
 
 # Which way shards are written, in their keys and names: those Pagefind wrote itself may lack files (see
@@ -108,7 +135,8 @@ SHARD_FORMAT = 2
 
 def index_version() -> str:
     """What a layout was made with beside the stories: Pagefind's version, the way shards are written and cut."""
-    return f"{pagefind_version()} {SHARD_FORMAT} {SHARD_LEAST} {SHARD_MOST} {SHARD_CUT}"
+    cuts = (SHARD_LEAST, SHARD_MOST, SHARD_CUT, TAIL_LEAST, TAIL_MOST, TAIL_CUT)
+    return f"{pagefind_version()} {SHARD_FORMAT} {' '.join(map(str, cuts))}"
 
 
 # What a shard is made from: each story's source path, digest (its text) and card key (what listings show).
@@ -310,51 +338,59 @@ class Layout:
     # Where the newest story sorts (`order_key`): a story after it joins the newest shard alone.
     newest: tuple[bool, float, str] | None
     shards: Mapping[str, Listed]
-    # Where the newest shard's first story sorts: a story that comes, goes or moves after it changes
-    # that shard alone (and the next, when it overflows).
+    # Where the first story after the last full cut sorts, and its shard's key (see `cut_shards`): a story
+    # that comes, goes or moves after it changes the shards from that one on alone, cut again from there.
     tail: tuple[bool, float, str] | None = None
+    tail_shard: str | None = None
 
     def terms(self) -> dict[str, Any]:
         return {"mark": self.mark, "settings": self.settings, "version": self.version, "drafts": self.drafts,
                 "future": self.future, "latest": self.latest, "release": self.release,
-                "newest": list(self.newest) if self.newest else None, "tail": list(self.tail) if self.tail else None}
+                "newest": list(self.newest) if self.newest else None, "tail": list(self.tail) if self.tail else None,
+                "tail_shard": self.tail_shard}
+
+    def tail_shards(self) -> list[str]:
+        """The keys of the shards after the last full cut."""
+        return sorted(shard for shard in self.shards if self.tail_shard is not None and shard >= self.tail_shard)
 
     @staticmethod
     def read(terms: Mapping[str, Any], shards: Mapping[str, tuple[str, str, tuple[str, ...], int]]) -> Layout | None:
         """The layout the cache keeps (see `terms`); None when it is not one."""
         try:
-            newest, tail = terms["newest"], terms["tail"]
+            newest, tail, tail_shard = terms["newest"], terms["tail"], terms["tail_shard"]
             return Layout(int(terms["mark"]), str(terms["settings"]), str(terms["version"]), bool(terms["drafts"]),
                           bool(terms["future"]), terms["latest"], terms["release"],
                           (bool(newest[0]), float(newest[1]), str(newest[2])) if newest else None,
                           {shard: Listed(*listed) for shard, listed in shards.items()},
-                          (bool(tail[0]), float(tail[1]), str(tail[2])) if tail else None)
+                          (bool(tail[0]), float(tail[1]), str(tail[2])) if tail else None,
+                          str(tail_shard) if tail_shard is not None else None)
         except (KeyError, TypeError, ValueError, IndexError):
             return None
 
 
-def layout_of(shards: Mapping[str, list[Story]], held: Iterable[float], mark: int, settings: str,
-              selection: Selection, listed: Mapping[str, Listed]) -> Layout:
-    """The layout of an index made from every story (`shards`), the times of those held back for them being `held`."""
+def layout_of(shards: Mapping[str, list[Story]], tail_shard: str | None, held: Iterable[float], mark: int,
+              settings: str, selection: Selection, listed: Mapping[str, Listed]) -> Layout:
+    """The layout of an index made from every story (`shards`, as `shards_of` cuts them), the times of those
+    held back for them being `held`."""
     dated = [story.published for members in shards.values() for story in members if story.published is not None]
     now = selection.now.timestamp()
     return Layout(mark, settings, index_version(), selection.drafts, selection.future, max(dated, default=None),
                   min((time for time in held if time > now), default=None),
                   order_key(shards[max(shards)][-1]) if shards else None, listed,
-                  order_key(shards[max(shards)][0]) if shards else None)
+                  order_key(shards[tail_shard][0]) if tail_shard else None, tail_shard)
 
 
 @dataclass(frozen=True)
 class Changes:
     """What the source files written since a layout changed in the index, when no story moved between shards
-    but in the newest."""
+    but among the newest, after the last full cut."""
 
     # Stories indexed before and still, in the same place, by path, with the shard they are in.
     edited: dict[str, tuple[str, Story]]
-    # Stories that join the newest shard or come after it (new, or moved within it), in order.
+    # Stories that come after the last full cut (new, or moved there), in order.
     added: list[Story]
     release: float | None
-    # Stories that leave the newest shard (gone, held back, or moved within it), by path.
+    # Stories that leave the shards after the last full cut (gone, held back, or moved), by path.
     removed: frozenset[str] = frozenset()
 
 
@@ -368,10 +404,10 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
     held `indexed` of them (shard and story, by path); None when only making the shards anew says it.
 
     Text, headline and other edits that keep a story's time change its shard alone, and a story newer than
-    every other joins the newest. A story that comes, goes or moves in time after the newest shard's
-    first changes that shard alone: the newest stories are where a newsroom corrects, re-dates and takes
-    down. Anything that moves a story between older shards (a story gone or re-dated among them, one
-    published before the newest shard) or another clock, other settings, need every story.
+    every other joins the newest. A story that comes, goes or moves in time after the last full cut
+    changes the shards after it alone: the newest stories are where a newsroom corrects, re-dates and
+    takes down. Anything that moves a story among older shards (a story gone or re-dated among them,
+    one published before the last full cut) or another clock, other settings, need every story.
     """
     if (layout.settings, layout.version, layout.drafts, layout.future) != \
             (settings, index_version(), selection.drafts, selection.future):
@@ -384,7 +420,7 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
     added: list[Story] = []
     removed: set[str] = set()
     release = layout.release
-    newest = max(layout.shards, default=None)
+    tail = layout.tail_shards()
     for path in sorted(written):
         held, before = written[path], indexed.get(path)
         story = Story(path, held[0], held[1], held[2]) if held else None
@@ -400,7 +436,7 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
             added.append(story)
         elif before is None and not kept:
             continue
-        elif layout.tail is not None and (before is None or before[0] == newest) and \
+        elif layout.tail is not None and (before is None or before[0] in tail) and \
                 (story is None or not kept or order_key(story) >= layout.tail):
             if before is not None:
                 removed.add(path)
@@ -408,35 +444,41 @@ def changes_since(layout: Layout, settings: str, selection: Selection, written: 
                 added.append(story)
         else:
             return None
-    # A newest shard left with no story: the one before it becomes the newest, where it starts unknown here.
-    if newest is not None and not added and len(removed) >= layout.shards[newest].size:
+    # No story left after the last full cut: the newest story is one this does not know.
+    if removed and not added and len(removed) >= sum(layout.shards[shard].size for shard in tail):
         return None
     return Changes(edited, sorted(added, key=order_key), release, frozenset(removed))
 
 
 def reshard(layout: Layout, changes: Changes, members: Mapping[str, list[Story]], content: str,
-            ) -> dict[str, list[Story]]:
-    """The stories of every shard `changes` touch, given the stories they held (`members`), in order."""
+            ) -> tuple[dict[str, list[Story]], str | None]:
+    """The stories of every shard `changes` touch, given the stories they held (`members`), in order; and the
+    key of the first shard after the last full cut, as `shards_of` would give both from every story."""
     shards = {shard: {story.path: story for story in stories} for shard, stories in members.items()}
     for path, (shard, story) in changes.edited.items():
         shards.setdefault(shard, {})[path] = story
-    newest = max(layout.shards, default=None)
+    tail_shard = layout.tail_shard
     if changes.added or changes.removed:
-        # The newest shard's stories, with those that come and without those that go, from where it starts.
-        tail = shards.pop(newest, {}) if newest else {}
+        # The stories after the last full cut, with those that come and without those that go, cut from there.
+        tail: dict[str, Story] = {}
+        for shard in layout.tail_shards():
+            tail.update(shards.pop(shard, {}))
         region = sorted([*(story for path, story in tail.items() if path not in changes.removed), *changes.added],
                         key=order_key)
-        number = int(newest.removeprefix("part-")) if newest else 0
-        for offset, cut in enumerate(cut_shards(region, content)):
-            shards[f"part-{number + offset:05d}"] = {story.path: story for story in cut}
-    return {shard: sorted(stories.values(), key=order_key) for shard, stories in shards.items()}
+        number = _number(layout.tail_shard) if layout.tail_shard else \
+            _number(max(layout.shards)) + 1 if layout.shards else 0
+        cut, full = cut_shards(region, content)
+        for offset, stories in enumerate(cut):
+            shards[shard_key(number + offset)] = {story.path: story for story in stories}
+        tail_shard = shard_key(number + full) if full < len(cut) else None
+    return {shard: sorted(stories.values(), key=order_key) for shard, stories in shards.items()}, tail_shard
 
 
 def touched_shards(layout: Layout, changes: Changes) -> set[str]:
     """The shards `changes` touch that held stories before: those whose stories `reshard` needs."""
     touched = {shard for shard, _ in changes.edited.values()}
-    if (changes.added or changes.removed) and layout.shards:
-        touched.add(max(layout.shards))
+    if changes.added or changes.removed:
+        touched.update(layout.tail_shards())
     return touched
 
 
@@ -541,17 +583,19 @@ def update_search(cache: Cache, selection: Selection, settings: str, content: Pa
     layout = Layout.read(*kept) if kept else None
     changed = _changed_shards(cache, layout, settings, selection, str(content), store) if layout else None
     if layout is not None and changed is not None:
-        mark, changes, shards = changed
+        mark, changes, (shards, tail_shard) = changed
         made, indexed = index_shards(shards, settings, store, read)
-        listed = {**layout.shards, **made}
+        # Shards after the last full cut that its stories, cut again, no longer fill.
+        gone = set(layout.tail_shards()) - set(shards) if changes.added or changes.removed else set()
+        listed = {**{shard: item for shard, item in layout.shards.items() if shard not in gone}, **made}
         publish(listed, store, output)
         after = replace(layout, mark=mark, release=changes.release, shards=listed)
         if changes.added or changes.removed:
             # Dated stories sort after undated ones, by time: the newest story's time is the index's latest.
             last = max(shards)
-            after = replace(after, newest=order_key(shards[last][-1]), tail=order_key(shards[last][0]),
-                            latest=shards[last][-1].published)
-        _keep_layout(cache, after, shards)
+            after = replace(after, newest=order_key(shards[last][-1]), latest=shards[last][-1].published,
+                            tail=order_key(shards[tail_shard][0]) if tail_shard else None, tail_shard=tail_shard)
+        _keep_layout(cache, after, shards, gone)
         return indexed
     # Marked before the files are read: one written meanwhile is taken in by the next update.
     mark, _ = cache.changed_files(0)
@@ -559,12 +603,12 @@ def update_search(cache: Cache, selection: Selection, settings: str, content: Pa
     stories = published_stories(rows, selection)
     held = [published for _, _, _, published, draft in rows if published is not None and
             (selection.drafts or not draft) and not selection.keeps(draft, published)]
-    shards = shards_of(stories, str(content))
+    shards, tail_shard = shards_of(stories, str(content))
     made, indexed = index_shards(shards, settings, store, read)
     publish(made, store, output)
     # The stories of shards made as they were stay in the cache; without a layout, none are trusted.
     before = layout.shards if layout else {}
-    _keep_layout(cache, layout_of(shards, held, mark, settings, selection, made),
+    _keep_layout(cache, layout_of(shards, tail_shard, held, mark, settings, selection, made),
                  {shard: members for shard, members in shards.items()
                   if shard not in before or before[shard].key != made[shard].key},
                  gone=set(before) - set(made) if layout else None)
@@ -572,8 +616,8 @@ def update_search(cache: Cache, selection: Selection, settings: str, content: Pa
 
 
 def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Selection, content: str, store: Path,
-                    ) -> tuple[int, Changes, dict[str, list[Story]]] | None:
-    """The log's mark, what changed since `layout`, and the stories of every shard that changed; None
+                    ) -> tuple[int, Changes, tuple[dict[str, list[Story]], str | None]] | None:
+    """The log's mark, what changed since `layout`, and the stories of every shard that changed (see `reshard`); None
     when the index must be made from every story (see `changes_since`), or the store lacks a shard."""
     if not in_store(layout.shards, store):
         return None
