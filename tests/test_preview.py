@@ -76,6 +76,30 @@ def test_the_search_index_is_refreshed_in_a_process_of_its_own(rebuilder: Previe
     assert indexed == 4
 
 
+def test_a_search_process_running_other_code_leaves_the_cache_alone_and_says_so(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As after sitegen is upgraded while a server runs: the process started for search has the new
+    # code, which would take the server's cache for another's.
+    import sitegen.serve
+
+    site = make_site(ARTICLES, config='base_url = "https://example.org/"\n')
+    messages: list[str] = []
+    builder = Waiting(BuildOptions(source=site, output=tmp_path / "served"), messages.append)
+    assert builder.build().applied
+    before = (tmp_path / "served/pagefind/shards.json").read_text(encoding="utf-8")
+    own = sitegen.serve.code_identity
+    monkeypatch.setattr(sitegen.serve, "code_identity", lambda: "0+other")
+    path = write(site / "seeds/four.md", "---\ntitle: Fourth story\ndate: 2024-01-04\nsection: World\n---\nFour.")
+    assert builder.build({path}).applied
+    assert any("restart `sitegen serve`" in message for message in messages), messages
+    assert (tmp_path / "served/pagefind/shards.json").read_text(encoding="utf-8") == before
+    # The cache was not emptied: the next edit is still an edit.
+    monkeypatch.setattr(sitegen.serve, "code_identity", own)
+    path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "One body, again."))
+    rendered = set(builder.build({path}).rendered)
+    assert "/world/first-story/" in rendered and "/sport/second-story/" not in rendered
+
+
 def test_template_closure_follows_extends_and_includes() -> None:
     from sitegen.theme import theme_dir
 

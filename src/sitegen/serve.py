@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+from sitegen import code_identity
 from sitegen.build import BuildOptions, KeptScan, build, cache_folder, refresh_search, warm
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
@@ -305,8 +306,16 @@ def _start_searching(server: int) -> None:
     threading.Thread(target=watch, name="sitegen-server-watch", daemon=True).start()
 
 
-def _refresh_in_search_process(options: BuildOptions) -> list[str]:
-    """`refresh_search` as the search process runs it; what went wrong, as the log says it."""
+def _refresh_in_search_process(options: BuildOptions, identity: str, folder: str,
+                               environment: dict[str, str]) -> list[str]:
+    """`refresh_search` as the server would run it now: with its code, in its folder and environment (the
+    build's clock, the cache's place); what went wrong, as the log says it."""
+    # Other code would take the cache for another's and empty it, and the server's next build would again.
+    if code_identity() != identity:
+        return ["sitegen changed since the server started; restart `sitegen serve` to keep search up to date"]
+    os.chdir(folder)
+    os.environ.clear()
+    os.environ.update(environment)
     return [str(error) for error in refresh_search(options)]
 
 
@@ -330,7 +339,8 @@ def refresh_search_apart(options: BuildOptions) -> list[str]:
                                             initializer=_start_searching, initargs=(os.getpid(),))
         searcher = _searcher
     try:
-        return searcher.submit(_refresh_in_search_process, options).result()
+        return searcher.submit(_refresh_in_search_process, options, code_identity(), os.getcwd(),
+                               dict(os.environ)).result()
     except BrokenProcessPool:
         with _searcher_lock:
             if _searcher is searcher:
