@@ -335,7 +335,7 @@ class Layout:
     # clock stays between the two, no story comes or goes with it.
     latest: float | None
     release: float | None
-    # Where the newest story sorts (`order_key`): a story after it joins the newest shard alone.
+    # Where the newest story sorts (`order_key`): a story after it joins the newest shards alone.
     newest: tuple[bool, float, str] | None
     shards: Mapping[str, Listed]
     # Where the first story after the last full cut sorts, and its shard's key (see `cut_shards`): a story
