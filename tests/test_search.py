@@ -60,6 +60,14 @@ def cut_newest_every(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     monkeypatch.setattr(search, "TAIL_MOST", size)
 
 
+def put(path: Path, text: str | None) -> None:
+    """A story written, or taken down (None)."""
+    if text is None:
+        path.unlink()
+    else:
+        write(path, text)
+
+
 def listed_shards(bundle: Path) -> list[str]:
     """The folders of a bundle's shards as `shards.json` lists them, oldest first."""
     entries = json.loads((bundle / "shards.json").read_text(encoding="utf-8"))["shards"]
@@ -325,10 +333,7 @@ def test_the_newest_stories_corrected_re_dated_or_taken_down_update_the_index_fr
     ]
     for number, (name, text, listed, count) in enumerate(steps):
         full.clear()
-        if text is None:
-            (site / name).unlink()
-        else:
-            write(site / name, text)
+        put(site / name, text)
         assert not build_into(site, out).errors
         assert full == listed, name
         assert len(listed_shards(out / "pagefind")) == count, name
@@ -510,10 +515,7 @@ def test_a_story_taken_down_re_dated_or_published_among_older_shards_re_indexes_
         before = listed_shards(out / "pagefind")
         full.clear()
         counts.clear()
-        if text is None:
-            (site / name).unlink()
-        else:
-            write(site / name, text)
+        put(site / name, text)
         assert not build_into(site, out).errors
         after = listed_shards(out / "pagefind")
         assert full == [1] and counts == indexed, name
