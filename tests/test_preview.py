@@ -9,6 +9,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -98,6 +99,35 @@ def test_a_search_process_running_other_code_leaves_the_cache_alone_and_says_so(
     path = write(site / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "One body, again."))
     rendered = set(builder.build({path}).rendered)
     assert "/world/first-story/" in rendered and "/sport/second-story/" not in rendered
+
+
+def test_a_save_s_build_waits_for_the_warming_to_be_out_of_the_cache(rebuilder: Preview,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The build forks workers that read the cache; the warming thread reads it with SQLite, whose
+    # locks a worker forked meanwhile would inherit held.
+    import time
+
+    import sitegen.serve
+
+    events: list[str] = []
+
+    def warming(*args: object) -> None:
+        events.append("warming")
+        time.sleep(0.3)
+        events.append("warmed")
+
+    building = sitegen.serve.build
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        events.append("build")
+        return building(*args, **kwargs)
+
+    monkeypatch.setattr(sitegen.serve, "warm", warming)
+    monkeypatch.setattr(sitegen.serve, "build", build)
+    rebuilder.start_warming()
+    path = write(rebuilder.options.source / "seeds/one.md", ARTICLES["seeds/one.md"].replace("One body.", "Warm."))
+    assert "/world/first-story/" in rebuilder.build({path}).rendered
+    assert events == ["warming", "warmed", "build"]
 
 
 def test_template_closure_follows_extends_and_includes() -> None:

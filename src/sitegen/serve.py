@@ -386,6 +386,9 @@ class Preview:
         self._search_wanted = False
         self._search_running = False
         self._last_build = 0.0
+        # Set while no warming reads the cache (see `start_warming`).
+        self._warmed = threading.Event()
+        self._warmed.set()
 
     def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
         """Build after `changed` files: the watcher's paths, which spare the build a full scan of the files
@@ -394,6 +397,9 @@ class Preview:
         strict = self.tolerated is not None
         options = replace(self.options, strict=strict, tolerated=self.tolerated or frozenset())
         changed = [Path(path).resolve() for path in changed]
+        # A build forks workers that read the cache: none may be forked while the warming thread is in
+        # SQLite, whose locks it would inherit held. A save in the server's first second waits for it.
+        self._warmed.wait()
         self.kept.note(changed)
         try:
             report = build(options, on_page=rendered.append, memo=self.kept)
@@ -405,11 +411,20 @@ class Preview:
         self.refresh_search()
         return RebuildResult(sorted(rendered), self._static(changed), report.errors)
 
+    def start_warming(self) -> None:
+        """Read what a save's build reads first (see `build.warm`) in the background, so that the first save is
+        as quick as the next; a build waits for it."""
+        self._warmed.clear()
+        threading.Thread(target=self.warm, name="sitegen-warm", daemon=True).start()
+
     def warm(self) -> None:
-        """Read what a save's build reads first (see `build.warm`), so that the first save is as quick as the next."""
+        """Read what a save's build reads first (see `build.warm`)."""
         # Only a head start: a build reads them itself, and says what is wrong with them.
-        with suppress(SitegenError, OSError, sqlite3.Error):
-            warm(self.options, self.kept)
+        try:
+            with suppress(SitegenError, OSError, sqlite3.Error):
+                warm(self.options, self.kept)
+        finally:
+            self._warmed.set()
 
     def refresh_search(self) -> None:
         """Bring the search index up to date in the background; saves during it make one more refresh, not many."""
@@ -483,9 +498,8 @@ class Server:
         self.watches.sync()
         self.observer.start()
         threading.Thread(target=self.httpd.serve_forever, name="sitegen-http", daemon=True).start()
-        # Beside the first requests and builds rather than in the first save's (a second at 100,000
-        # articles); a save that comes first neither waits for it nor takes what it reads unchecked.
-        threading.Thread(target=self.preview.warm, name="sitegen-warm", daemon=True).start()
+        # Beside the first requests rather than in the first save's build (a second at 100,000 articles).
+        self.preview.start_warming()
 
     def rebuild(self, changed: set[Path]) -> None:
         with self.lock:
