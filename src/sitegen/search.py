@@ -58,7 +58,7 @@ def plain_text(html: str) -> str:
 
 
 # How many stories a shard holds. Pagefind indexes about a thousand a second on one core, so an edit
-# costs about a third of a second of indexing; an archive of 10,000 is about 35 shards for the search
+# costs about a third of a second of indexing; an archive of 10,000 is about 36 shards for the search
 # page to merge. A shard is cut after a story whose path hashes to a multiple of SHARD_CUT, once it
 # holds SHARD_LEAST, and at SHARD_MOST regardless (content-defined chunking, as rsync and backup tools
 # cut files): a story gone or moved among the older shards then changes its shard and seldom the next,
