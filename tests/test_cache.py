@@ -155,6 +155,28 @@ def test_time_passing_invalidates(make_site: Callable[..., Path], tmp_path: Path
     assert not report.unchanged and (tmp_path / "out/news/embargoed/index.html").is_file()
 
 
+@pytest.mark.parametrize("edit", ["", "seeds/a.md"])
+def test_a_clock_turned_back_takes_down_what_it_has_not_published_yet(make_site: Callable[..., Path], tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    """A build at an earlier moment than the last one's (SOURCE_DATE_EPOCH set for one build, then not) is
+    a fresh build at that moment, pages and search alike, with or without an edit beside."""
+    site = make_site({"seeds/a.md": STORY, "seeds/later.md": "---\ntitle: Embargoed\ndate: 2024-12-01\n---\nx"})
+    out = tmp_path / "out"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")  # 2025-01-01: published
+    build_into(site, out)
+    assert (out / "news/embargoed/index.html").is_file()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1731628800")  # 2024-11-15: embargoed
+    if edit:
+        write(site / edit, STORY.replace("First text.", "First text, corrected."))
+    report = build_into(site, out)
+    assert not report.unchanged and report.skipped == 1 and not (out / "news/embargoed/index.html").exists()
+    build_into(site, tmp_path / "fresh", cache=False)
+    assert tree_digest(out) == tree_digest(tmp_path / "fresh")
+    # Forward again, to the first build's moment: the story is back.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")
+    assert not build_into(site, out).unchanged and (out / "news/embargoed/index.html").is_file()
+
+
 def test_unchanged_means_no_article_or_sidecar_changed(make_site: Callable[..., Path], tmp_path: Path) -> None:
     wire = "Wire headline\nStandfirst.\nFirst paragraph./."
     site = make_site({"seeds/a.md": STORY, "seeds/wire.txt": wire})

@@ -208,13 +208,15 @@ class Plan:
     targets: dict[str, str] = field(default_factory=dict)
 
 
-def plan(config: Config, options: BuildOptions, loaded: LoadResult, record: Record | None = None) -> Plan:
-    """From loaded articles to every page: drafts, embargoes and duplicate slugs are settled here.
+def plan(config: Config, options: BuildOptions, loaded: LoadResult, record: Record | None = None,
+         now: datetime | None = None) -> Plan:
+    """From loaded articles to every page as of `now` (default: `build_time`): drafts, embargoes and duplicate
+    slugs are settled here.
 
     With the `record` of published URLs, the pages also redirect every URL an article moved away from.
     """
     errors: list[SitegenError] = list(loaded.errors)
-    now = build_time()
+    now = now or build_time()
     chosen = select_articles(loaded.articles, options, now)
     unique, duplicates = remove_duplicate_slugs(chosen)
     errors += duplicates
@@ -457,6 +459,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
     When only article bodies changed, only the pages that show them are rendered, and patched in.
     """
     started = time.perf_counter()
+    # One moment for the whole build: what it publishes, and what the search index holds, are of it.
+    now = build_time()
     report = BuildReport()
     config, _ = load_config(options.source, options.base_url)
     output = (options.output or options.source / "build").resolve()
@@ -483,8 +487,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         sources = sources_signature(scanned) if options.cache else ""
         signature = input_signature(theme, sources) if options.cache else ""
         last = cache.last_build() if options.cache and output.is_dir() else None
-        until = last.get("valid_until") if last else None
-        current = until is None or build_time().isoformat() < until
+        current = last is not None and shows_moment(last, now)
         # A preview leaves the record of published URLs as it was: the next build that keeps it plans
         # the whole site, so that every story the preview showed first is recorded.
         behind = bool(last and last.get("record_behind")) and not options.preview
@@ -500,7 +503,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                              else record_file)
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
                                   max(PATCH_LIMIT, last["pages"] // 10),
-                                  Selection(options.drafts, options.future, build_time()), urls,
+                                  Selection(options.drafts, options.future, now), urls,
                                   {entry[0]: entry[1] for entry in unreadable})
             if isinstance(patched, Unreadable):
                 if options.strict and any(str(error) not in options.tolerated for error in patched.errors):
@@ -518,10 +521,10 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 record = {**last, "theme": theme, "signature": input_signature(theme, sources), **_counts(report),
                           "record_behind": options.preview or bool(last.get("record_behind"))}
                 if patched.retimed:
-                    record["valid_until"] = _instant(patched.valid_until)
+                    record["valid_from"], record["valid_until"] = now.isoformat(), _instant(patched.valid_until)
                 cache.store_last_build(record)
                 if options.search:
-                    report.errors += update_site_search(options, config, cache, output)
+                    report.errors += update_site_search(options, config, cache, output, now)
                 # Told once, by this build, not kept for the builds after it.
                 report.warnings += patched.warnings
                 for url in sorted(patched.rendered):
@@ -554,7 +557,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         unreadable = _unreadable_files(load_errors, scanned)
         del scanned
         loaded.files = {}
-        planned = plan(config, options, loaded.result, read_record(record_file))
+        planned = plan(config, options, loaded.result, read_record(record_file), now)
         if options.cache and not _stored(filings):
             cache.store_filings(filing_row(a, loaded.cards[a.digest]) for a in loaded.result.articles)
         report.errors += planned.errors
@@ -610,7 +613,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 until = _instant(planned.valid_until)
                 # Moves are told once, by the build that records them, not by every build after it.
                 counts = {**_counts(report), "warnings": [w for w in report.warnings if w not in moved]}
-                cache.store_last_build({"signature": signature, "theme": theme, "valid_until": until, **counts,
+                cache.store_last_build({"signature": signature, "theme": theme, "valid_from": now.isoformat(),
+                                        "valid_until": until, **counts,
                                         "record_behind": options.preview or bool(report.errors),
                                         "unreadable": unreadable if report.errors else []})
         if options.search and report.written:
@@ -618,7 +622,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             # were gigabytes beside Pagefind's.
             workers.close()
             del planned, loaded
-            report.errors += update_site_search(options, config, cache, output)
+            report.errors += update_site_search(options, config, cache, output, now)
     return _finish(report, started)
 
 
@@ -635,8 +639,10 @@ def refresh_search(options: BuildOptions) -> list[SitegenError]:
         cache.close()
 
 
-def update_site_search(options: BuildOptions, config: Config, cache: Cache, output: Path) -> list[SitegenError]:
-    """The output's search index made to match the stories the cache says the site publishes (see search.py)."""
+def update_site_search(options: BuildOptions, config: Config, cache: Cache, output: Path,
+                       now: datetime | None = None) -> list[SitegenError]:
+    """The output's search index made to match the stories the cache says the site publishes at `now` (default:
+    `build_time`; see search.py)."""
     bundle = output / SEARCH_FOLDER
     if not config.search.enabled:
         shutil.rmtree(bundle, ignore_errors=True)
@@ -651,7 +657,7 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
 
     settings = repr((config.permalinks, config.default_section))
     try:
-        update_search(cache, Selection(options.drafts, options.future, build_time()), settings,
+        update_search(cache, Selection(options.drafts, options.future, now or build_time()), settings,
                       options.source / CONTENT_DIR, cache.path.parent / "search", output, read)
     except SitegenError as error:
         return [error]
@@ -721,6 +727,14 @@ def keeps_record(options: BuildOptions, report: BuildReport) -> bool:
     """Whether this build updates the record of published URLs: not a preview with drafts or embargoed
     stories, not one that failed (a broken story is not taken down), and not with --frozen-urls."""
     return not (options.drafts or options.future or options.frozen_urls or report.errors)
+
+
+def shows_moment(last: dict[str, Any], now: datetime) -> bool:
+    """Whether the last build's output is the site as of `now`: no earlier than the moment it was made for
+    (a clock set back, as SOURCE_DATE_EPOCH set for one build and not the next, holds back stories again),
+    and before the next moment the same inputs give another site."""
+    since, until, moment = last.get("valid_from"), last.get("valid_until"), now.isoformat()
+    return since is not None and since <= moment and (until is None or moment < until)
 
 
 def _instant(timestamp: float | None) -> str | None:
