@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -175,6 +176,63 @@ def test_a_clock_turned_back_takes_down_what_it_has_not_published_yet(make_site:
     # Forward again, to the first build's moment: the story is back.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")
     assert not build_into(site, out).unchanged and (out / "news/embargoed/index.html").is_file()
+
+
+# Seconds since 1970 of 2024-06-01T00:00Z, around which the random stories are dated and the clock set.
+JUNE = 1717200000
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_edits_and_clock_moves_each_equal_a_fresh_build(make_site: Callable[..., Path], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Edits, drafts, new and deleted stories, and a clock set forward or back across their times and the
+    news window: each build, whichever way it goes, equals a fresh build at its moment, search included."""
+    rng = random.Random(seed)
+    site = make_site({}, config='title = "Clocked"\nbase_url = "https://example.org/"\n'
+                                '[[sections]]\nname = "World"\n[[sections]]\nname = "Sport"\n')
+    stories: dict[str, dict[str, Any]] = {}
+
+    def put(name: str) -> None:
+        s = stories[name]
+        draft = "draft: true\n" if s["draft"] else ""
+        write(site / f"seeds/{name}.md", f"---\ntitle: Story {name}{s['headline']}\n"
+                                        f"date: 2024-06-{s['day']:02}T{s['hour']:02}:00:00Z\nsection: {s['section']}\n"
+                                        f"tags: [{', '.join(s['tags'])}]\n{draft}---\nWords of {name}{s['text']}.\n")
+
+    def new(name: str) -> None:
+        stories[name] = {"day": rng.randint(1, 12), "hour": rng.randint(0, 23), "headline": "", "text": "",
+                         "section": rng.choice(["World", "Sport"]), "tags": rng.sample("abc", 2), "draft": False}
+        put(name)
+
+    for i in range(6):
+        new(f"s{i}")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(JUNE + 5 * 86400 + 12 * 3600))
+    build_into(site, tmp_path / "out")
+    steps = []
+    for step in range(12):
+        kind, name = rng.choice(["text", "headline", "date", "draft", "section", "tags", "new", "delete", "clock",
+                                 "clock"]), rng.choice(sorted(stories))
+        steps.append((kind, name))
+        if kind == "clock":
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", str(JUNE + rng.randint(0, 13 * 24) * 3600))
+        elif kind == "new":
+            new(f"n{step}")
+        elif kind == "delete" and len(stories) > 1:
+            del stories[name]
+            (site / f"seeds/{name}.md").unlink()
+        else:
+            s = stories[name]
+            if kind == "date":
+                s["day"], s["hour"] = rng.randint(1, 12), rng.randint(0, 23)
+            elif kind in ("draft", "section", "tags"):
+                s[kind] = {"draft": not s["draft"], "section": "Sport" if s["section"] == "World" else "World",
+                           "tags": rng.sample("abc", rng.randint(0, 3))}[kind]
+            elif kind in ("text", "headline"):
+                s[kind] = f" {step}"
+            put(name)
+        assert not build_into(site, tmp_path / "out").errors
+        build_into(site, tmp_path / f"fresh{step}", cache=False)
+        assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / f"fresh{step}"), steps
 
 
 def test_unchanged_means_no_article_or_sidecar_changed(make_site: Callable[..., Path], tmp_path: Path) -> None:
