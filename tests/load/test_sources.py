@@ -107,3 +107,16 @@ def test_the_body_starts_on_its_own_line_after_blank_lines(blank: str) -> None:
 
 def test_a_source_cannot_hold_the_body_placeholder() -> None:
     assert decode_source("Head\ue000line\nText \ue000media:x".encode(), Path("a.txt")) == "Headline\nText media:x"
+
+
+def test_statuses_cut_anywhere_between_two_processes_are_those_of_one(tmp_path: Path) -> None:
+    """The forked process takes the folders after the cut, and part of a folder when the cut falls in it."""
+    content = _archive(tmp_path)
+    folders = sitegen.load._folders(str(content))
+    total = sum(len(files) for _, files, _ in folders)
+    whole = sorted(sitegen.load._folder_statuses(folders, "key"))
+    assert [name for name, _ in whole] == source_names(content)
+    for half in range(total + 1):
+        first, second = sitegen.load._halves(folders, half)
+        assert sum(len(files) for _, files, _ in first) == half
+        assert sorted(sitegen.load._folder_statuses(first, "key") + sitegen.load._folder_statuses(second, "key")) == whole

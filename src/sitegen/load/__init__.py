@@ -80,9 +80,21 @@ def source_statuses(content_dir: Path, prefix: str, assets: Mapping[str, tuple[s
     this walk is most of what a build after an edit costs before it reads anything. An article that
     used local files last time (`assets`, by path) has their statuses too: a replaced photo is an edit.
     """
-    # Each article file with what its status is made from: its name's stem and suffix, and the names beside it.
-    found: list[tuple[str, str, str, AbstractSet[str]]] = []
-    assets = assets or {}
+    found = _statuses(_folders(str(content_dir)), prefix)
+    found.sort(key=itemgetter(0))
+    if assets:
+        return {path: with_assets(state, assets[path]) if path in assets else state for path, state in found}
+    return dict(found)
+
+
+# A folder's path (ending in a separator), the names of the files in it to look at, and every name in it.
+Folder = tuple[str, list[str], list[str]]
+
+
+def _folders(root: str) -> list[Folder]:
+    """Every folder under `root` with its files; hidden folders and files, and those named with a leading
+    underscore, are passed over, and so are links to folders (as `os.walk` does)."""
+    folders: list[Folder] = []
 
     def walk(folder: str) -> None:
         try:
@@ -90,8 +102,7 @@ def source_statuses(content_dir: Path, prefix: str, assets: Mapping[str, tuple[s
                 entries = list(listing)
         except OSError:
             return
-        # Lower case, so that a case-insensitive file system's sidecar is still found; made only for wire copy.
-        present: AbstractSet[str] = frozenset()
+        files = []
         for entry in entries:
             name = entry.name
             if name.startswith((".", "_")):
@@ -100,26 +111,32 @@ def source_statuses(content_dir: Path, prefix: str, assets: Mapping[str, tuple[s
                 is_folder = entry.is_dir()
             except OSError:
                 is_folder = False
-            if is_folder:
-                # As os.walk does: a linked folder is not followed.
-                if not entry.is_symlink():
-                    walk(entry.path)
-                continue
+            if not is_folder:
+                files.append(name)
+            elif not entry.is_symlink():
+                walk(entry.path)
+        folders.append((os.path.join(folder, ""), files, [entry.name for entry in entries]))
+
+    walk(root)
+    return folders
+
+
+def _folder_statuses(folders: list[Folder], prefix: str) -> list[tuple[str, str]]:
+    """Each article file of `folders` with its status (see `_state`)."""
+    found = []
+    for base, files, names in folders:
+        # Lower case, so that a case-insensitive file system's sidecar is still found; made only for wire copy.
+        present: AbstractSet[str] | None = None
+        for name in files:
             stem, dot, suffix = name.rpartition(".")
             suffix = "." + suffix.lower()
             if not dot or suffix not in READERS:
                 continue
-            if suffix == ".txt" and not present:
-                present = {other.name.lower() for other in entries}
-            found.append((entry.path, stem, suffix, present))
-
-    walk(str(content_dir))
-    found.sort(key=itemgetter(0))
-    states = _states(found, prefix)
-    if assets:
-        return {path: with_assets(state, assets[path]) if path in assets else state
-                for (path, _, _, _), state in zip(found, states, strict=True)}
-    return {path: state for (path, _, _, _), state in zip(found, states, strict=True)}
+            path = base + name
+            if suffix == ".txt" and present is None:
+                present = {other.lower() for other in names}
+            found.append((path, _state(path, stem, suffix, present or frozenset(), prefix)))
+    return found
 
 
 def _state(path: str, stem: str, suffix: str, present: AbstractSet[str], prefix: str) -> str:
@@ -131,32 +148,31 @@ def _state(path: str, stem: str, suffix: str, present: AbstractSet[str], prefix:
     return f"{prefix}|{file_status(path)}|{sidecars}"
 
 
-def _states(found: list[tuple[str, str, str, AbstractSet[str]]], prefix: str) -> list[str]:
-    """Each found file's status (see `_state`); past SPLIT_STATUSES files, half of them taken by a forked process.
+def _statuses(folders: list[Folder], prefix: str) -> list[tuple[str, str]]:
+    """`_folder_statuses`; past SPLIT_STATUSES files, those of the second half of the folders taken by a forked
+    process.
 
     A status is a stat call, and at 100,000 articles those were half a second of every build: a second
-    core takes half of them, for a tenth of a second of a build after a text edit.
+    core takes half of them, and of the work of telling articles apart from other files.
     """
-    def statuses(items: list[tuple[str, str, str, AbstractSet[str]]]) -> list[str]:
-        return [_state(*item, prefix) for item in items]
-
-    half = len(found) // 2
+    total = sum(len(files) for _, files, _ in folders)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if len(found) < SPLIT_STATUSES or not hasattr(os, "fork") or cores < 2:
-        return statuses(found)
+    if total < SPLIT_STATUSES or not hasattr(os, "fork") or cores < 2:
+        return _folder_statuses(folders, prefix)
+    first, second = _halves(folders, total // 2)
     reading, writing = os.pipe()
     try:
         child = os.fork()
     except OSError:
         os.close(reading)
         os.close(writing)
-        return statuses(found)
+        return _folder_statuses(folders, prefix)
     if child == 0:
         # The child only stats, writes and leaves: nothing of the parent's (buffers, handlers) runs here.
         code = 1
         try:
             os.close(reading)
-            view = memoryview(marshal.dumps(statuses(found[half:])))
+            view = memoryview(marshal.dumps(_folder_statuses(second, prefix)))
             while view:
                 view = view[os.write(writing, view):]
             code = 0
@@ -164,18 +180,29 @@ def _states(found: list[tuple[str, str, str, AbstractSet[str]]], prefix: str) ->
             os._exit(code)
     os.close(writing)
     try:
-        first = statuses(found[:half])
+        found = _folder_statuses(first, prefix)
         parts = []
         while chunk := os.read(reading, 1 << 20):
             parts.append(chunk)
     finally:
         os.close(reading)
         _, status = os.waitpid(child, 0)
-    second = marshal.loads(b"".join(parts)) if status == 0 and parts else None
-    if not isinstance(second, list) or len(second) != len(found) - half:
+    rest = marshal.loads(b"".join(parts)) if status == 0 and parts else None
+    if not isinstance(rest, list):
         # The forked process failed: its half is statted here.
-        second = statuses(found[half:])
-    return first + second
+        rest = _folder_statuses(second, prefix)
+    return found + rest
+
+
+def _halves(folders: list[Folder], half: int) -> tuple[list[Folder], list[Folder]]:
+    """`folders` cut where `half` of their files come before, within a folder if need be (a flat archive)."""
+    seen = 0
+    for number, (base, files, names) in enumerate(folders):
+        if seen + len(files) > half:
+            cut = half - seen
+            return [*folders[:number], (base, files[:cut], names)], [(base, files[cut:], names), *folders[number + 1:]]
+        seen += len(files)
+    return folders, []
 
 
 def rescanned(previous: Mapping[str, str], changed: Iterable[Path], content_dir: Path, prefix: str,
