@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sitegen import published
+from sitegen import serve as serve_module
 from sitegen.build import BuildOptions, cache_folder, record_path
 from sitegen.cache import Cache
 from sitegen.errors import SitegenError
@@ -162,6 +163,35 @@ def _served_within(server: Server, path: str, text: bytes, seconds: float = 10) 
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_story_is_published_when_its_embargo_lifts_while_serving(make_site: Callable[..., Path],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """No file changes: the clock passing the story's time is what builds it, and tells browsers to reload."""
+    moment = int(os.environ["SOURCE_DATE_EPOCH"])
+    later = "---\ntitle: Embargoed story\ndate: {}\nsection: World\n---\nLifted at last.\n".format(
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment + 3600)))
+    site = make_site({"seeds/story.md": STORY, "seeds/later.md": later})
+    monkeypatch.setattr(serve_module, "CLOCK_SECONDS", 0.05)
+    messages: list[str] = []
+    running = Server(ServeOptions(BuildOptions(source=site), port=0), messages.append)
+    running.start()
+    try:
+        time.sleep(0.3)
+        assert request(running, "/world/embargoed-story/")[0] == 404 and running.broadcast.state.epoch == 1
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(moment + 3601))
+        assert _served_within(running, "/world/embargoed-story/", b"Lifted at last.")
+        assert b"Embargoed story" in request(running, "/")[2]
+        deadline = time.monotonic() + 10
+        while running.broadcast.state.epoch < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running.broadcast.state.epoch == 2
+        assert any("when an embargo lifts" in message for message in messages), messages
+        # Once for the moment: the clock, held still again, builds nothing more.
+        time.sleep(0.3)
+        assert running.broadcast.state.epoch == 2
+    finally:
+        running.stop()
 
 
 def test_a_folder_made_while_serving_is_built_and_watched(server: Server) -> None:

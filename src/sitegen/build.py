@@ -130,6 +130,9 @@ class BuildReport:
     errors: list[SitegenError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     written: bool = False
+    # When the output stops being the site of the moment (an embargo lifts, a story leaves the news
+    # sitemap's window), in UTC ISO 8601; None when no moment will change it.
+    valid_until: str | None = None
 
 
 # Objects allocated between the collector's youngest passes while a build scans and tries the edit
@@ -522,6 +525,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                           "record_behind": options.preview or bool(last.get("record_behind"))}
                 if patched.retimed:
                     record["valid_from"], record["valid_until"] = now.isoformat(), _instant(patched.valid_until)
+                report.valid_until = record.get("valid_until")
                 cache.store_last_build(record)
                 if options.search:
                     report.errors += update_site_search(options, config, cache, output, now)
@@ -564,6 +568,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         report.warnings += planned.warnings
         moved = planned.settled.warnings if planned.settled else []
         report.articles, report.skipped, report.pages = len(planned.site.articles), planned.skipped, len(planned.pages)
+        report.valid_until = _instant(planned.valid_until)
         records = cache.pages(output, {a.digest for a in planned.site.articles}) if options.cache else {}
         removed = sorted(set(records) - {page.url for page in planned.pages})
         # A page's last file may stand if it is there and every body it showed is still current.
@@ -610,11 +615,10 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             only_unreadable = unreadable is not None and len(report.errors) == len(load_errors) and \
                 all(given is found for given, found in zip(report.errors, load_errors, strict=True))
             if not report.errors or only_unreadable:
-                until = _instant(planned.valid_until)
                 # Moves are told once, by the build that records them, not by every build after it.
                 counts = {**_counts(report), "warnings": [w for w in report.warnings if w not in moved]}
                 cache.store_last_build({"signature": signature, "theme": theme, "valid_from": now.isoformat(),
-                                        "valid_until": until, **counts,
+                                        "valid_until": report.valid_until, **counts,
                                         "record_behind": options.preview or bool(report.errors),
                                         "unreadable": unreadable if report.errors else []})
         if options.search and report.written:
@@ -883,7 +887,8 @@ def _unchanged(last: dict[str, Any], started: float) -> BuildReport:
     """The report of a build that found nothing to do: the last build's output stands."""
     report = BuildReport(articles=last["articles"], pages=last["pages"], files=last["files"],
                          skipped=last["skipped"], warnings=list(last["warnings"]), reused=last["pages"],
-                         unchanged=True, written=True, errors=_stored_errors(last.get("unreadable") or []))
+                         unchanged=True, written=True, errors=_stored_errors(last.get("unreadable") or []),
+                         valid_until=last.get("valid_until"))
     report.seconds = time.perf_counter() - started
     return report
 

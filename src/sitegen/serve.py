@@ -28,7 +28,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from sitegen import code_identity
-from sitegen.build import BuildOptions, KeptScan, build, cache_folder, refresh_search, warm
+from sitegen.build import BuildOptions, KeptScan, build, build_time, cache_folder, refresh_search, warm
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
 from sitegen.watch import SiteWatches, Watcher
@@ -36,6 +36,8 @@ from sitegen.watch import SiteWatches, Watcher
 EVENTS_PATH = "/__sitegen__/events"
 # How long the site must go without a build before the search index is refreshed beside the server.
 SEARCH_QUIET_SECONDS = 1.0
+# How often the server looks at the clock for the moment its site changes by itself (see `Server.watch_clock`).
+CLOCK_SECONDS = 5.0
 TYPES = {
     ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
     ".xml": "application/xml; charset=utf-8", ".json": "application/json; charset=utf-8",
@@ -389,6 +391,8 @@ class Preview:
         # Set while no warming reads the cache (see `start_warming`).
         self._warmed = threading.Event()
         self._warmed.set()
+        # When the output stops being the site of the moment (see `BuildReport.valid_until`).
+        self.valid_until: str | None = None
 
     def build(self, changed: Iterable[Path] = ()) -> RebuildResult:
         """Build after `changed` files: the watcher's paths, which spare the build a full scan of the files
@@ -408,6 +412,7 @@ class Preview:
         if not report.written:
             return RebuildResult(errors=report.errors, applied=False)
         self.tolerated = frozenset(str(error) for error in report.errors)
+        self.valid_until = report.valid_until
         self.refresh_search()
         return RebuildResult(sorted(rendered), self._static(changed), report.errors)
 
@@ -481,6 +486,7 @@ class Server:
         self.observer: BaseObserver | None = None
         self.watches: SiteWatches | None = None
         self.lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         started = time.perf_counter()
@@ -500,6 +506,21 @@ class Server:
         threading.Thread(target=self.httpd.serve_forever, name="sitegen-http", daemon=True).start()
         # Beside the first requests rather than in the first save's build (a second at 100,000 articles).
         self.preview.start_warming()
+        threading.Thread(target=self.watch_clock, name="sitegen-clock", daemon=True).start()
+
+    def watch_clock(self) -> None:
+        """Build again when the site changes by itself: an embargo lifts, or a story leaves the news sitemap's
+        window; the preview shows what `sitegen build` would publish now, not when the last file was saved.
+        Never while SOURCE_DATE_EPOCH holds the clock still."""
+        passed: str | None = None
+        while not self._stopping.wait(CLOCK_SECONDS):
+            until = self.preview.valid_until
+            # Once for each moment: a build that fails leaves the output, and its moment, as they were.
+            if until is None or until == passed or build_time().isoformat() < until:
+                continue
+            passed = until
+            self.log(f"it is past {until}, when an embargo lifts or a story leaves the news sitemap's window")
+            self.rebuild(set())
 
     def rebuild(self, changed: set[Path]) -> None:
         with self.lock:
@@ -532,6 +553,7 @@ class Server:
         self.broadcast.publish(epoch, tuple(str(e) for e in result.errors), result.applied, styles_only)
 
     def stop(self) -> None:
+        self._stopping.set()
         self.broadcast.close()
         if self.observer is not None:
             self.watcher.stop()
