@@ -19,7 +19,7 @@ from sitegen.build import BuildOptions
 from sitegen.config import Config
 from sitegen.render import make_environment, template_closure
 from sitegen.serve import Preview, RebuildResult
-from tests.conftest import build_into, write
+from tests.conftest import FIXED_EPOCH, build_into, write
 from tests.test_build import pagefind_varies
 
 ARTICLES = {
@@ -385,7 +385,9 @@ def test_a_folder_event_beside_a_text_edit_keeps_the_quick_path(rebuilder: Previ
 # More with PREVIEW_EXAMPLES=150 (a minute and a half), as before a change to the engine lands.
 EXAMPLES = int(os.environ.get("PREVIEW_EXAMPLES", "25"))
 EDITS = st.sampled_from(["text", "headline", "headline back", "tags", "respell", "section", "date", "new", "delete",
-                         "draft", "template", "config"])
+                         "draft", "template", "config", "clock"])
+# Moments the clock is set to ("clock" above), before, between and after the stories' times, and back.
+CLOCKS = ["1704240000", "1705276800", "1707091200", FIXED_EPOCH]  # 2024-01-03, 2024-01-15, 2024-02-05
 
 
 def _story_text(fields: dict[str, str]) -> str:
@@ -402,8 +404,6 @@ def _story_text(fields: dict[str, str]) -> str:
 @example(edits=[("respell", 3), ("text", 0)])
 def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pytest.TempPathFactory,
                                                           edits: list[tuple[str, int]]) -> None:
-    from sitegen.theme import theme_dir
-
     root = tmp_path_factory.mktemp("preview")
     site = root / "site"
     stories = {f"s{i}": {"title": f"Story number {i}", "date": f"2024-01-{i + 1:02}T09:00:00Z",
@@ -415,6 +415,26 @@ def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pyte
         write(site / f"seeds/{name}.md", _story_text(fields))
     preview = Waiting(BuildOptions(source=site, output=root / "served"))
     assert preview.build().applied
+    clock = pytest.MonkeyPatch()
+    try:
+        _edit_and_build(site, preview, stories, edits, config, clock)
+        # A fresh build of the same files, from the record of URLs the preview kept, writes the same site.
+        fresh = root / "fresh"
+        shutil.copytree(site, fresh, ignore=shutil.ignore_patterns(".sitegen-cache", "build"))
+        kept = site / ".sitegen-cache/preview-urls.txt"
+        if kept.exists():
+            shutil.copy(kept, fresh / "published-urls.txt")
+        assert not build_into(fresh, root / "fresh-out", cache=False).errors
+    finally:
+        clock.undo()
+    assert digest(preview.output) == digest(root / "fresh-out")
+
+
+def _edit_and_build(site: Path, preview: Preview, stories: dict[str, dict[str, str]], edits: list[tuple[str, int]],
+                    config: str, clock: pytest.MonkeyPatch) -> None:
+    """Each edit made, and built by the preview as its watcher would tell it."""
+    from sitegen.theme import theme_dir
+
     for step, (kind, which) in enumerate(edits):
         names = sorted(stories)
         name = names[which % len(names)] if names else ""
@@ -435,6 +455,9 @@ def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pyte
             else:
                 source = (theme_dir() / "templates/article.html").read_text(encoding="utf-8")
                 write(override, source.replace("</article>", "<p>Edited template.</p></article>", 1))
+        elif kind == "clock":
+            clock.setenv("SOURCE_DATE_EPOCH", CLOCKS[which % len(CLOCKS)])
+            changed = []
         elif kind == "config":
             config = config.replace('"Preview"', '"Renamed"') if '"Preview"' in config else \
                 config.replace('"Renamed"', '"Preview"')
@@ -461,15 +484,7 @@ def test_the_preview_after_any_edits_equals_a_fresh_build(tmp_path_factory: pyte
                 fields["date"] = f"2024-01-{(which + step) % 27 + 1:02}T11:00:00Z"
             elif kind == "draft":
                 fields["draft"] = "" if fields.get("draft") else "yes"
-        if name in stories and kind not in ("template", "config"):
+        if name in stories and kind not in ("template", "config", "clock"):
             write(site / f"seeds/{name}.md", _story_text(stories[name]))
         result = preview.build(changed)
         assert result.applied, result.errors
-    # A fresh build of the same files, from the record of URLs the preview kept, writes the same site.
-    fresh = root / "fresh"
-    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns(".sitegen-cache", "build"))
-    kept = site / ".sitegen-cache/preview-urls.txt"
-    if kept.exists():
-        shutil.copy(kept, fresh / "published-urls.txt")
-    assert not build_into(fresh, root / "fresh-out", cache=False).errors
-    assert digest(preview.output) == digest(root / "fresh-out")
