@@ -250,6 +250,29 @@ def start_serving(site: Path, *extra: str, port: int = 0,
     return process, lines
 
 
+def test_a_log_kept_in_the_site_folder_is_not_a_change(make_site: Callable[..., Path]) -> None:
+    """`sitegen serve > serve.log` (or `nohup`) in the site folder: each line logged is no save to build for."""
+    site = make_site({"seeds/story.md": STORY})
+    log = site / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--source", str(site), "--port", "0"],
+                                   stdout=output, stderr=output)
+    try:
+        deadline = time.monotonic() + 30
+        while "serving" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        write(site / "seeds/story.md", STORY.replace("Original text.", "Edited text."))
+        time.sleep(2)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    lines = log.read_text().splitlines()
+    # The first build, the server, the save's build, and the stop; not a build for each line before.
+    builds = [line for line in lines if line.startswith("rebuilt")]
+    assert len(builds) == 2 and not builds[1].startswith("rebuilt 0 "), lines
+    assert lines[-1] == "stopped"
+
+
 @pytest.mark.parametrize("ignore_sigint", [False, True], ids=["terminal", "started with SIGINT ignored"])
 def test_ctrl_c_stops_cleanly(make_site: Callable[..., Path], ignore_sigint: bool) -> None:
     process, lines = start_serving(make_site({"seeds/story.md": STORY}), ignore_sigint=ignore_sigint)

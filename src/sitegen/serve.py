@@ -31,7 +31,7 @@ from sitegen import code_identity
 from sitegen.build import BuildOptions, KeptScan, build, build_time, cache_folder, refresh_search, warm
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
-from sitegen.watch import SiteWatches, Watcher
+from sitegen.watch import SiteWatches, Watcher, own_output
 
 EVENTS_PATH = "/__sitegen__/events"
 # How long the site must go without a build before the search index is refreshed beside the server.
@@ -498,7 +498,7 @@ class Server:
         # Nor must a build's own folders beside its output (staged, replaced, its journal).
         beside = tuple(str(folder.parent.resolve() / f".{folder.name}.") for folder in (self.output, source / "build"))
         outputs = [self.output, source / "build", cache_folder(self.options.build)]
-        watcher = Watcher(outputs, self.rebuild, beside)
+        watcher = Watcher(outputs, self.rebuild, beside, own_output())
         self.watcher = watcher
         self.watches = SiteWatches(self.observer, watcher, source, outputs, self.log)
         self.watches.sync()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,10 +19,13 @@ MAX_BATCH_SECONDS = 1.0
 class Watcher(FileSystemEventHandler):
     """Collects file events and hands them over in batches, once the burst has settled."""
 
-    def __init__(self, ignore: list[Path], on_batch: Callable[[set[Path]], None], ignore_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, ignore: list[Path], on_batch: Callable[[set[Path]], None], ignore_prefixes: tuple[str, ...] = (),
+                 ignore_files: frozenset[tuple[int, int]] = frozenset()) -> None:
         self.ignore = [p.resolve() for p in ignore]
         # Paths starting with these (a build's staging folders beside its output, `.build.staging-…`) too.
         self.ignore_prefixes = ignore_prefixes
+        # Files by identity (device, inode): the server's own log (see `own_output`), wherever it is.
+        self.ignore_files = ignore_files
         self.on_batch = on_batch
         self.pending: set[Path] = set()
         self.lock = threading.Condition()
@@ -45,13 +49,22 @@ class Watcher(FileSystemEventHandler):
                     continue
                 path = Path(raw if isinstance(raw, str) else raw.decode()).resolve()
                 if any(path.is_relative_to(i) for i in self.ignore) or _is_editor_noise(path) or \
-                        str(path).startswith(self.ignore_prefixes):
+                        str(path).startswith(self.ignore_prefixes) or self._ignored_file(path):
                     continue
                 if not self.pending:
                     self.first_event = time.monotonic()
                 self.pending.add(path)
                 self.last_event = time.monotonic()
             self.lock.notify_all()
+
+    def _ignored_file(self, path: Path) -> bool:
+        if not self.ignore_files:
+            return False
+        try:
+            status = path.stat()
+        except OSError:
+            return False
+        return (status.st_dev, status.st_ino) in self.ignore_files
 
     def _run(self) -> None:
         while True:
@@ -143,6 +156,21 @@ class SiteWatches:
                         self.log(f"warning: cannot watch {folder} ({error.strerror or error}); changes in it are "
                                  "not seen until it can be (on Linux, raise fs.inotify.max_user_watches)")
         return added
+
+
+def own_output() -> frozenset[tuple[int, int]]:
+    """The files this process's output and errors go to (device, inode), when they are files: a server
+    started as `sitegen serve > serve.log` or under `nohup` in the site folder would otherwise take each
+    line it logs for a change, build, log again, and never stop."""
+    found = set()
+    for descriptor in (1, 2):
+        try:
+            status = os.fstat(descriptor)
+        except OSError:
+            continue
+        if stat.S_ISREG(status.st_mode):
+            found.add((status.st_dev, status.st_ino))
+    return frozenset(found)
 
 
 def _is_editor_noise(path: Path) -> bool:
