@@ -249,6 +249,24 @@ def test_drafts_and_embargoed_stories_come_and_go_without_planning_the_site(news
     assert planned == [] and record()[:2] == (first.articles + 1, first.skipped - 1)
 
 
+def test_time_passing_publishes_a_story_and_moves_the_news_window_without_planning_the_site(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No file changes: an embargo lifting is a story published, and a story leaving the news sitemap's
+    two days changes that sitemap alone; each equals a fresh build at its moment."""
+    out = tmp_path / "out"
+    write(newsroom / "seeds/soon.md", _story("Soon", "2024-11-25T06:00:00Z", tags="[Shared, Later]"))
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1732518000")  # 2024-11-25T07:00Z: the embargo has lifted
+    urls = _edit_and_compare(newsroom, out, tmp_path, {}, planned)
+    assert planned == [] and {"/world/soon/", "/", "/tags/later/", "/news-sitemap.xml"} <= set(urls)
+    assert "Soon" in (out / "news-sitemap.xml").read_text(encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1732615500")  # 2024-11-26T10:05Z: "Recent" has left the window
+    urls = _edit_and_compare(newsroom, out, tmp_path, {}, planned)
+    assert planned == [] and urls == ["/news-sitemap.xml"]
+    assert "Recent" not in (out / "news-sitemap.xml").read_text(encoding="utf-8")
+
+
 def test_a_story_taken_down_that_empties_a_month_or_section_is_planned_in_full(
         newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"

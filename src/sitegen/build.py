@@ -491,13 +491,16 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         signature = input_signature(theme, sources) if options.cache else ""
         last = cache.last_build() if options.cache and output.is_dir() else None
         current = last is not None and shows_moment(last, now)
+        # Time has passed since the last build, and its site changed by itself (an embargo lifted): the
+        # edit path takes that as edits, from the moment its output is of.
+        since = None if current or last is None else moved_on(last, now)
         # A preview leaves the record of published URLs as it was: the next build that keeps it plans
         # the whole site, so that every story the preview showed first is recorded.
         behind = bool(last and last.get("record_behind")) and not options.preview
         if last and current and last.get("signature") == signature and not behind:
             return _unchanged(last, started)
         # --frozen-urls is for CI, which checks every URL against the record in a full build.
-        if last and current and last.get("theme") == theme and not options.frozen_urls and not behind:
+        if last and (current or since) and last.get("theme") == theme and not options.frozen_urls and not behind:
             content = options.source / CONTENT_DIR
             unreadable = last.get("unreadable") or []
             # A build with errors leaves the record as it was (see `keeps_record`), and so do the edits after it.
@@ -507,7 +510,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
                                   max(PATCH_LIMIT, last["pages"] // 10),
                                   Selection(options.drafts, options.future, now), urls,
-                                  {entry[0]: entry[1] for entry in unreadable})
+                                  {entry[0]: entry[1] for entry in unreadable}, since)
             if isinstance(patched, Unreadable):
                 if options.strict and any(str(error) not in options.tolerated for error in patched.errors):
                     # What a strict full build would end in, the site left as it was, but without
@@ -523,7 +526,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 theme = theme_signature(options.source, options, output)
                 record = {**last, "theme": theme, "signature": input_signature(theme, sources), **_counts(report),
                           "record_behind": options.preview or bool(last.get("record_behind"))}
-                if patched.retimed:
+                if patched.retimed or since:
                     record["valid_from"], record["valid_until"] = now.isoformat(), _instant(patched.valid_until)
                 report.valid_until = record.get("valid_until")
                 cache.store_last_build(record)
@@ -739,6 +742,15 @@ def shows_moment(last: dict[str, Any], now: datetime) -> bool:
     and before the next moment the same inputs give another site."""
     since, until, moment = last.get("valid_from"), last.get("valid_until"), now.isoformat()
     return since is not None and since <= moment and (until is None or moment < until)
+
+
+def moved_on(last: dict[str, Any], now: datetime) -> datetime | None:
+    """The moment the last build's output is of, when `now` is past the moment its site changed by itself;
+    None when it is not, or the clock is earlier than the last build's."""
+    since, until = last.get("valid_from"), last.get("valid_until")
+    if since is None or until is None or not since <= until <= now.isoformat():
+        return None
+    return datetime.fromisoformat(since)
 
 
 def _instant(timestamp: float | None) -> str | None:

@@ -16,6 +16,7 @@ import pickle
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from sitegen.cache import Cache, CachedBodies, Fingerprinter, KnownFiles, PageReader, card_key, fingerprint
@@ -94,7 +95,8 @@ class _Edit:
 
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
                 template_dirs: list[Path], limit: int, selection: Selection, urls: UrlRecord,
-                unreadable: Mapping[str, str] | None = None) -> Patched | Unreadable | None:
+                unreadable: Mapping[str, str] | None = None, since: datetime | None = None,
+                ) -> Patched | Unreadable | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide,
     and `Unreadable` (having changed nothing) when an edited or new file does not load.
 
@@ -104,6 +106,10 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     at a time, which the full build does in parallel, or one of the `unreadable` files changes or
     goes: those the last build could not load (with their status then), which are not in the site
     and are passed over while they stay as they were.
+
+    `since`: the moment the last build's output is of, when time has passed since it and its site
+    changed by itself: the stories held back for their time until now come in as edits publishing
+    them, and the news sitemap is listed again.
     """
     unreadable = unreadable or {}
     if any(scanned.get(name) != status for name, status in unreadable.items()):
@@ -145,34 +151,40 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         edits[name] = _Edit(before[0], before[1], loaded[0], card_key(loaded[0]), loaded[1])
     if failed:
         return Unreadable(tuple(failed))
+    then = replace(selection, now=since) if since is not None else selection
+    lifted = _lifted(cache, then, selection, {*edits, *new_files, *removed_files}) if since is not None else {}
+    if lifted is None or len(edits) + len(new_files) + len(lifted) > limit:
+        return None
     # Published photos and files are placed by the full build, which knows what every article uses.
     if any(edit.before.media != edit.after.media for edit in edits.values()) or \
-            any(article.media for article, _ in new_files.values()) or any(a.media for a in removed_files.values()):
+            any(article.media for article, _ in (*new_files.values(), *lifted.values())) or \
+            any(a.media for a in removed_files.values()):
         return None
     # So are redirects: the record of URLs gains new stories here, and marks those taken down or back.
     links = Links(config)
 
-    def published_at(article: Article) -> str | None:
-        return links.article(article) if selection.keeps_article(article) else None
+    def published_at(article: Article, moment: Selection = selection) -> str | None:
+        return links.article(article) if moment.keeps_article(article) else None
 
     if any(edit.before.story_id != edit.after.story_id or edit.before.aliases != edit.after.aliases
            for edit in edits.values()):
         return None
-    settled = urls.updated([*((e.after, published_at(e.before), published_at(e.after)) for e in edits.values()),
-                            *((article, None, published_at(article)) for article, _ in new_files.values()),
+    settled = urls.updated([*((e.after, published_at(e.before, then), published_at(e.after)) for e in edits.values()),
+                            *((article, None, published_at(article)) for article, _ in
+                              (*new_files.values(), *lifted.values())),
                             *((article, published_at(article), None) for article in removed_files.values())])
     if settled is None:
         return None
     record, notices = settled
     reach = _EditedSite(cache, known, {name: edit.after for name, edit in edits.items()},
-                        {name: article for name, (article, _) in new_files.items()}, set(removed_files), selection,
-                        links, output, template_dirs)
+                        {name: article for name, (article, _) in (*new_files.items(), *lifted.items())},
+                        set(removed_files), selection, links, output, template_dirs)
     if not _links_hold(reach, edits, removed_files, cache, urls.content_dir):
         return None
-    if new_files or removed_files or not all(same_filing(edit.before, edit.after) for edit in edits.values()):
-        return _patch_refiled(config, template_dirs, cache, output, limit, selection, edits, new_files,
-                              removed_files, touched, known.digests(),
-                              record, notices, reach)
+    if new_files or removed_files or since is not None or \
+            not all(same_filing(edit.before, edit.after) for edit in edits.values()):
+        return _patch_refiled(config, template_dirs, cache, output, limit, then, selection, edits, new_files,
+                              lifted, removed_files, touched, known.digests(), record, notices, reach)
     moved = _moves(edits, cache, links, urls)
     if moved is None:
         return None
@@ -224,7 +236,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 
 
 def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, output: Path, limit: int,
-                   selection: Selection, edits: dict[str, _Edit], new_files: dict[str, tuple[Article, Body]],
+                   then: Selection, selection: Selection, edits: dict[str, _Edit],
+                   new_files: dict[str, tuple[Article, Body]], lifted: dict[str, tuple[Article, str]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
                    files: dict[str, str], record: UrlRecord, notices: list[str],
                    reach: _EditedSite) -> Patched | None:
@@ -232,8 +245,9 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     `refile.refiled_pages`; `record` holds the record of published URLs with this build's changes."""
     cards: dict[str, str] = {}
     new = {name: (article, card_key(article)) for name, (article, _) in new_files.items()}
-    refiled = refiled_pages(config, files, {name: (e.before, e.after, e.after_card) for name, e in edits.items()},
-                            cache, selection, cards, new, removed_files)
+    refiled = refiled_pages(config, files, {**{name: (article, article, card) for name, (article, card) in lifted.items()},
+                                            **{name: (e.before, e.after, e.after_card) for name, e in edits.items()}},
+                            cache, selection, cards, new, removed_files, then)
     if refiled is None or len(refiled.pages) > limit:
         return None
     gone = set(refiled.removed)
@@ -263,17 +277,31 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     previous = {url: print_ for url, (print_, _) in cache.stored_pages(pages).items()}
     cache.store_articles([*((edit.after, edit.body) for edit in edits.values()), *new_files.values()])
     cards.update((edit.after.digest, edit.after_card) for edit in edits.values())
-    cards.update((article.digest, card) for article, card in new.values())
+    cards.update((article.digest, card) for article, card in (*new.values(), *lifted.values()))
     removed = sorted(gone)
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed,
                        showing | redirects.keys() | relinked.keys(), record, reach.targets)
     record.write()
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
-    cache.forget_articles({before.digest for before in befores})
+    # Not one an edit made again (a story edited back as it was) or a story published as it was.
+    cache.forget_articles({before.digest for before in befores} -
+                          {edit.after.digest for edit in edits.values()} - {a.digest for a, _ in lifted.values()})
     return Patched(rendered, removed, len(edits) + len(new_files),
                    len(pages.keys() - previous.keys()) - len(removed), articles=refiled.articles,
                    skipped=refiled.skipped, retimed=refiled.retimed, valid_until=refiled.valid_until, warnings=notices)
+
+
+def _lifted(cache: Cache, then: Selection, selection: Selection, passed: set[str],
+            ) -> dict[str, tuple[Article, str]] | None:
+    """The stories `then` held back for their time and `selection` publishes, but those `passed` (edited, new or
+    removed files), by path: article and card key, from the cache; None when one is not there."""
+    rows = [(path, digest) for path, digest, _, published, draft in cache.article_files()
+            if path not in passed and selection.keeps(draft, published) and not then.keeps(draft, published)]
+    found = cache.articles(digest for _, digest in rows)
+    if any(digest not in found for _, digest in rows):
+        return None
+    return {path: found[digest] for path, digest in rows}
 
 
 class _EditedSite:

@@ -112,7 +112,7 @@ class _Listing:
 def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, tuple[Article, Article, str]],
                   cache: Cache, selection: Selection, cards: dict[str, str],
                   new: Mapping[str, tuple[Article, str]] | None = None,
-                  gone: Mapping[str, Article] | None = None) -> Refiled | None:
+                  gone: Mapping[str, Article] | None = None, then: Selection | None = None) -> Refiled | None:
     """The pages edits, new files and removed ones reach, planned as the full build would; None when the
     full build must plan.
 
@@ -126,8 +126,12 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     edited in the site is undated, its slug changes, a term's spelling for the whole site (by its
     first file by path) changes, a section (every page's navigation shows them) or a month
     appears or empties, or an article gets a URL another page has. Notes the card key of every
-    article read in `cards`, for fingerprints.
+    article read in `cards`, for fingerprints. `then` is what the last build published (default:
+    `selection`), at a moment before this one's when time has passed since: a story it held back for
+    its time comes in as an edit that publishes it, and the news sitemap is listed again.
     """
+    then = then or selection
+    moved = then.now != selection.now
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
     # Files whose article is in the site after the edits and was not (`arriving`), was and is not
@@ -140,7 +144,7 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
         was = after_rows.pop(path, None)
         if was is None or was.digest != before.digest:
             return None
-        if selection.keeps(was.draft, was.published):
+        if then.keeps(was.draft, was.published):
             leaving[path] = before
         else:
             unseen += 1
@@ -149,7 +153,7 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
         if was is None or was.digest != before.digest or before.slug != after.slug:
             return None
         after_rows[path] = now
-        shown, shows = selection.keeps(was.draft, was.published), selection.keeps(now.draft, now.published)
+        shown, shows = then.keeps(was.draft, was.published), selection.keeps(now.draft, now.published)
         if (shown and was.published is None) or (shows and now.published is None):
             return None
         if shown and not shows:
@@ -158,6 +162,10 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
             arriving[path] = after
         elif not shown:
             unseen += 1
+    # Every story whose time came between the two moments must be among the edits, or this misses its pages.
+    if moved and any(then.keeps(f.draft, f.published) != selection.keeps(f.draft, f.published)
+                     for path, f in rows.items() if path not in edits and path not in (gone or {})):
+        return None
     for path, (article, card) in (new or {}).items():
         if path in rows:
             return None
@@ -180,7 +188,8 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     # A new file was filed nowhere before.
     old_site = [edited.get(i, f) if i not in added else f._replace(terms=(), keys=()) for i, f in enumerate(site)]
     old_site += [rows[path] for path in sorted(leaving)]
-    retimed = bool(added or left or unseen) or any(rows[path].published != after_rows[path].published for path in edits)
+    retimed = moved or bool(added or left or unseen) or \
+        any(rows[path].published != after_rows[path].published for path in edits)
     # The site's order before the edits, as positions in today's.
     old_order = (sorted((i for i in range(len(old_site)) if i not in added), key=lambda i: old_site[i].order())
                  if retimed else list(range(len(site))))
@@ -200,7 +209,7 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     current = {i: edits[old_site[i].path][1] for i in edited}
     current.update((position[path], article) for path, article in arriving.items())
     refiled = _Planner(config, cache, site, {i: edits[old_site[i].path][0] for i in edited}, current,
-                       names, members, old_members, selection.now, cards, old_site, old_order, left).run()
+                       names, members, old_members, selection.now, cards, old_site, old_order, left, moved).run()
     if refiled is None or not retimed:
         return refiled
     until = next_change(selection.now.timestamp(), (f.published for f in after_rows.values() if f.published is not None),
@@ -215,12 +224,14 @@ class _Planner:
     def __init__(self, config: Config, cache: Cache, site: list[Filed], edited: dict[int, Article],
                  current: dict[int, Article], names: dict[Key, Term], members: dict[Key, list[int]],
                  old_members: dict[Key, list[int]], now: datetime, cards: dict[str, str], old_site: list[Filed],
-                 old_order: list[int], left: dict[int, Article]) -> None:
+                 old_order: list[int], left: dict[int, Article], moved: bool = False) -> None:
         # Each edited article by site position, as it was (`edited`) and as it is (`current`, which
         # has new files' articles too); and those that left the site, numbered after it, as they were.
         self.config, self.cache, self.site, self.edited, self.current = config, cache, site, edited, current
         self.added = current.keys() - edited.keys()
         self.left = left
+        # Time passed since the last build: the news sitemap's two days are others.
+        self.moved = moved
         # Whatever changed: pages showing any of these are planned.
         self.changed = current.keys() | left.keys()
         self.names, self.members, self.old_members, self.now, self.cards = names, members, old_members, now, cards
@@ -492,6 +503,8 @@ class _Planner:
             return None
         low, high = (self.now - NEWS_WINDOW).timestamp(), self.now.timestamp()
         recent = [i for i, f in enumerate(self.site) if f.published is not None and low <= f.published <= high][:NEWS_MAX]
+        if self.moved:
+            return recent
         before = recent
         if self.added or self.left or any(self.old_site[i].published != self.site[i].published for i in self.edited):
             before = [i for i in self.old_order if (t := self.old_site[i].published) is not None and low <= t <= high]
