@@ -284,9 +284,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     record.write()
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
-    # Not one an edit made again (a story edited back as it was) or a story published as it was.
-    cache.forget_articles({before.digest for before in befores} -
-                          {edit.after.digest for edit in edits.values()} - {a.digest for a, _ in lifted.values()})
+    cache.forget_articles({before.digest for before in befores})
     return Patched(rendered, removed, len(edits) + len(new_files),
                    len(pages.keys() - previous.keys()) - len(removed), articles=refiled.articles,
                    skipped=refiled.skipped, retimed=refiled.retimed, valid_until=refiled.valid_until, warnings=notices)
