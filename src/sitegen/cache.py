@@ -369,6 +369,32 @@ class Cache:
         except sqlite3.DatabaseError:
             return []
 
+    def published_from(self, start: float, end: float) -> list[tuple[str, str, str, float, bool]] | None:
+        """What `article_files` says of each article file published from `start` to `end`, both included; None if
+        unreadable.
+
+        Through the index on publication times: the stories an embargo's end publishes, where reading
+        every file's took an edit build 0.6 s at 100,000 articles.
+        """
+        try:
+            # CROSS JOIN: articles first, through their index; left to itself SQLite walks every file.
+            return [(path, digest, card, published, bool(draft)) for path, digest, card, published, draft in
+                    self.db.execute("SELECT files.path, files.digest, card, published, draft FROM articles "
+                                    "CROSS JOIN files ON files.digest = articles.digest "
+                                    "WHERE published >= ? AND published <= ? ORDER BY files.path", (start, end))]
+        except sqlite3.DatabaseError:
+            return None
+
+    def next_published(self, after: float, drafts: bool) -> tuple[float | None] | None:
+        """The earliest publication time of an article file later than `after` (of a draft only if `drafts`), as a
+        1-tuple (None in it: there is none); None if unreadable."""
+        try:
+            row = self.db.execute("SELECT min(published) FROM articles CROSS JOIN files ON files.digest = articles.digest "
+                                  "WHERE published > ? AND (? OR NOT draft)", (after, drafts)).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return (row[0],)
+
     def changed_files(self, since: int) -> tuple[int, list[str] | None]:
         """The source files written after the log's mark `since`, in order, and the mark after the last of them.
 

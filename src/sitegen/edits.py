@@ -294,7 +294,11 @@ def _lifted(cache: Cache, then: Selection, selection: Selection, passed: set[str
             ) -> dict[str, tuple[Article, str]] | None:
     """The stories `then` held back for their time and `selection` publishes, but those `passed` (edited, new or
     removed files), by path: article and card key, from the cache; None when one is not there."""
-    rows = [(path, digest) for path, digest, _, published, draft in cache.article_files()
+    # Only a story dated between the two moments can be one: those dated from the first on are read.
+    dated = cache.published_from(then.now.timestamp(), selection.now.timestamp())
+    if dated is None:
+        return None
+    rows = [(path, digest) for path, digest, _, published, draft in dated
             if path not in passed and selection.keeps(draft, published) and not then.keeps(draft, published)]
     found = cache.articles(digest for _, digest in rows)
     if any(digest not in found for _, digest in rows):

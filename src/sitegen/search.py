@@ -622,6 +622,15 @@ def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Sele
     if not in_store(layout.shards, store):
         return None
     mark, written = cache.changed_files(layout.mark)
+    now = selection.now.timestamp()
+    if written is not None and not selection.future and layout.release is not None and now >= layout.release:
+        # The clock passed the time of a story held back: those whose time came are taken in as if written
+        # since, and the next such time is the index's to wait for.
+        due, following = cache.published_from(layout.release, now), cache.next_published(now, selection.drafts)
+        if due is None or following is None:
+            return None
+        written = sorted({*written, *(path for path, _, _, _, draft in due if selection.drafts or not draft)})
+        layout = replace(layout, release=following[0])
     held = cache.article_rows(written) if written is not None else None
     indexed = cache.search_stories(paths=written) if written is not None else None
     if written is None or held is None or indexed is None:
