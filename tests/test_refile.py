@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import sitegen.edits as edit_build
-from sitegen import parallel, sitemaps
+from sitegen import parallel, refile, sitemaps
 from sitegen.cache import Cache
 from sitegen.parallel import peak_memory
 from tests.conftest import build_into, count_plans, rendered, write
@@ -265,6 +265,34 @@ def test_time_passing_publishes_a_story_and_moves_the_news_window_without_planni
     urls = _edit_and_compare(newsroom, out, tmp_path, {}, planned)
     assert planned == [] and urls == ["/news-sitemap.xml"]
     assert "Recent" not in (out / "news-sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_a_story_scheduled_plans_nothing_and_its_embargo_lifting_reads_the_stories_due_alone(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A story written for a later time changes no page; when its time comes, neither the pages nor the search
+    index list every story to find it (at 100,000 articles each listing cost over half a second)."""
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    planned = count_plans(monkeypatch)
+    runs: list[int] = []
+    run = refile._Planner.run
+    monkeypatch.setattr(refile._Planner, "run", lambda self: runs.append(1) or run(self))
+    listed: list[Path] = []
+    article_files = Cache.article_files
+
+    def listing(self: Cache) -> Any:
+        listed.append(self.path.parent)
+        return article_files(self)
+
+    monkeypatch.setattr(Cache, "article_files", listing)
+    urls = _edit_and_compare(newsroom, out, tmp_path, {
+        "seeds/soon.md": _story("Soon", "2024-11-25T06:00:00Z", tags="[Shared, Later]")}, planned)
+    assert planned == [] and runs == [] and urls == []
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1732518000")  # 2024-11-25T07:00Z: the embargo has lifted
+    urls = _edit_and_compare(newsroom, out, tmp_path, {}, planned)
+    assert planned == [] and runs == [1] and "/world/soon/" in urls
+    # Only the fresh builds it is compared with, each with a throwaway cache, list every story.
+    assert listed and newsroom / ".sitegen-cache" not in listed
 
 
 def test_a_story_taken_down_that_empties_a_month_or_section_is_planned_in_full(

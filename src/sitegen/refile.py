@@ -178,6 +178,13 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
         now = after_rows[path]
         if now.published is None or any(f.slug == now.slug for other, f in after_rows.items() if other != path):
             return None
+    if not (moved or arriving or leaving) and unseen == len(edits) + len(new or {}) + len(gone or {}):
+        # Drafts and embargoed stories alone (a newsroom schedules stories every day): no page changes until time
+        # publishes one, so none of the site is planned; only the moment the site next changes by itself may.
+        until = next_change(selection.now.timestamp(), (f.published for f in after_rows.values() if f.published is not None),
+                            (f.published for f in after_rows.values()
+                             if f.published is not None and selection.keeps(f.draft, f.published)))
+        return Refiled({}, [], True, until, 0, len(after_rows) - len(rows))
     site = sorted((f for f in after_rows.values() if selection.keeps(f.draft, f.published)), key=Filed.order)
     position = {f.path: i for i, f in enumerate(site)}
     # Articles that left the site are numbered after it, as they were filed.
