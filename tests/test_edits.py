@@ -128,8 +128,9 @@ def test_a_moved_page_changes_only_its_part_of_a_split_sitemap(archive: Path, tm
     assert len(parts) > 3
     write(archive / "seeds/s24.md", story("Story 24, renamed", "Body 24.", date="2024-01-25"))
     _, urls = rendered(archive, out)
-    assert [url for url in urls if url.startswith("/sitemaps/")] == ["/sitemaps/sitemap-1.xml"]
-    assert "https://news.example/world/story-24-renamed/" in (out / "sitemaps/sitemap-1.xml").read_text()
+    # The newest story, listed in the last file of stories (oldest first) and before the other pages.
+    assert [url for url in urls if url.startswith("/sitemaps/")] == ["/sitemaps/sitemap-3.xml"]
+    assert "https://news.example/world/story-24-renamed/" in (out / "sitemaps/sitemap-3.xml").read_text()
     _same_as_fresh(archive, out, tmp_path)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import lxml.etree
 import pytest
 
 import sitegen.edits as edit_build
@@ -293,6 +294,24 @@ def test_a_story_scheduled_plans_nothing_and_its_embargo_lifting_reads_the_stori
     assert planned == [] and runs == [1] and "/world/soon/" in urls
     # Only the fresh builds it is compared with, each with a throwaway cache, list every story.
     assert listed and newsroom / ".sitegen-cache" not in listed
+
+
+def test_a_new_story_leaves_the_files_of_a_split_sitemap_before_it_as_they_were(
+        newsroom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stories are listed oldest first: a new one is added to the last files, and the others are not written."""
+    monkeypatch.setattr(sitemaps, "MAX_URLS", 10)
+    out = tmp_path / "out"
+    rendered(newsroom, out)
+    first = lxml.etree.fromstring((out / "sitemaps/sitemap-1.xml").read_bytes())
+    locs = [loc.text for loc in first.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert locs[:2] == ["https://news.example/world/story-0/", "https://news.example/world/story-1/"]
+    before = {path.name: path.read_bytes() for path in (out / "sitemaps").iterdir()}
+    urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/new.md": _story("New", "2024-11-24T12:00:00Z")})
+    after = {path.name: path.read_bytes() for path in (out / "sitemaps").iterdir()}
+    # 25 stories: the new one, the newest, is the sixth of the third file.
+    assert [after[name] == before[name] for name in ("sitemap-1.xml", "sitemap-2.xml", "sitemap-3.xml")] == \
+        [True, True, False]
+    assert "/sitemaps/sitemap-3.xml" in urls and "/sitemaps/sitemap-1.xml" not in urls
 
 
 def test_a_story_taken_down_that_empties_a_month_or_section_is_planned_in_full(

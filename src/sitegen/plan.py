@@ -262,8 +262,12 @@ def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str
         # The sitemap protocol requires absolute URLs; build.py warns that they were left out.
         pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}))
         return pages
+    # Stories oldest first, as `_html_pages` lists them newest first: a new story is added to the last file of a
+    # split sitemap and the others stay as they were, for crawlers and for the edit build that writes them.
     # Not the 404 page, nor the search page: search engines are asked not to index a site's own search.
-    pages += sitemap_pages([sitemap_entry(p) for p in html if p.template not in ("404.html", "search.html")],
+    stories = len(site.articles)
+    pages += sitemap_pages([*(sitemap_entry(p) for p in reversed(html[:stories])),
+                            *(sitemap_entry(p) for p in html[stories:] if p.template not in ("404.html", "search.html"))],
                            config.base_url)
     pages.append(news_page(news_articles(site.articles, now)))
     pages.append(Page("/robots.txt", "robots", {"sitemaps": ("/sitemap.xml", "/news-sitemap.xml")}))

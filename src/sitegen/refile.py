@@ -557,18 +557,20 @@ class _Planner:
             if page.template in ("article.html", "list.html", "index.html", "terms.html", "archive.html"):
                 lastmods[url] = sitemap_entry(page)[1]
         urls = [""] * count
+        # Stories are listed oldest first (see `plan._syndication_pages`): the last of them is the newest.
         for k, i in enumerate(self.old_order):
             if i in self.left:
-                if entries[k][0] != self.links.article(self.left[i]):
+                if entries[old_count - 1 - k][0] != self.links.article(self.left[i]):
                     return False
             else:
-                urls[i] = entries[k][0]
+                urls[i] = entries[old_count - 1 - k][0]
         for i, before in self.edited.items():
             if urls[i] != self.links.article(before):
                 return False
             urls[i] = self.links.article(self._articles[i])
         for i in self.added:
             urls[i] = self.links.article(self._articles[i])
+        urls.reverse()
         urls += [paginated(self.links.home, n) for n in range(1, page_count(count - 1, self.size) + 1)]
         by_kind = {"section": self.links.section, "tag": self.links.tag, "author": self.links.author}
         for key in self.terms:
