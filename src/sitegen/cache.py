@@ -347,6 +347,13 @@ class Cache:
         except sqlite3.DatabaseError:
             return {}
 
+    def all_file_digests(self) -> dict[str, str]:
+        """The digest of every source file the last build read, by path."""
+        try:
+            return dict(self.db.execute("SELECT path, digest FROM files"))
+        except sqlite3.DatabaseError:
+            return {}
+
     def file_digest_of(self, paths: Iterable[str]) -> dict[str, str]:
         """The digest of each of these source files that the last build read, by path."""
         try:
@@ -1000,7 +1007,7 @@ class KnownFiles(Mapping[str, tuple[str, str]]):
 
     def digests(self) -> dict[str, str]:
         """Every file's digest, read at once."""
-        return {path: digest for path, (_, digest) in self.cache.file_digests().items()}
+        return self.cache.all_file_digests()
 
 
 class Fingerprinter:

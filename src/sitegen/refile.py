@@ -14,6 +14,7 @@ every article is filed (`Cache.filings`), so only the articles they show are rea
 
 from __future__ import annotations
 
+import bisect
 import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -195,11 +196,17 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     # A new file was filed nowhere before.
     old_site = [edited.get(i, f) if i not in added else f._replace(terms=(), keys=()) for i, f in enumerate(site)]
     old_site += [rows[path] for path in sorted(leaving)]
-    retimed = moved or bool(added or left or unseen) or \
-        any(rows[path].published != after_rows[path].published for path in edits)
+    redated = any(rows[path].published != after_rows[path].published for path in edits)
+    retimed = moved or bool(added or left or unseen) or redated
     # The site's order before the edits, as positions in today's.
-    old_order = (sorted((i for i in range(len(old_site)) if i not in added), key=lambda i: old_site[i].order())
-                 if retimed else list(range(len(site))))
+    if redated:
+        old_order = sorted((i for i in range(len(old_site)) if i not in added), key=lambda i: old_site[i].order())
+    else:
+        # No story's time changed: today's order without the stories added, with those that left put back in
+        # (sorting 100,000 took a new story's build a tenth of a second).
+        old_order = [i for i in range(len(site)) if i not in added]
+        for i in range(len(site), len(old_site)):
+            bisect.insort(old_order, i, key=lambda j: old_site[j].order())
     affected = {key for i in edited for key in (*edited[i].keys, *site[i].keys)}
     affected |= {key for i in added for key in site[i].keys}
     affected |= {key for i in left for key in old_site[i].keys}
@@ -604,7 +611,8 @@ def _names(site: list[Filed], old_site: list[Filed], affected: set[Key]) -> tupl
     `affected` terms' names as it spelled them before the edits (`old_site` has those that left the site too)."""
     names: dict[Key, Term] = {}
     old: dict[Key, Term] = {}
-    for i in sorted(range(len(old_site)), key=lambda i: old_site[i].path):
+    paths = [filed.path for filed in old_site]
+    for i in sorted(range(len(old_site)), key=paths.__getitem__):
         filed, was = site[i] if i < len(site) else None, old_site[i]
         for kind, slug, name in filed.terms if filed else ():
             if (kind, slug) not in names:
