@@ -306,7 +306,18 @@ def test_a_new_story_leaves_the_files_of_a_split_sitemap_before_it_as_they_were(
     locs = [loc.text for loc in first.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert locs[:2] == ["https://news.example/world/story-0/", "https://news.example/world/story-1/"]
     before = {path.name: path.read_bytes() for path in (out / "sitemaps").iterdir()}
+    read: list[str] = []
+    stored_pages = Cache.stored_pages
+
+    def reading(self: Cache, urls: Any) -> Any:
+        urls = list(urls)
+        read.extend(urls)
+        return stored_pages(self, urls)
+
+    monkeypatch.setattr(Cache, "stored_pages", reading)
     urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/new.md": _story("New", "2024-11-24T12:00:00Z")})
+    # The files before the new story's are not even read.
+    assert "/sitemaps/sitemap-3.xml" in read and "/sitemaps/sitemap-2.xml" not in read
     after = {path.name: path.read_bytes() for path in (out / "sitemaps").iterdir()}
     # 25 stories: the new one, the newest, is the sixth of the third file.
     assert [after[name] == before[name] for name in ("sitemap-1.xml", "sitemap-2.xml", "sitemap-3.xml")] == \
@@ -470,11 +481,15 @@ def _fork_for_every_patch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return forks
 
 
-# The first seed again with every patch rendered by forked workers, which must change nothing.
-@pytest.mark.parametrize(("seed", "forked"), [(1, False), (2, False), (3, False), (1, True)])
+# The first seed again with every patch rendered by forked workers, which must change nothing; and two with
+# the sitemap split into files of a few entries, whose first files an edit leaves unread.
+@pytest.mark.parametrize(("seed", "forked", "split"), [(1, False, 0), (2, False, 0), (3, False, 0), (1, True, 0),
+                                                       (4, False, 6), (5, False, 11)])
 def test_random_refiling_edits_each_equal_a_fresh_build(make_site: Callable[..., Path], tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch, seed: int,
-                                                        forked: bool) -> None:
+                                                        forked: bool, split: int) -> None:
+    if split:
+        monkeypatch.setattr(sitemaps, "MAX_URLS", split)
     rng = random.Random(seed)
     site = make_site(_newsroom())
     out = tmp_path / "out"

@@ -479,7 +479,7 @@ def _moved_sitemaps(cache: Cache, moved: dict[str, str], base_url: str,
         return None
     if stored is None:
         return None
-    parts, prints = stored
+    _, parts, prints, _ = stored
     # Most often the files that list a moved URL change, and they alone.
     changed = changed_chunks([entries for _, entries in parts], moved, base_url)
     if changed is not None:

@@ -6,7 +6,7 @@ import bisect
 import heapq
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -282,13 +282,17 @@ def news_page(recent: tuple[Article, ...]) -> Page:
     return Page("/news-sitemap.xml", "sitemap:news", {"articles": recent})
 
 
-def sitemap_pages(entries: list[SitemapEntry], base_url: str) -> list[Page]:
-    """`/sitemap.xml` listing `entries`, or, past one file's limits, the index of `/sitemaps/sitemap-N.xml`."""
+def sitemap_pages(entries: list[SitemapEntry], base_url: str,
+                  before: Sequence[tuple[str, str | None]] = ()) -> list[Page]:
+    """`/sitemap.xml` listing `entries`, or, past one file's limits, the index of `/sitemaps/sitemap-N.xml`.
+
+    `before`: the files (URL and newest `lastmod`) that list the entries before these, full, kept as they are.
+    """
     chunks = chunk_entries(entries, base_url)
-    if len(chunks) == 1:
+    if len(chunks) == 1 and not before:
         return [Page("/sitemap.xml", "sitemap:urlset", {"entries": chunks[0]})]
-    pages, parts = [], []
-    for number, chunk in enumerate(chunks, start=1):
+    pages, parts = [], list(before)
+    for number, chunk in enumerate(chunks, start=len(before) + 1):
         url = f"/sitemaps/sitemap-{number}.xml"
         parts.append((url, newest(chunk)))
         pages.append(Page(url, "sitemap:urlset", {"entries": chunk}))
