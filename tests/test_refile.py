@@ -286,14 +286,25 @@ def test_a_story_scheduled_plans_nothing_and_its_embargo_lifting_reads_the_stori
         return article_files(self)
 
     monkeypatch.setattr(Cache, "article_files", listing)
+    digested: list[Path] = []
+    digests = Cache.all_file_digests
+
+    def every_digest(self: Cache) -> Any:
+        digested.append(self.path.parent)
+        return digests(self)
+
+    monkeypatch.setattr(Cache, "all_file_digests", every_digest)
     urls = _edit_and_compare(newsroom, out, tmp_path, {
         "seeds/soon.md": _story("Soon", "2024-11-25T06:00:00Z", tags="[Shared, Later]")}, planned)
     assert planned == [] and runs == [] and urls == []
+    # Nor does a story scheduled read where every other story is filed, which starts with every file's digest.
+    assert digested == []
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1732518000")  # 2024-11-25T07:00Z: the embargo has lifted
     urls = _edit_and_compare(newsroom, out, tmp_path, {}, planned)
     assert planned == [] and runs == [1] and "/world/soon/" in urls
-    # Only the fresh builds it is compared with, each with a throwaway cache, list every story.
-    assert listed and newsroom / ".sitegen-cache" not in listed
+    # Only the fresh builds it is compared with, each with a throwaway cache, list every story; the lifting
+    # build reads every filing, as the story it publishes takes its place in every listing.
+    assert listed and newsroom / ".sitegen-cache" not in listed and digested == [newsroom / ".sitegen-cache"]
 
 
 def test_a_new_story_leaves_the_files_of_a_split_sitemap_before_it_as_they_were(

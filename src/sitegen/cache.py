@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -1005,9 +1005,44 @@ class KnownFiles(Mapping[str, tuple[str, str]]):
     def __len__(self) -> int:
         return len(self.statuses)
 
-    def digests(self) -> dict[str, str]:
-        """Every file's digest, read at once."""
-        return self.cache.all_file_digests()
+    def digests(self) -> Digests:
+        """Every file's digest: looked up one by one, and read at once when all are asked for."""
+        return Digests(self)
+
+
+class Digests(Mapping[str, str]):
+    """`KnownFiles`' digests by path: a build that refiles reads them all (its every step goes over the
+    archive); one that finds only scheduled stories changed looks up those alone."""
+
+    def __init__(self, known: KnownFiles) -> None:
+        self.known = known
+        self._all: dict[str, str] | None = None
+
+    def whole(self) -> dict[str, str]:
+        if self._all is None:
+            self._all = self.known.cache.all_file_digests()
+        return self._all
+
+    def __getitem__(self, path: str) -> str:
+        return self._all[path] if self._all is not None else self.known[path][1]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.whole())
+
+    def __len__(self) -> int:
+        return len(self.whole())
+
+    def keys(self) -> KeysView[str]:
+        return self.whole().keys()
+
+    def items(self) -> ItemsView[str, str]:
+        return self.whole().items()
+
+    def values(self) -> ValuesView[str]:
+        return self.whole().values()
 
 
 class Fingerprinter:

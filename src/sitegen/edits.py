@@ -184,7 +184,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if new_files or removed_files or since is not None or \
             not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, then, selection, edits, new_files,
-                              lifted, removed_files, touched, known.digests(), record, notices, reach)
+                              lifted, removed_files, touched, known, record, notices, reach)
     moved = _moves(edits, cache, links, urls)
     if moved is None:
         return None
@@ -239,14 +239,15 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
                    then: Selection, selection: Selection, edits: dict[str, _Edit],
                    new_files: dict[str, tuple[Article, Body]], lifted: dict[str, tuple[Article, str]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
-                   files: dict[str, str], record: UrlRecord, notices: list[str],
+                   known: KnownFiles, record: UrlRecord, notices: list[str],
                    reach: _EditedSite) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
     `refile.refiled_pages`; `record` holds the record of published URLs with this build's changes."""
     cards: dict[str, str] = {}
     new = {name: (article, card_key(article)) for name, (article, _) in new_files.items()}
-    refiled = refiled_pages(config, files, {**{name: (article, article, card) for name, (article, card) in lifted.items()},
-                                            **{name: (e.before, e.after, e.after_card) for name, e in edits.items()}},
+    refiled = refiled_pages(config, known.digests(),
+                            {**{name: (article, article, card) for name, (article, card) in lifted.items()},
+                             **{name: (e.before, e.after, e.after_card) for name, e in edits.items()}},
                             cache, selection, cards, new, removed_files, then)
     if refiled is None or len(refiled.pages) > limit:
         return None
@@ -265,8 +266,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
                 if url not in refiled.pages and url not in gone}
     if any(data is None for data in relinked.values()):
         return None
-    reader = PageReader(_article_lookup(cache, {name: ("", digest) for name, digest in files.items()},
-                                        {name: edit.after for name, edit in edits.items()}, cards))
+    reader = PageReader(_article_lookup(cache, known, {name: edit.after for name, edit in edits.items()}, cards))
     try:
         relinked_pages = {url: reader.load(data) for url, data in relinked.items() if data is not None}
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):

@@ -15,6 +15,7 @@ every article is filed (`Cache.filings`), so only the articles they show are rea
 from __future__ import annotations
 
 import bisect
+import math
 import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -134,6 +135,10 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     """
     then = then or selection
     moved = then.now != selection.now
+    if not moved:
+        scheduled = _scheduled_only(cache, files, edits, new or {}, gone or {}, selection)
+        if scheduled is not None:
+            return scheduled
     rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
     after_rows = dict(rows)
     # Files whose article is in the site after the edits and was not (`arriving`), was and is not
@@ -180,13 +185,6 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
         now = after_rows[path]
         if now.published is None or any(f.slug == now.slug for other, f in after_rows.items() if other != path):
             return None
-    if not (moved or arriving or leaving) and unseen == len(edits) + len(new or {}) + len(gone or {}):
-        # Drafts and embargoed stories alone (a newsroom schedules stories every day): no page changes until time
-        # publishes one, so none of the site is planned; only the moment the site next changes by itself may.
-        until = next_change(selection.now.timestamp(), (f.published for f in after_rows.values() if f.published is not None),
-                            (f.published for f in after_rows.values()
-                             if f.published is not None and selection.keeps(f.draft, f.published)))
-        return Refiled({}, [], True, until, 0, len(after_rows) - len(rows))
     site = sorted((f for f in after_rows.values() if selection.keeps(f.draft, f.published)), key=Filed.order)
     position = {f.path: i for i, f in enumerate(site)}
     # Articles that left the site are numbered after it, as they were filed.
@@ -231,6 +229,41 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
                         (f.published for f in site if f.published is not None))
     return Refiled(refiled.pages, refiled.removed, True, until, len(site) - len(old_order),
                    (len(after_rows) - len(site)) - (len(rows) - len(old_order)))
+
+
+def _scheduled_only(cache: Cache, files: Mapping[str, str], edits: Mapping[str, tuple[Article, Article, str]],
+                    new: Mapping[str, tuple[Article, str]], gone: Mapping[str, Article], selection: Selection,
+                    ) -> Refiled | None:
+    """What `refiled_pages` gives when every edit, new file and removed one is a draft or a story held back for its
+    time, before and after: no page, and only when the site next changes by itself; None when one is not.
+
+    From those files' filings and the stories dated from the news sitemap's window on, not every filing: a newsroom
+    schedules stories every day, and reading them all took such a build 0.4 s at 100,000 articles.
+    """
+    rows = {row[0]: Filed._make(row) for row in cache.filings({path: files[path] for path in (*edits, *gone)
+                                                                 if path in files})}
+    for path, before in gone.items():
+        was = rows.get(path)
+        if was is None or was.digest != before.digest or selection.keeps(was.draft, was.published):
+            return None
+    after = [Filed.of(article, card) for article, card in new.values()]
+    for path, (before, article, card) in edits.items():
+        was = rows.get(path)
+        if was is None or was.digest != before.digest or before.slug != article.slug or \
+                selection.keeps(was.draft, was.published):
+            return None
+        after.append(Filed.of(article, card))
+    if any(path in files for path in new) or any(selection.keeps(f.draft, f.published) for f in after):
+        return None
+    # Only a time after `now`, or one within the news window before it, can be when the site next changes.
+    now = selection.now.timestamp()
+    dated = cache.published_from(now - NEWS_WINDOW.total_seconds(), math.inf)
+    if dated is None:
+        return None
+    times = [(published, draft) for path, _, _, published, draft in dated if path not in edits and path not in gone]
+    times += [(f.published, f.draft) for f in after if f.published is not None]
+    until = next_change(now, (time for time, _ in times), (time for time, draft in times if selection.keeps(draft, time)))
+    return Refiled({}, [], True, until, 0, len(new) - len(gone))
 
 
 class _Planner:
