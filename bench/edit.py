@@ -4,9 +4,10 @@
     python bench/edit.py /tmp/c100k --runs 6
 
 Each run makes one edit (a paragraph added to a story, a new story after the newest and before the
-build time, a headline changed), times the build that follows, then a build with nothing to do as
-its anchor in the same minute: this machine's speed drifts by a fifth from one quarter of an hour
-to the next.
+build time, a headline changed, a story scheduled a minute or more after the build time), times the
+build that follows, then a build with nothing to do as its anchor in the same minute: this
+machine's speed drifts by a fifth from one quarter of an hour to the next. Last, with no file
+changed, each scheduled story is published by its time coming: the build time moved past it.
 The first build (cold, when the cache is not warm for this code) is timed apart.
 """
 
@@ -65,10 +66,16 @@ def _make(kind: str, site: Path, run: int, tag: str, originals: dict[Path, str |
         _edit(stories[4], lambda text: re.sub(r'^title: "(.*?)(, revised [^"]*)?"$', rf'title: "\1, revised {tag} {run}"',
                                               text, count=1, flags=re.MULTILINE))
     else:
-        new = newest.with_name(f"story-new-{tag}-{run}.md")
+        name, title = ("new", "Just in") if kind == "new story" else ("scheduled", "Scheduled")
+        new = newest.with_name(f"story-{name}-{tag}-{run}.md")
         originals[new] = None
         text = _shift_published(newest.read_text(encoding="utf-8"), later)
-        new.write_text(text.replace('title: "', f'title: "Just in {tag} {run}: ', 1), encoding="utf-8")
+        new.write_text(text.replace('title: "', f'title: "{title} {tag} {run}: ', 1), encoding="utf-8")
+
+
+def _due(epoch: str, run: int) -> datetime:
+    """When the scheduled story of `run` is due: a minute apart, the first a minute after the build time."""
+    return datetime.fromtimestamp(int(epoch), timezone.utc) + timedelta(minutes=run + 1)
 
 
 def main() -> int:
@@ -87,14 +94,23 @@ def main() -> int:
     newest, moment = _newest(site)
     step = _step(moment, args.epoch, args.runs)
     try:
-        for kind in ("text", "new story", "headline"):
+        for kind in ("text", "new story", "headline", "scheduled", "embargo lifted"):
             timed, anchors = [], []
             for run in range(args.runs):
-                _make(kind, site, run, tag, originals, newest, step * (run + 1))
-                timed.append(_build(site, args.epoch))
-                if kind == "new story" and f"Just in {tag} {run}:" not in (site / "build/index.html").read_text("utf-8"):
-                    raise SystemExit(f"the new story of run {run} is not on the front page: it was not published")
-                anchors.append(_build(site, args.epoch))
+                epoch = args.epoch
+                if kind == "embargo lifted":
+                    # Half a minute after the story of this run was due: it, and it alone, comes in.
+                    epoch = str(int((_due(args.epoch, run) + timedelta(seconds=30)).timestamp()))
+                elif kind == "scheduled":
+                    _make(kind, site, run, tag, originals, newest, _due(args.epoch, run) - moment)
+                else:
+                    _make(kind, site, run, tag, originals, newest, step * (run + 1))
+                timed.append(_build(site, epoch))
+                front = (site / "build/index.html").read_text("utf-8")
+                for name, title in (("new story", "Just in"), ("embargo lifted", "Scheduled")):
+                    if kind == name and f"{title} {tag} {run}:" not in front:
+                        raise SystemExit(f"the story of run {run} ({kind}) is not on the front page: it was not published")
+                anchors.append(_build(site, epoch))
             print(f"{kind}: {min(timed):.2f}-{max(timed):.2f} s, median {statistics.median(timed):.2f} s; "
                   f"nothing changed {min(anchors):.2f}-{max(anchors):.2f} s ({args.runs} runs)")
     finally:
