@@ -287,24 +287,29 @@ def test_a_story_scheduled_plans_nothing_and_its_embargo_lifting_reads_the_stori
 
     monkeypatch.setattr(Cache, "article_files", listing)
     digested: list[Path] = []
-    digests = Cache.all_file_digests
+    digests, kept_filings = Cache.all_file_digests, Cache.kept_filings
 
     def every_digest(self: Cache) -> Any:
         digested.append(self.path.parent)
         return digests(self)
 
+    def every_filing(self: Cache) -> Any:
+        digested.append(self.path.parent)
+        return kept_filings(self)
+
     monkeypatch.setattr(Cache, "all_file_digests", every_digest)
+    monkeypatch.setattr(Cache, "kept_filings", every_filing)
     urls = _edit_and_compare(newsroom, out, tmp_path, {
         "seeds/soon.md": _story("Soon", "2024-11-25T06:00:00Z", tags="[Shared, Later]")}, planned)
     assert planned == [] and runs == [] and urls == []
-    # Nor does a story scheduled read where every other story is filed, which starts with every file's digest.
+    # Nor does a story scheduled read where every other story is filed, or every file's digest.
     assert digested == []
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1732518000")  # 2024-11-25T07:00Z: the embargo has lifted
     urls = _edit_and_compare(newsroom, out, tmp_path, {}, planned)
     assert planned == [] and runs == [1] and "/world/soon/" in urls
     # Only the fresh builds it is compared with, each with a throwaway cache, list every story; the lifting
-    # build reads every filing, as the story it publishes takes its place in every listing.
-    assert listed and newsroom / ".sitegen-cache" not in listed and digested == [newsroom / ".sitegen-cache"]
+    # build reads every digest and filing once, as the story it publishes takes its place in every listing.
+    assert listed and newsroom / ".sitegen-cache" not in listed and digested == [newsroom / ".sitegen-cache"] * 2
 
 
 def test_a_new_story_leaves_the_files_of_a_split_sitemap_before_it_as_they_were(
@@ -326,9 +331,12 @@ def test_a_new_story_leaves_the_files_of_a_split_sitemap_before_it_as_they_were(
         return stored_pages(self, urls)
 
     monkeypatch.setattr(Cache, "stored_pages", reading)
+    kept: list[int] = []
+    kept_filings = Cache.kept_filings
+    monkeypatch.setattr(Cache, "kept_filings", lambda self: kept.append(1) or kept_filings(self))
     urls = _edit_and_compare(newsroom, out, tmp_path, {"seeds/new.md": _story("New", "2024-11-24T12:00:00Z")})
-    # The files before the new story's are not even read.
-    assert "/sitemaps/sitemap-3.xml" in read and "/sitemaps/sitemap-2.xml" not in read
+    # The files before the new story's are not even read; every story's filing is, once.
+    assert "/sitemaps/sitemap-3.xml" in read and "/sitemaps/sitemap-2.xml" not in read and kept == [1]
     after = {path.name: path.read_bytes() for path in (out / "sitemaps").iterdir()}
     # 25 stories: the new one, the newest, is the sixth of the third file.
     assert [after[name] == before[name] for name in ("sitemap-1.xml", "sitemap-2.xml", "sitemap-3.xml")] == \

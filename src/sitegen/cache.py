@@ -276,12 +276,13 @@ class Cache:
             self._write("INSERT INTO filings VALUES (?, ?)", [(part, piece)])
         self._write("INSERT OR REPLACE INTO meta VALUES ('filings', ?)", [(uuid.uuid4().hex,)])
 
-    def filings(self, files: Mapping[str, str]) -> list[FilingRow]:
+    def filings(self, files: Mapping[str, str], few: bool = False) -> list[FilingRow]:
         """Where each article of these files (path -> digest) is filed (see `refile.Filed`).
 
-        From the whole the last full build kept, and row by row for articles read since.
+        From the whole the last full build kept, and row by row for articles read since; for `few`
+        files, row by row alone: reading the whole took 0.2 s at 100,000 articles.
         """
-        kept = self.kept_filings()
+        kept = {} if few else self.kept_filings()
         try:
             read = _filings_of(self.db, [d for d in files.values() if d not in kept])
         except (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, EOFError):
