@@ -262,8 +262,9 @@ def _syndication_pages(site: Site, config: Config, links: Links, feeds: dict[str
         # The sitemap protocol requires absolute URLs; build.py warns that they were left out.
         pages.append(Page("/robots.txt", "robots", {"sitemaps": ()}))
         return pages
-    # Stories oldest first, as `_html_pages` lists them newest first: a new story is added to the last file of a
-    # split sitemap and the others stay as they were, for crawlers and for the edit build that writes them.
+    # Stories oldest first, as `_html_pages` lists them newest first: a new story changes the file of a split
+    # sitemap it joins and those after it, and the files before stay as they were, for crawlers and for the
+    # edit build that writes them.
     # Not the 404 page, nor the search page: search engines are asked not to index a site's own search.
     stories = len(site.articles)
     pages += sitemap_pages([*(sitemap_entry(p) for p in reversed(html[:stories])),

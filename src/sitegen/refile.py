@@ -135,31 +135,32 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
     """
     then = then or selection
     moved = then.now != selection.now
-    if not moved:
-        scheduled = _scheduled_only(cache, files, edits, new or {}, gone or {}, selection)
-        if scheduled is not None:
-            return scheduled
-    rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
-    after_rows = dict(rows)
-    # Files whose article is in the site after the edits and was not (`arriving`), was and is not
-    # (`leaving`), or neither (`unseen`: a draft or embargoed story edited, added or removed, which
-    # only the embargo's end can show).
+    gone, new = gone or {}, new or {}
+    # The changed files' own filings first: when each is a draft or a story held back for its time, before and
+    # after, no page changes, and where every other story is filed (0.4 s to read at 100,000 articles) is not read.
+    own = {row[0]: Filed._make(row) for row in cache.filings({path: files[path] for path in (*edits, *gone)
+                                                                if path in files}, few=True)}
+    # Each changed file's filing after the edits (None: removed); files whose article is in the site after the
+    # edits and was not (`arriving`), was and is not (`leaving`), or neither (`unseen`: a draft or embargoed
+    # story edited, added or removed, which only the embargo's end can show).
+    changed: dict[str, Filed | None] = {}
     arriving: dict[str, Article] = {}
     leaving: dict[str, Article] = {}
     unseen = 0
-    for path, before in (gone or {}).items():
-        was = after_rows.pop(path, None)
+    for path, before in gone.items():
+        was = own.get(path)
         if was is None or was.digest != before.digest:
             return None
+        changed[path] = None
         if then.keeps(was.draft, was.published):
             leaving[path] = before
         else:
             unseen += 1
     for path, (before, after, card) in edits.items():
-        was, now = rows.get(path), Filed.of(after, card)
+        was, now = own.get(path), Filed.of(after, card)
         if was is None or was.digest != before.digest or before.slug != after.slug:
             return None
-        after_rows[path] = now
+        changed[path] = now
         shown, shows = then.keeps(was.draft, was.published), selection.keeps(now.draft, now.published)
         if (shown and was.published is None) or (shows and now.published is None):
             return None
@@ -169,18 +170,31 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
             arriving[path] = after
         elif not shown:
             unseen += 1
-    # Every story whose time came between the two moments must be among the edits, or this misses its pages.
-    if moved and any(then.keeps(f.draft, f.published) != selection.keeps(f.draft, f.published)
-                     for path, f in rows.items() if path not in edits and path not in (gone or {})):
-        return None
-    for path, (article, card) in (new or {}).items():
-        if path in rows:
+    for path, (article, card) in new.items():
+        if path in files:
             return None
-        after_rows[path] = Filed.of(article, card)
-        if selection.keeps(article.draft, after_rows[path].published):
+        changed[path] = filed = Filed.of(article, card)
+        if selection.keeps(article.draft, filed.published):
             arriving[path] = article
         else:
             unseen += 1
+    if not moved and unseen == len(changed):
+        held = _held_back_only(cache, selection, changed, len(new) - len(gone))
+        if held is not None:
+            return held
+    rows = {row[0]: Filed._make(row) for row in cache.filings(files)}
+    if any(rows.get(path) is None or rows[path].digest != filed.digest for path, filed in own.items()):
+        return None
+    # Every story whose time came between the two moments must be among the edits, or this misses its pages.
+    if moved and any(then.keeps(f.draft, f.published) != selection.keeps(f.draft, f.published)
+                     for path, f in rows.items() if path not in changed):
+        return None
+    after_rows = dict(rows)
+    for path, after_filed in changed.items():
+        if after_filed is None:
+            del after_rows[path]
+        else:
+            after_rows[path] = after_filed
     for path in arriving:
         now = after_rows[path]
         if now.published is None or any(f.slug == now.slug for other, f in after_rows.items() if other != path):
@@ -231,39 +245,20 @@ def refiled_pages(config: Config, files: Mapping[str, str], edits: Mapping[str, 
                    (len(after_rows) - len(site)) - (len(rows) - len(old_order)))
 
 
-def _scheduled_only(cache: Cache, files: Mapping[str, str], edits: Mapping[str, tuple[Article, Article, str]],
-                    new: Mapping[str, tuple[Article, str]], gone: Mapping[str, Article], selection: Selection,
+def _held_back_only(cache: Cache, selection: Selection, changed: Mapping[str, Filed | None], skipped: int,
                     ) -> Refiled | None:
-    """What `refiled_pages` gives when every edit, new file and removed one is a draft or a story held back for its
-    time, before and after: no page, and only when the site next changes by itself; None when one is not.
-
-    From those files' filings and the stories dated from the news sitemap's window on, not every filing: a newsroom
-    schedules stories every day, and reading them all took such a build 0.4 s at 100,000 articles.
-    """
-    rows = {row[0]: Filed._make(row) for row in cache.filings({path: files[path] for path in (*edits, *gone)
-                                                                 if path in files}, few=True)}
-    for path, before in gone.items():
-        was = rows.get(path)
-        if was is None or was.digest != before.digest or selection.keeps(was.draft, was.published):
-            return None
-    after = [Filed.of(article, card) for article, card in new.values()]
-    for path, (before, article, card) in edits.items():
-        was = rows.get(path)
-        if was is None or was.digest != before.digest or before.slug != article.slug or \
-                selection.keeps(was.draft, was.published):
-            return None
-        after.append(Filed.of(article, card))
-    if any(path in files for path in new) or any(selection.keeps(f.draft, f.published) for f in after):
-        return None
-    # Only a time after `now`, or one within the news window before it, can be when the site next changes.
+    """`refiled_pages`' answer when every file `changed` (filing after the edits, None if removed) is a draft or a
+    story held back for its time, before and after: no page, and only when the site next changes by itself;
+    None when the cache cannot say that moment."""
+    # Only a time after `now`, or one within the news window before it, can be that moment.
     now = selection.now.timestamp()
     dated = cache.published_from(now - NEWS_WINDOW.total_seconds(), math.inf)
     if dated is None:
         return None
-    times = [(published, draft) for path, _, _, published, draft in dated if path not in edits and path not in gone]
-    times += [(f.published, f.draft) for f in after if f.published is not None]
+    times = [(published, draft) for path, _, _, published, draft in dated if path not in changed]
+    times += [(f.published, f.draft) for f in changed.values() if f is not None and f.published is not None]
     until = next_change(now, (time for time, _ in times), (time for time, draft in times if selection.keeps(draft, time)))
-    return Refiled({}, [], True, until, 0, len(new) - len(gone))
+    return Refiled({}, [], True, until, 0, skipped)
 
 
 class _Planner:
