@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -12,6 +14,7 @@ import pytest
 
 from sitegen import build as build_module
 from sitegen import sitemaps
+from sitegen.cache import Cache
 from sitegen.edits import same_filing
 from sitegen.model import Article, Term
 from sitegen.slugs import slugify
@@ -209,3 +212,47 @@ def test_a_hostile_headline_moves_the_page_of_a_site_without_a_base_url(make_sit
     assert hostile in [item["title"] for item in json.loads(_text(out, "/feed.json"))["items"]]
     assert not (out / "sitemap.xml").exists()
     _same_as_fresh(site, out, tmp_path)
+
+
+def test_an_edit_build_compares_the_statuses_of_the_folders_whose_files_changed_alone(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site({"seeds/2023/12/a.md": story("A", "Text.", date="2023-12-30"),
+                      "seeds/2024/01/b.md": story("B", "Text.", date="2024-01-02"),
+                      "seeds/2024/01/c.md": story("C", "Text.", date="2024-01-03"),
+                      "seeds/2024/01/old/d.md": story("D", "Text.", date="2024-01-04"),
+                      "seeds/2024/02/e.md": story("E", "Text.", date="2024-02-01")})
+    out = tmp_path / "out"
+    rendered(site, out)
+    read: list[str] = []
+    folder_statuses = Cache.folder_statuses
+
+    def spied(cache: Cache, folder: str) -> dict[str, str]:
+        read.append(os.path.relpath(folder, site))
+        return folder_statuses(cache, folder)
+
+    def every_status(cache: Cache) -> dict[str, str]:
+        raise AssertionError("every status read")
+
+    monkeypatch.setattr(Cache, "folder_statuses", spied)
+    monkeypatch.setattr(Cache, "file_statuses", every_status)
+    planned = count_plans(monkeypatch)
+    # An edit in a folder that has a subfolder: the folder's files only, not the subfolder's.
+    write(site / "seeds/2024/01/b.md", story("B", "Text, edited.", date="2024-01-02"))
+    _, urls = rendered(site, out)
+    assert read == ["seeds/2024/01"] and planned == [] and "/world/b/" in urls
+    _same_as_fresh(site, out, tmp_path / "1")
+    planned.clear()
+    # A story edited in the subfolder, and one file touched in another folder but not changed.
+    read.clear()
+    write(site / "seeds/2024/01/old/d.md", story("D", "Text, edited.", date="2024-01-04"))
+    os.utime(site / "seeds/2024/02/e.md", ns=(1, 1))
+    _, urls = rendered(site, out)
+    assert read == ["seeds/2024/01/old", "seeds/2024/02"] and planned == [] and "/world/d/" in urls
+    # A folder gone with its story, and a new one with a new story: both found.
+    read.clear()
+    shutil.rmtree(site / "seeds/2023")
+    write(site / "seeds/2024/03/f.md", story("F", "Text.", date="2024-03-01"))
+    rendered(site, out)
+    assert read == ["seeds/2023/12", "seeds/2024/03"]
+    assert not (out / "world/a/index.html").exists() and (out / "world/f/index.html").is_file()
+    _same_as_fresh(site, out, tmp_path / "2")

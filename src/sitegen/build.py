@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ from sitegen.load import (
     LoadSettings,
     collect,
     file_record,
+    folder_of,
     rescanned,
     source_digest,
     source_statuses,
@@ -306,12 +307,35 @@ def theme_signature(source: Path, options: BuildOptions, output: Path) -> str:
     return digest.hexdigest()
 
 
-def sources_signature(scanned: dict[str, str]) -> str:
-    """A hash of every article file's name and status (see `scan`)."""
-    digest = hashlib.sha256()
+def folder_digests(scanned: Mapping[str, str]) -> dict[str, str]:
+    """A hash of each folder's article files, their names and statuses (see `scan`), by folder (`folder_of`).
+
+    A build after an edit compares the statuses of the folders whose hash changed alone: reading
+    every status the last build kept took a tenth of a second at 100,000 articles.
+    """
+    hashes: dict[str, Any] = {}
     for name, status in scanned.items():
+        folder = folder_of(name)
+        digest = hashes.get(folder)
+        if digest is None:
+            digest = hashes[folder] = hashlib.sha256()
         digest.update(f"{name}\0{status}\n".encode())
-    return digest.hexdigest()
+    return {folder: digest.hexdigest()[:32] for folder, digest in hashes.items()}
+
+
+def sources_signature(folders: Mapping[str, str]) -> str:
+    """A hash of every article file's name and status, from `folder_digests`."""
+    return hashlib.sha256("".join(f"{folder}\0{digest}\n" for folder, digest in sorted(folders.items())).encode()
+                          ).hexdigest()
+
+
+def changed_folders(last: Mapping[str, Any], folders: Mapping[str, str]) -> set[str] | None:
+    """The folders whose files are not as the last build kept them (`folder_digests` of either); None when
+    its record does not say."""
+    before = last.get("folders")
+    if not isinstance(before, dict):
+        return None
+    return {folder for folder in before.keys() | folders.keys() if before.get(folder) != folders.get(folder)}
 
 
 def input_signature(theme: str, sources: str) -> str:
@@ -487,7 +511,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         settings = load_settings(config, options.source, store.folder)
         scanned = _scan(options, settings, {path: used for path, (_, _, used) in cache.file_assets().items()}, memo)
         theme = theme_signature(options.source, options, output) if options.cache else ""
-        sources = sources_signature(scanned) if options.cache else ""
+        folders = folder_digests(scanned) if options.cache else {}
+        sources = sources_signature(folders) if options.cache else ""
         signature = input_signature(theme, sources) if options.cache else ""
         last = cache.last_build() if options.cache and output.is_dir() else None
         current = last is not None and shows_moment(last, now)
@@ -510,7 +535,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
                                   max(PATCH_LIMIT, last["pages"] // 10),
                                   Selection(options.drafts, options.future, now), urls,
-                                  {entry[0]: entry[1] for entry in unreadable}, since)
+                                  {entry[0]: entry[1] for entry in unreadable}, since, changed_folders(last, folders))
             if isinstance(patched, Unreadable):
                 if options.strict and any(str(error) not in options.tolerated for error in patched.errors):
                     # What a strict full build would end in, the site left as it was, but without
@@ -524,7 +549,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 report.errors += _stored_errors(unreadable)
                 # A new story's line in the record of URLs changes what the next build compares.
                 theme = theme_signature(options.source, options, output)
-                record = {**last, "theme": theme, "signature": input_signature(theme, sources), **_counts(report),
+                record = {**last, "theme": theme, "signature": input_signature(theme, sources), "folders": folders,
+                          **_counts(report),
                           "record_behind": options.preview or bool(last.get("record_behind"))}
                 if patched.retimed or since:
                     record["valid_from"], record["valid_until"] = now.isoformat(), _instant(patched.valid_until)
@@ -620,7 +646,8 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             if not report.errors or only_unreadable:
                 # Moves are told once, by the build that records them, not by every build after it.
                 counts = {**_counts(report), "warnings": [w for w in report.warnings if w not in moved]}
-                cache.store_last_build({"signature": signature, "theme": theme, "valid_from": now.isoformat(),
+                cache.store_last_build({"signature": signature, "folders": folders, "theme": theme,
+                                        "valid_from": now.isoformat(),
                                         "valid_until": report.valid_until, **counts,
                                         "record_behind": options.preview or bool(report.errors),
                                         "unreadable": unreadable if report.errors else []})

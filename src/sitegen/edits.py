@@ -15,6 +15,7 @@ from __future__ import annotations
 import pickle
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -96,7 +97,7 @@ class _Edit:
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
                 template_dirs: list[Path], limit: int, selection: Selection, urls: UrlRecord,
                 unreadable: Mapping[str, str] | None = None, since: datetime | None = None,
-                ) -> Patched | Unreadable | None:
+                folders: AbstractSet[str] | None = None) -> Patched | Unreadable | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide,
     and `Unreadable` (having changed nothing) when an edited or new file does not load.
 
@@ -109,15 +110,17 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
 
     `since`: the moment the last build's output is of, when time has passed since it and its site
     changed by itself: the stories held back for their time until now come in as edits publishing
-    them, and the news sitemap is listed again.
+    them, and the news sitemap is listed again. `folders`: those whose files the scan found changed
+    (see `build.changed_folders`), whose statuses alone are compared; None: every one's.
     """
     unreadable = unreadable or {}
     if any(scanned.get(name) != status for name, status in unreadable.items()):
         return None
-    known = KnownFiles(cache)
+    known = KnownFiles(cache, scanned, folders)
+    differing, gone = known.changes()
     used = cache.file_assets()
     removed_files: dict[str, Article] = {}
-    for name in sorted(known.statuses.keys() - scanned.keys()):
+    for name in gone:
         found = cache.articles([known[name][1]]).get(known[name][1])
         if found is None:
             return None
@@ -126,9 +129,10 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     edits: dict[str, _Edit] = {}
     new_files: dict[str, tuple[Article, Body]] = {}
     failed: list[SitegenError] = []
-    for name, status in scanned.items():
-        if known.statuses.get(name) == status or name in unreadable:
+    for name in differing:
+        if name in unreadable:
             continue
+        status = scanned[name]
         path = Path(name)
         key, digest = source_digest(path, settings, used.get(name))
         if name in known and digest == known[name][1]:
