@@ -864,3 +864,14 @@ def test_the_log_of_written_files_says_what_changed_since_a_mark(tmp_path: Path)
         assert final > later and cache.changed_files(final) == (final, [])
     finally:
         cache.close()
+
+
+def test_the_files_using_local_files_are_found_without_reading_every_files_row(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    cache.store_file_digests({**{f"seeds/{n}.md": ("status", f"d{n}") for n in range(50)},
+                              "seeds/photo.md": ("status", "dp", "key", ("seeds/photo.jpg",))}, replace_all=True)
+    assert cache.file_assets() == {"seeds/photo.md": ("key", "dp", ("seeds/photo.jpg",))}
+    plan = " ".join(str(row) for row in cache.db.execute(
+        "EXPLAIN QUERY PLAN SELECT path, digest, key, assets FROM files WHERE assets IS NOT NULL"))
+    assert "files_assets" in plan, plan
+    cache.close()
