@@ -278,16 +278,23 @@ def _lower_priority() -> None:
 def write_bundle(files: Iterable[Mapping[str, str]], folder: Path) -> None:
     """Write the files of a Pagefind bundle (relative path and base64 content each) into `folder`, but for
     UNUSED_FILES."""
-    root = folder.resolve()
+    root = os.path.abspath(folder)
+    made: set[str] = set()
     for item in files:
-        target = (root / item["path"]).resolve()
-        if not target.is_relative_to(root) or target == root:
+        # Told apart by their names alone, not resolved (a few system calls for each of a shard's
+        # hundreds of files): the folder is new, and holds no links of its own.
+        target = os.path.normpath(os.path.join(root, item["path"]))
+        parent, name = os.path.split(target)
+        if os.path.commonpath([root, target]) != root or target == root:
             raise BuildError(f"Pagefind named a file outside its bundle: {item['path']!r}", None, None,
                              "report it with the output of `pagefind --version`")
-        if target.name in UNUSED_FILES and target.parent == root:
+        if name in UNUSED_FILES and parent == root:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(base64.b64decode(item["content"]))
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        with open(target, "wb") as out:
+            out.write(base64.b64decode(item["content"]))
 
 
 # What Pagefind makes for every shard for its own search interfaces, which the search page does not load
