@@ -428,3 +428,16 @@ def test_an_article_is_named_by_its_path_under_the_content_folder(source: str, f
     article = Article(source_path=Path(source), slug="a", headline="A", standfirst="")
     assert identity(article, Path(folder)) == named
     assert identity(replace(article, story_id="flood-2024"), Path(folder)) == "id:flood-2024"
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_record_checked_out_with_other_newlines_reads_as_written(tmp_path: Path, newline: str) -> None:
+    record = {"/world/a/": Entry("live", "a.md"), "/world/old-a/": Entry("moved", "a.md"),
+              "/world/b/": Entry("live", "b.md", True)}
+    plain, other = tmp_path / "plain.txt", tmp_path / "other.txt"
+    plain.write_text(render_record(record), encoding="utf-8")
+    other.write_bytes(render_record(record).replace("\n", newline).encode())
+    assert read_record(other) == read_record(plain) == record
+    text = RecordText.read(other)
+    assert "\r" not in text.text and text.text == plain.read_text(encoding="utf-8")
+    assert text.of_article("a.md") == [("/world/a/", record["/world/a/"]), ("/world/old-a/", record["/world/old-a/"])]
