@@ -3,12 +3,13 @@
     python bench/corpus.py 100000 /tmp/c100k     # once; then turn search off in its sitegen.toml if wanted
     python bench/edit.py /tmp/c100k --runs 6
 
-Each run makes one edit (a paragraph added to a story, a new story after the newest and before the
-build time, a headline changed, a story scheduled a minute or more after the build time), times the
-build that follows, then a build with nothing to do as its anchor in the same minute: this
-machine's speed drifts by a fifth from one quarter of an hour to the next. Last, with no file
-changed, each scheduled story is published by its time coming: the build time moved past it.
-The first build (cold, when the cache is not warm for this code) is timed apart.
+Each run makes one edit (a paragraph added to an old story, and to the newest, whose search shard is
+small; a new story after the newest and before the build time, a headline changed, a story scheduled
+a minute or more after the build time), times the build that follows, then a build with nothing to
+do as its anchor in the same minute: this machine's speed drifts by a fifth from one quarter of an
+hour to the next. Last, with no file changed, each scheduled story is published by its time coming:
+the build time moved past it. The first build (cold, when the cache is not warm for this code) is
+timed apart.
 """
 
 from __future__ import annotations
@@ -60,8 +61,11 @@ def _make(kind: str, site: Path, run: int, tag: str, originals: dict[Path, str |
           later: timedelta) -> None:
     stories = sorted((site / "seeds").rglob("story-*.md"))
     originals.setdefault(stories[4], stories[4].read_text(encoding="utf-8"))
+    originals.setdefault(newest, newest.read_text(encoding="utf-8"))
     if kind == "text":
         _edit(stories[4], lambda text: text + f"\nOne more paragraph, {tag} {run}.\n")
+    elif kind == "text, newest":
+        _edit(newest, lambda text: text + f"\nOne more paragraph, {tag} {run}.\n")
     elif kind == "headline":
         _edit(stories[4], lambda text: re.sub(r'^title: "(.*?)(, revised [^"]*)?"$', rf'title: "\1, revised {tag} {run}"',
                                               text, count=1, flags=re.MULTILINE))
@@ -94,7 +98,7 @@ def main() -> int:
     newest, moment = _newest(site)
     step = _step(moment, args.epoch, args.runs)
     try:
-        for kind in ("text", "new story", "headline", "scheduled", "embargo lifted"):
+        for kind in ("text", "text, newest", "new story", "headline", "scheduled", "embargo lifted"):
             timed, anchors = [], []
             for run in range(args.runs):
                 epoch = args.epoch
