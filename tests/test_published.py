@@ -294,6 +294,8 @@ def test_serve_redirects_a_moved_story_and_writes_no_record(site: Path) -> None:
     server.start()
     try:
         assert not (site / RECORD_NAME).exists()
+        # This process forks the build's workers: not while the server's warming holds SQLite's locks.
+        assert server.preview.wait_until_warm()
         build_into(site, site / "build")
         recorded = (site / RECORD_NAME).read_bytes()
         write(site / "seeds/news/story.md", story("Corrected headline now"))

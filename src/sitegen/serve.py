@@ -431,6 +431,10 @@ class Preview:
         finally:
             self._warmed.set()
 
+    def wait_until_warm(self, timeout: float = 60) -> bool:
+        """Wait until no warming reads the cache (for a caller that builds in this process, as tests do)."""
+        return self._warmed.wait(timeout)
+
     def refresh_search(self) -> None:
         """Bring the search index up to date in the background; saves during it make one more refresh, not many."""
         with self._search:
