@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -875,3 +876,31 @@ def test_the_files_using_local_files_are_found_without_reading_every_files_row(t
         "EXPLAIN QUERY PLAN SELECT path, digest, key, assets FROM files WHERE assets IS NOT NULL"))
     assert "files_assets" in plan, plan
     cache.close()
+
+
+def test_a_story_on_the_edge_of_the_news_window_leaves_it_with_the_next_moment(make_site: Callable[..., Path],
+                                                                               tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built exactly two days after a story, the site still lists it in the news sitemap; any later
+    build, with nothing changed, must not take that site for current."""
+    site = make_site({"seeds/a.md": story("A", "Text.", date="2024-06-01T12:00:00Z"),
+                      "seeds/b.md": story("B", "Text.", date="2024-06-02T12:00:00Z")},
+                     config='title = "Edge"\nbase_url = "https://example.org/"\n')
+    edge = JUNE + 2 * 86400 + 12 * 3600
+
+    def news(out: Path) -> list[str]:
+        return re.findall(r"<loc>[^<]*/(\w)/</loc>", (out / "news-sitemap.xml").read_text(encoding="utf-8"))
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(edge))
+    first = build_into(site, tmp_path / "out")
+    assert news(tmp_path / "out") == ["b", "a"] and first.valid_until == "2024-06-03T12:00:00.000001+00:00"
+    assert build_into(site, tmp_path / "out").unchanged
+    for later in (1, 15 * 3600):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(edge))
+        build_into(site, tmp_path / "out")
+        assert news(tmp_path / "out") == ["b", "a"]
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(edge + later))
+        assert not build_into(site, tmp_path / "out").unchanged
+        assert news(tmp_path / "out") == ["b"]
+        build_into(site, tmp_path / f"fresh{later}", cache=False)
+        assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / f"fresh{later}")

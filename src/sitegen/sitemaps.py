@@ -16,6 +16,8 @@ NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 MAX_URLS = 50_000
 MAX_BYTES = 50 * 1024 * 1024
 NEWS_WINDOW = timedelta(days=2)
+# The least time that separates two moments of a build's record (ISO 8601, to the microsecond).
+EDGE = 1e-6
 NEWS_MAX = 1000
 # What one <url> costs beyond its address and date, with room for indentation.
 _ENTRY_OVERHEAD = 96
@@ -140,8 +142,11 @@ def next_change(now: float, upcoming: Iterable[float], shown: Iterable[float]) -
     """The first moment after `now` the same inputs give another site: an embargo lifts (`upcoming`:
     every article's publication time) or a story leaves the news window (`shown`: the site's)."""
     window = NEWS_WINDOW.total_seconds()
-    moments = [t for t in upcoming if t > now] + [t + window for t in shown if t <= now]
-    return min((m for m in moments if m > now), default=None)
+    # The window holds its first moment: a story published exactly two days before `now` is still in it,
+    # and gone the least moment after, which the record of the last build tells apart (a microsecond).
+    leaving = [t + window for t in shown if t <= now <= t + window]
+    moments = [t for t in upcoming if t > now] + [m if m > now else now + EDGE for m in leaving]
+    return min(moments, default=None)
 
 
 def news_language(tag: str) -> str:
