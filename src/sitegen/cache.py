@@ -372,7 +372,7 @@ class Cache:
         """The status of every source file the last build read in `folder` (ending in a separator), by path."""
         try:
             rows = self.db.execute("SELECT path, status FROM files WHERE path >= ? AND path < ?", (folder, _past(folder)))
-            return {path: status for path, status in rows if path.find(os.sep, len(folder)) < 0}
+            return {path: status for path, status in rows if _directly_in(path, folder)}
         except sqlite3.DatabaseError:
             return {}
 
@@ -1001,16 +1001,23 @@ def _past(folder: str) -> str:
     return folder[:-1] + chr(ord(folder[-1]) + 1)
 
 
+def _directly_in(path: str, folder: str) -> bool:
+    """Whether `path`, which starts with `folder`, names a file in it rather than in a folder under it."""
+    return path.find(os.sep, len(folder)) < 0
+
+
 class KnownFiles(Mapping[str, tuple[str, str]]):
     """The files the last build read, as asked: (status, digest) by path, each when it is looked up, and the
     statuses of the folders whose files changed to compare with the scan's. A build after an edit
     looks up a few of an archive's 100,000 files, and reading them all took it a tenth of a second."""
 
     def __init__(self, cache: Cache, scanned: Mapping[str, str], changed: AbstractSet[str] | None) -> None:
-        """`scanned`: this build's scan; `changed`: the folders whose files differ from the last build's
-        (None: not known, every status is compared)."""
+        """`scanned`: this build's scan, in the order of its paths (as `source_statuses` and `rescanned` give
+        it); `changed`: the folders whose files differ from the last build's (None: not known, every status
+        is compared)."""
         self.cache, self.scanned, self.changed = cache, scanned, changed
         self._records: dict[str, tuple[str, str] | None] = {}
+        self._digests = Digests(self)
 
     def changes(self) -> tuple[list[str], list[str]]:
         """The scanned files whose status is not the one kept (new files too), and the kept files the scan
@@ -1026,8 +1033,7 @@ class KnownFiles(Mapping[str, tuple[str, str]]):
             kept = self.cache.folder_statuses(folder)
             # The scan is in order: the folder's files lie between its name and `_past` it.
             here = names[bisect_left(names, folder):bisect_left(names, _past(folder))]
-            edited += [name for name in here if name.find(os.sep, len(folder)) < 0 and
-                       kept.get(name) != self.scanned[name]]
+            edited += [name for name in here if _directly_in(name, folder) and kept.get(name) != self.scanned[name]]
             gone += [name for name in kept if name not in self.scanned]
         return sorted(edited), sorted(gone)
 
@@ -1046,14 +1052,14 @@ class KnownFiles(Mapping[str, tuple[str, str]]):
         return isinstance(path, str) and self._record(path) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.cache.all_file_digests())
+        return iter(self._digests)
 
     def __len__(self) -> int:
-        return len(self.cache.all_file_digests())
+        return len(self._digests)
 
     def digests(self) -> Digests:
         """Every file's digest: looked up one by one, and read at once when all are asked for."""
-        return Digests(self)
+        return self._digests
 
 
 class Digests(Mapping[str, str]):
