@@ -16,6 +16,7 @@ from sitegen.load import load_article
 from sitegen.load.article import LoadSettings
 from sitegen.load.markdown import (
     EXTENSIONS,
+    _BracketText,
     _converter,
     _inline_starts,
     _NormalizeWhitespace,
@@ -130,6 +131,29 @@ def test_leaving_out_unneeded_patterns_and_extensions_changes_nothing(text: str)
 def _reference() -> md.Markdown:
     # Python-Markdown as its documentation says to set it up: every extension by name, nothing left out.
     return md.Markdown(extensions=list(EXTENSIONS), output_format="html")
+
+
+@given(st.text(alphabet="[]()!ab\\ ", max_size=80))
+@example("[a]")
+@example("[[a]")
+@example("[a]]b[")
+@example("][[a][b]]")
+def test_a_link_text_ends_at_the_bracket_python_markdown_finds(data: str) -> None:
+    for upstream in (md.inlinepatterns.LinkInlineProcessor(md.inlinepatterns.LINK_RE),
+                     md.inlinepatterns.ImageInlineProcessor(md.inlinepatterns.IMAGE_LINK_RE)):
+        fast = _BracketText(upstream.getText)
+        for index in range(len(data) + 1):
+            assert fast(data, index) == upstream.getText(data, index), (data, index)
+
+
+def test_every_link_pattern_finds_its_closing_bracket_without_walking_every_character() -> None:
+    converter = _converter(frozenset())
+    linking = [p for p in converter.inlinePatterns if isinstance(p, md.inlinepatterns.LinkInlineProcessor)]
+    assert {p.__class__.__name__ for p in linking} >= {"LinkInlineProcessor", "ImageInlineProcessor",
+                                                       "ReferenceInlineProcessor", "ShortReferenceInlineProcessor"}
+    assert all(isinstance(p.getText, _BracketText) for p in linking)
+    assert markdown_to_html("A [b [c] d](/e) and ![f](/g.png) [h]") == \
+        '<p>A <a href="/e">b [c] d</a> and <img alt="f" src="/g.png"> [h]</p>'
 
 
 @given(st.lists(st.sampled_from([" ", "  ", "\t", "\n", "\r", "\r\n", "a", "\x02", "\x03", "é"]), max_size=60)
