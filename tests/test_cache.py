@@ -716,6 +716,63 @@ def test_settle_folds_the_log_into_the_database(tmp_path: Path) -> None:
     cache.close()
 
 
+def test_a_chunks_bodies_are_read_ahead_in_one_query_and_lookups_then_ask_for_none(tmp_path: Path) -> None:
+    from sitegen.cache import CachedBodies
+    from sitegen.model import Body
+
+    cache = Cache(tmp_path / "cache")
+    cache.store_articles(_stories(50))
+    cache.close()
+    bodies = CachedBodies(cache.path)
+    queries: list[str] = []
+    bodies._connection().set_trace_callback(queries.append)
+    bodies.read_ahead([f"d{n}" for n in range(10)] + ["d3", "missing"])
+    assert len(queries) == 1 and "IN (" in queries[0]
+    assert [bodies[f"d{n}"].html for n in range(10)] == [f"<p>{'word ' * 200}{n}</p>" for n in range(10)]
+    assert len(queries) == 1
+    # Read ahead again, only those not kept are asked for; any other body is still found on its own.
+    bodies.read_ahead(["d9", "d10"])
+    assert len(queries) == 2 and queries[1].count("?") <= 1 and "'d10'" in queries[1]
+    assert isinstance(bodies["d20"], Body) and len(queries) == 3
+    with pytest.raises(KeyError):
+        bodies["missing"]
+
+
+def test_rendering_reads_each_chunks_story_bodies_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sitegen.cache import CachedBodies
+
+    site = tmp_path / "site"
+    shutil.copytree(SITES / "newsroom", site)
+    ahead: list[list[str]] = []
+    looked_up: list[str] = []
+    read_ahead, lookup = CachedBodies.read_ahead, CachedBodies.__getitem__
+
+    def noting_ahead(self: CachedBodies, digests: Any) -> None:
+        ahead.append(list(digests))
+        read_ahead(self, ahead[-1])
+
+    def noting_lookup(self: CachedBodies, digest: str) -> Any:
+        if digest not in self._recent and ahead and digest in ahead[-1]:
+            looked_up.append(digest)
+        return lookup(self, digest)
+
+    monkeypatch.setattr(CachedBodies, "read_ahead", noting_ahead)
+    monkeypatch.setattr(CachedBodies, "__getitem__", noting_lookup)
+    report = build_into(site, tmp_path / "out", workers=1, cache=False)
+    assert report.articles > 3 and not report.errors
+    stories = {digest for chunk in ahead for digest in chunk}
+    assert len(stories) == report.articles
+    # No body read ahead for a chunk was then looked up on its own while the chunk was rendered.
+    assert looked_up == []
+
+
+def _stories(count: int) -> list[Any]:
+    from sitegen.model import Article, Body
+
+    return [(Article(source_path=Path(f"{n}.md"), slug=f"s{n}", headline="h", standfirst="", digest=f"d{n}"),  # type: ignore[arg-type]
+             Body(f"<p>{'word ' * 200}{n}</p>", 201)) for n in range(count)]
+
+
 def _storedstory(tmp_path: Path) -> tuple[Cache, Article, str]:
     """A cache holding one article as a build records it (its file's digest and the article), and its card key."""
     from sitegen.model import Body, Term

@@ -862,12 +862,15 @@ class _ReadOnly:
         self.__init__(state["path"])  # type: ignore[misc]
 
 
+# Bodies a reader keeps: a feed page and its two siblings show the same ones, and a chunk's are read ahead.
+RECENT_BODIES = 256
+
+
 class CachedBodies(_ReadOnly, Mapping[str, Body]):
     """Article bodies read from the cache on demand, so the build never holds them all in memory."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        # A feed page and its two siblings show the same bodies: a few recent ones are worth keeping.
         self._recent: OrderedDict[str, Body] = OrderedDict()
 
     def __getitem__(self, digest: str) -> Body:
@@ -879,9 +882,24 @@ class CachedBodies(_ReadOnly, Mapping[str, Body]):
         if not isinstance(body, Body):
             raise KeyError(digest)
         self._recent[digest] = body
-        if len(self._recent) > 256:
+        if len(self._recent) > RECENT_BODIES:
             self._recent.popitem(last=False)
         return body
+
+    def read_ahead(self, digests: Iterable[str]) -> None:
+        """Read the bodies of `digests`, a chunk's few, in one query for the lookups that follow.
+
+        Each query is a read transaction of its own: one at a time, the bodies of 10,000 article
+        pages took a tenth of rendering them.
+        """
+        wanted = sorted({digest for digest in digests if digest not in self._recent})
+        rows = _select(self._connection(), "SELECT digest, value FROM bodies WHERE digest IN ({marks})", wanted)
+        for digest, value in rows:
+            body = _unpickle(value)
+            if isinstance(body, Body):
+                self._recent[digest] = body
+        while len(self._recent) > RECENT_BODIES:
+            self._recent.popitem(last=False)
 
     def __iter__(self) -> Iterator[str]:
         return iter(row[0] for row in self._connection().execute("SELECT digest FROM bodies"))

@@ -235,6 +235,10 @@ def render_chunk(chunk: RenderChunk, settings: RenderSettings) -> list[Rendered]
                        settings.compiled, tuple(settings.first_urls), settings.content_dir,
                        tuple(map(tuple, settings.targets)))  # type: ignore[arg-type]
     env.globals["body"].store = chunk.bodies  # type: ignore[attr-defined]
+    if isinstance(chunk.bodies, CachedBodies):
+        # A story's page shows its body; a listing's cards show none.
+        chunk.bodies.read_ahead(article.digest for page in chunk.pages
+                                if isinstance(article := page.context.get("article"), Article))
     output = Output(settings.folder) if settings.folder else None
     write: Callable[[str, bytes], object] | None = None
     if output is not None:
