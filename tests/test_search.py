@@ -74,15 +74,15 @@ def listed_shards(bundle: Path) -> list[str]:
 
 
 def count_indexing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Records in each shard Pagefind indexes from now on."""
+    """Records in each shard Pagefind indexes (and writes) from now on."""
     counts: list[int] = []
-    original = search._Pagefind.index
+    original = search._Pagefind.write
 
-    def counting(self: Any, records: list[dict[str, Any]], folder: Path) -> None:
-        counts.append(len(records))
-        original(self, records, folder)
+    def counting(self: Any, folder: Path) -> None:
+        counts.append(self.added)
+        original(self, folder)
 
-    monkeypatch.setattr(search._Pagefind, "index", counting)
+    monkeypatch.setattr(search._Pagefind, "write", counting)
     return counts
 
 
@@ -192,6 +192,53 @@ def test_pagefind_stops_though_a_process_forked_beside_it_holds_its_input(tmp_pa
     finally:
         os.kill(holder, 9)
         os.waitpid(holder, 0)
+
+
+def _records(count: int) -> list[dict[str, Any]]:
+    return [{"url": f"/s{n}/", "content": f"Đà Nẵng story {n} ✓ words", "language": "vi", "meta": {"title": f"S {n}"},
+             "filters": {}, "year": "", "sort": {}} for n in range(count)]
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_shards_name_taken_as_its_records_go_by_is_the_hash_of_them_all(count: int) -> None:
+    import hashlib
+
+    records = _records(count)
+    whole = hashlib.sha256(f"{search.pagefind_version()}\0{search.SHARD_FORMAT}\0".encode()
+                           + json.dumps(records, ensure_ascii=False, sort_keys=True).encode())
+    assert search.shard_name(iter(records)) == f"shard.{whole.hexdigest()[:20]}"
+
+
+def test_a_shard_is_indexed_as_its_records_are_made_and_named_after_them(tmp_path: Path) -> None:
+    import threading
+
+    made_in: set[int] = set()
+
+    def made() -> Iterator[dict[str, Any]]:
+        for item in _records(3):
+            made_in.add(threading.get_ident())
+            yield item
+
+    name, fresh = search._index(made(), tmp_path)
+    # Made by the thread that feeds Pagefind, not first, all at once, by the one that asked.
+    assert fresh and made_in and threading.get_ident() not in made_in
+    assert name == search.shard_name(_records(3)) and (tmp_path / name / "pagefind-entry.json").is_file()
+    assert json.loads((tmp_path / name / search.LANGUAGES).read_text(encoding="utf-8")) == ["vi"]
+    # The same records again: the store has the shard, and nothing is written.
+    stamp = (tmp_path / name / "pagefind-entry.json").stat().st_mtime_ns
+    assert search._index(iter(_records(3)), tmp_path) == (name, False)
+    assert (tmp_path / name / "pagefind-entry.json").stat().st_mtime_ns == stamp
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [name]
+
+
+def test_a_record_that_cannot_be_made_stops_its_shard_and_leaves_nothing_half_written(tmp_path: Path) -> None:
+    def broken() -> Iterator[dict[str, Any]]:
+        yield from _records(2)
+        raise KeyError("a body missing from the cache")
+
+    with pytest.raises(KeyError, match="a body missing"):
+        search._index(broken(), tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_shards_are_indexed_again_only_when_their_stories_change(

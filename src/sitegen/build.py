@@ -684,10 +684,13 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
     links = Links(config)
     bodies = CachedBodies(cache.path)
 
-    def read(members: list[Story]) -> list[dict[str, Any]]:
+    def read(members: list[Story]) -> Iterator[dict[str, Any]]:
+        # From the cache here, in this thread, which has its connections; the records are made where
+        # they are taken, each while Pagefind reads the one before.
         found = cache.articles(story.digest for story in members)
-        return [search_record(article, bodies[article.digest], links.article(article))
-                for article, _ in (found[story.digest] for story in members if story.digest in found)]
+        articles = [found[story.digest][0] for story in members if story.digest in found]
+        shown = bodies.many(article.digest for article in articles)
+        return (search_record(article, shown[article.digest], links.article(article)) for article in articles)
 
     settings = repr((config.permalinks, config.default_section))
     try:

@@ -16,12 +16,14 @@ import base64
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import timezone
 from functools import lru_cache
@@ -128,9 +130,11 @@ def shards_of(stories: Iterable[Story], content: str) -> tuple[dict[str, list[St
         shard_key(full) if full < len(shards) else None
 
 
-# Which way shards are written, in their keys and names: those Pagefind wrote itself may lack files (see
-# `_Pagefind.index`), and neither is ever taken for one of them, in the cache or in the output.
-SHARD_FORMAT = 2
+# Which way shards are made, in their keys and names, so that a shard made another way is never taken for
+# one of them, in the cache or in the output. From 2, their files are written from Pagefind's reply (those
+# it wrote itself may lack files, see `_Pagefind.write`); from 3, their records go in their stories' order,
+# each as it is made, rather than all made first and sorted by URL.
+SHARD_FORMAT = 3
 
 
 def index_version() -> str:
@@ -155,11 +159,29 @@ def members_key(members: Iterable[Member], settings: str) -> str:
     return digest.hexdigest()
 
 
-def shard_name(records: list[dict[str, Any]]) -> str:
+def shard_name(records: Iterable[dict[str, Any]]) -> str:
     """A shard's folder: a hash of what it indexes, so the same stories give the same name anywhere, in any place."""
-    digest = hashlib.sha256(f"{pagefind_version()}\0{SHARD_FORMAT}\0".encode())
-    digest.update(json.dumps(records, ensure_ascii=False, sort_keys=True).encode())
-    return f"shard.{digest.hexdigest()[:20]}"
+    naming = _Naming()
+    for item in records:
+        naming.add(item)
+    return naming.name()
+
+
+class _Naming:
+    """A shard's name (see `shard_name`) taken of its records as they go by: the hash of them as one JSON list."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256(f"{pagefind_version()}\0{SHARD_FORMAT}\0[".encode())
+        self._separator = b""
+
+    def add(self, item: dict[str, Any]) -> None:
+        self._digest.update(self._separator + json.dumps(item, ensure_ascii=False, sort_keys=True).encode())
+        self._separator = b", "
+
+    def name(self) -> str:
+        digest = self._digest.copy()
+        digest.update(b"]")
+        return f"shard.{digest.hexdigest()[:20]}"
 
 
 def record(article: Article, body: Body, url: str) -> dict[str, Any]:
@@ -202,6 +224,9 @@ class _Pagefind:
                                         preexec_fn=_lower_priority if os.name == "posix" else None)
         self._buffer = b""
         self._next = 0
+        self._index_id: object = None
+        # Records in the index `add` made.
+        self.added = 0
 
     def _send(self, payload: Mapping[str, Any]) -> None:
         assert self.process.stdin is not None
@@ -227,31 +252,56 @@ class _Pagefind:
                              "build again; if it persists, report it")
         return reply
 
-    def index(self, records: list[dict[str, Any]], folder: Path) -> None:
+    def index(self, records: Iterable[dict[str, Any]], folder: Path) -> None:
         """Index `records` and write the bundle into `folder`."""
+        self.add(records)
+        self.write(folder)
+
+    def add(self, records: Iterable[dict[str, Any]]) -> None:
+        """Start an index of `records`, sent as they are made: Pagefind reads each while the next is made."""
         assert self.process.stdin is not None
         self._send({"type": "NewIndex", "config": None})
         self.process.stdin.flush()
-        index_id = self._reply()["index_id"]
+        self._index_id = self._reply()["index_id"]
+        # One token a record sent, then None: a reply is waited for only once its record is on its way.
+        sent: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        failed: list[BaseException] = []
 
         def send_all() -> None:
-            for item in records:
-                self._send({"type": "AddRecord", "index_id": index_id, "url": item["url"], "content": item["content"],
-                            "language": item["language"], "meta": item["meta"],
-                            "filters": {**item["filters"], **({"year": [item["year"]]} if item["year"] else {})},
-                            "sort": {key: value for key, value in item["sort"].items() if value}})
-            assert self.process.stdin is not None
-            self.process.stdin.flush()
+            try:
+                for item in records:
+                    self._send({"type": "AddRecord", "index_id": self._index_id, "url": item["url"],
+                                "content": item["content"], "language": item["language"], "meta": item["meta"],
+                                "filters": {**item["filters"], **({"year": [item["year"]]} if item["year"] else {})},
+                                "sort": {key: value for key, value in item["sort"].items() if value}})
+                    sent.put(True)
+                assert self.process.stdin is not None
+                self.process.stdin.flush()
+            except BaseException as error:  # noqa: BLE001 - raised again where the index was asked for
+                failed.append(error)
+                # What was sent is replied to only once it reaches Pagefind.
+                with suppress(OSError, ValueError):
+                    self.process.stdin.flush()  # type: ignore[union-attr]
+            finally:
+                sent.put(None)
 
         sender = threading.Thread(target=send_all, daemon=True)
         sender.start()
-        for _ in records:
+        self.added = 0
+        while sent.get() is not None:
             self._reply()
+            self.added += 1
         sender.join()
+        if failed:
+            raise failed[0]
+
+    def write(self, folder: Path) -> None:
+        """Write the bundle of the index `add` made into `folder`."""
         # The files in the reply, written here, not by Pagefind (`WriteFiles`): it replies once its writes
         # are queued, not done, and stops as soon as its input ends, leaving some files empty (one
         # shard in fifteen, and a search page that cannot load).
-        self._send({"type": "GetFiles", "index_id": index_id})
+        self._send({"type": "GetFiles", "index_id": self._index_id})
+        assert self.process.stdin is not None
         self.process.stdin.flush()
         write_bundle(self._reply()["files"], folder)
 
@@ -490,42 +540,44 @@ def touched_shards(layout: Layout, changes: Changes) -> set[str]:
 
 
 def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
-                 read: Callable[[list[Story]], list[dict[str, Any]]]) -> tuple[dict[str, Listed], list[str]]:
+                 read: Callable[[list[Story]], Iterable[dict[str, Any]]]) -> tuple[dict[str, Listed], list[str]]:
     """Each shard named, and indexed unless the store has it already; returns them listed, and those indexed.
 
-    `read` makes the records of a shard's stories (only for shards not in `store` already).
+    `read` gives the records of a shard's stories in their order (only for shards not known in `store`
+    already), reading what it needs from the cache at once and making each record as it is taken.
     """
     keys = {shard: members_key(((s.path, s.digest, s.card) for s in members), settings)
             for shard, members in shards.items()}
     (store / "keys").mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
     # Pagefind indexes on about one core: shards to index (a first build's every one) go a core each,
-    # their records read here as the services take them, never a whole archive's at once (at
-    # 100,000 articles that held more than a gigabyte of text).
+    # their records made as the services take them, never a whole archive's at once (at 100,000
+    # articles that held more than a gigabyte of text).
     cores = os.cpu_count() or 1
     indexed: list[str] = []
     # Shards whose name was worked out here, noted by key once every shard is in the store: a build
     # that stops part-way indexes them again.
     noted: list[str] = []
+
+    def done(shard: str, future: Future[tuple[str, bool]]) -> None:
+        names[shard], fresh = future.result()
+        noted.append(shard)
+        if fresh:
+            indexed.append(shard)
+
     with ThreadPoolExecutor(max_workers=cores) as pool:
-        running: list[Future[None]] = []
+        running: list[tuple[str, Future[tuple[str, bool]]]] = []
         for shard in sorted(shards, reverse=True):
             known = store / "keys" / keys[shard]
             name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
             if name and _stored(store / name):
                 names[shard] = name
                 continue
-            records = sorted(read(shards[shard]), key=lambda item: str(item["url"]))
-            names[shard] = shard_name(records)
-            noted.append(shard)
-            if not _stored(store / names[shard]):
-                while len(running) >= cores:
-                    running.pop(0).result()
-                running.append(pool.submit(_index, records, store, names[shard]))
-                indexed.append(shard)
-            del records
-        for future in running:
-            future.result()
+            while len(running) >= cores:
+                done(*running.pop(0))
+            running.append((shard, pool.submit(_index, read(shards[shard]), store)))
+        for shard, future in running:
+            done(shard, future)
     for shard in noted:
         (store / "keys" / keys[shard]).write_text(names[shard], encoding="utf-8")
     listed = {shard: Listed(keys[shard], names[shard],
@@ -578,7 +630,7 @@ def publish(listed: Mapping[str, Listed], store: Path, output: Path) -> None:
 
 
 def update_search(cache: Cache, selection: Selection, settings: str, content: Path, store: Path, output: Path,
-                  read: Callable[[list[Story]], list[dict[str, Any]]]) -> list[str]:
+                  read: Callable[[list[Story]], Iterable[dict[str, Any]]]) -> list[str]:
     """Bring the output's search bundle up to date with the stories the cache says the site publishes
     (their files in `content`); returns the shards indexed anew.
 
@@ -667,20 +719,39 @@ def _keep_layout(cache: Cache, layout: Layout, rewritten: Mapping[str, list[Stor
                                for shard, members in rewritten.items() for story in members])
 
 
-def _index(records: list[dict[str, Any]], store: Path, name: str) -> None:
-    """One shard indexed by its own Pagefind service, written beside the store and moved into it whole."""
-    kept, partial = store / name, store / f".{name}.{os.getpid()}.{threading.get_ident()}"
+def _index(records: Iterable[dict[str, Any]], store: Path) -> tuple[str, bool]:
+    """One shard indexed by its own Pagefind service as its records are made, written beside the store and
+    moved into it whole; returns its name, and False when the store had it already (nothing is written)."""
+    partial = store / f".indexing.{os.getpid()}.{threading.get_ident()}"
     shutil.rmtree(partial, ignore_errors=True)
+    naming, languages = _Naming(), set()
+
+    def noted() -> Iterator[dict[str, Any]]:
+        for item in records:
+            naming.add(item)
+            languages.add(str(item["language"]))
+            yield item
+
     service = _Pagefind()
     try:
-        service.index(records, partial)
+        service.add(noted())
+        # Known once every record is made: the same records as a shard the store has (an edit put
+        # back) are not written again.
+        name = naming.name()
+        if _stored(store / name):
+            return name, False
+        service.write(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     finally:
         service.close()
     # Written last, and the shard moved in whole: a shard in the store has all its files.
-    (partial / LANGUAGES).write_text(json.dumps(sorted({str(item["language"]) for item in records})),
-                                     encoding="utf-8")
+    (partial / LANGUAGES).write_text(json.dumps(sorted(languages)), encoding="utf-8")
+    kept = store / name
     shutil.rmtree(kept, ignore_errors=True)
     os.replace(partial, kept)
+    return name, True
 
 
 def _place(kept: Path, target: Path) -> None:
