@@ -241,6 +241,18 @@ def test_a_record_that_cannot_be_made_stops_its_shard_and_leaves_nothing_half_wr
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_shard_whose_files_cannot_all_be_written_leaves_none_behind(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(files: Any, folder: Path) -> None:
+        write(folder / "pagefind-entry.json", "{}")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(search, "write_bundle", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        search._index(iter(_records(2)), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_shards_are_indexed_again_only_when_their_stories_change(
         make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cut_every(monkeypatch, 2)
