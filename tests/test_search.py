@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from playwright.sync_api import Browser, Page, expect
 
-from sitegen import search
+from sitegen import edits, search
 from sitegen.build import BuildOptions
 from sitegen.errors import BuildError
 from sitegen.load import load_article
@@ -73,9 +73,33 @@ def listed_shards(bundle: Path) -> list[str]:
     return [entry["path"].rstrip("/") for entry in reversed(entries)]
 
 
-def count_indexing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+class Counts:
+    """Numbers noted by any process (an edit's build indexes in a forked one), kept in a file, compared as a list."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, number: int) -> None:
+        with open(self.path, "a", encoding="utf-8") as noted:
+            noted.write(f"{number}\n")
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(int(line) for line in self.path.read_text(encoding="utf-8").split()) if self.path.exists() \
+            else iter([])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, list) and list(self) == other
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+def count_indexing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Counts:
     """Records in each shard Pagefind indexes (and writes) from now on."""
-    counts: list[int] = []
+    counts = Counts(tmp_path / "indexed-counts")
     original = search._Pagefind.write
 
     def counting(self: Any, folder: Path) -> None:
@@ -141,7 +165,7 @@ def test_a_shard_the_store_does_not_hold_whole_is_indexed_again(make_site: Calla
     # As a build stopped before it had written the shard's languages, which go last.
     (shard / "languages.json").unlink()
     (shard / "pagefind-entry.json").write_text("")
-    counts = count_indexing(monkeypatch)
+    counts = count_indexing(monkeypatch, tmp_path)
     shutil.rmtree(out / "pagefind" / shard.name)
     write(site / "seeds/danang.md", STORIES["seeds/danang.md"].replace("sáng nay", "chiều nay"))
     assert not build_into(site, out).errors
@@ -162,7 +186,7 @@ def test_shards_written_another_way_are_all_indexed_again(make_site: Callable[..
         older.setattr(search, "SHARD_FORMAT", 1)
         assert not build_into(site, out).errors
     before = {entry.name for entry in (out / "pagefind").iterdir() if entry.is_dir()}
-    counts = count_indexing(monkeypatch)
+    counts = count_indexing(monkeypatch, tmp_path)
     write(site / "seeds/danang.md", STORIES["seeds/danang.md"].replace("sáng nay", "chiều nay"))
     assert not build_into(site, out).errors
     assert sorted(counts) == [1, 2]
@@ -258,7 +282,7 @@ def test_shards_are_indexed_again_only_when_their_stories_change(
     cut_every(monkeypatch, 2)
     site = site_with(make_site)
     out = tmp_path / "out"
-    counts = count_indexing(monkeypatch)
+    counts = count_indexing(monkeypatch, tmp_path)
     assert not rendered(site, out)[0].errors
     assert sorted(counts) == [1, 2]
 
@@ -332,7 +356,7 @@ def test_an_edit_updates_the_index_from_what_changed_and_equals_one_made_afresh(
     site = site_with(make_site, **{"seeds/later.md": "---\ntitle: Embargoed\ndate: 2024-07-05\nsection: World\n"
                                                      "---\nHeld back until July.\n"})
     out = tmp_path / "out"
-    full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch)
+    full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch, tmp_path)
     assert not build_into(site, out).errors
     assert full == [1] and sorted(counts) == [1, 2]
     steps = [
@@ -431,6 +455,65 @@ def test_an_edit_puts_back_a_shard_gone_from_the_output_or_the_cache(
     full.clear()
     assert not build_into(site, out).errors
     assert full == [] and tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "last")
+
+
+def test_an_edit_s_shard_is_indexed_while_its_pages_render(make_site: Callable[..., Path], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    cut_every(monkeypatch, 2)
+    site, out = site_with(make_site), tmp_path / "out"
+    assert not build_into(site, out).errors
+    # Noted in a file: Pagefind is spoken to from a process of its own.
+    indexing = tmp_path / "indexing"
+    original_add, original_render = search._Pagefind.add, edits._render
+    waited: list[bool] = []
+
+    def add(self: Any, records: Any) -> None:
+        indexing.touch()
+        original_add(self, records)
+
+    def render(*args: Any, **kwargs: Any) -> Any:
+        # Pagefind has the edited story's shard before the first page is rendered.
+        deadline = time.monotonic() + 10
+        while not indexing.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waited.append(indexing.exists())
+        return original_render(*args, **kwargs)
+
+    monkeypatch.setattr(search._Pagefind, "add", add)
+    monkeypatch.setattr(edits, "_render", render)
+    full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch, tmp_path)
+    write(site / "seeds/market.md", STORIES["seeds/market.md"].replace("Market prices fall", "Market prices tumble"))
+    assert not build_into(site, out).errors
+    assert waited == [True] and full == [] and counts == [2]
+    # Kept as of the log's end, the build's own writes included: the next build reads none of them again.
+    with sqlite3.connect(site / ".sitegen-cache/cache.sqlite3") as db:
+        mark = json.loads(db.execute("SELECT value FROM meta WHERE key = 'search'").fetchone()[0])["mark"]
+        assert mark == db.execute("SELECT max(seq) FROM file_changes").fetchone()[0]
+    assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
+
+
+def test_an_edit_whose_pages_fail_leaves_the_index_as_it_was(make_site: Callable[..., Path], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    cut_every(monkeypatch, 2)
+    site, out = site_with(make_site), tmp_path / "out"
+    assert not build_into(site, out).errors
+    before = tree_digest(out / "pagefind")
+    original = edits._render
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(edits, "_render", failing)
+    counts = count_indexing(monkeypatch, tmp_path)
+    write(site / "seeds/market.md", STORIES["seeds/market.md"].replace("Market prices fall", "Market prices tumble"))
+    with pytest.raises(RuntimeError, match="disk is full"):
+        build_into(site, out)
+    # Indexed beside the rendering, into the cache's store, but not listed in the site its pages never reached.
+    assert counts == [2] and tree_digest(out / "pagefind") == before
+    monkeypatch.setattr(edits, "_render", original)
+    counts.clear()
+    assert not build_into(site, out).errors
+    assert counts == [] and tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
 
 
 def test_what_changed_is_taken_in_only_when_no_story_moves_between_shards(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -560,7 +643,7 @@ def test_a_story_taken_down_re_dated_or_published_among_older_shards_re_indexes_
     out = tmp_path / "out"
     assert not build_into(site, out).errors
     assert len(listed_shards(out / "pagefind")) == 4
-    full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch)
+    full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch, tmp_path)
     steps = [
         # A story of the oldest shard taken down: that shard alone, which keeps its cut.
         ("seeds/s02.md", None, [4], {1, 2, 3}),

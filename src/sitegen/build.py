@@ -13,6 +13,7 @@ from concurrent.futures import Executor, Future
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ from sitegen.published import (
 )
 from sitegen.render import make_environment, template_hashes
 from sitegen.search import FOLDER as SEARCH_FOLDER
-from sitegen.search import Story, update_search
+from sitegen.search import Ahead, Story, update_search
 from sitegen.search import record as search_record
 from sitegen.sitemaps import next_change
 from sitegen.theme import theme_dir
@@ -532,10 +533,20 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
             urls = UrlRecord(RecordText.read(record_file), content,
                              None if options.drafts or options.future or options.frozen_urls or unreadable
                              else record_file)
+            # Pagefind indexes an edited story's shard while its pages render; not for a lifted embargo,
+            # whose stories come in from the log the build writes last.
+            ahead = search_ahead(options, config, cache, now) \
+                if options.search and config.search.enabled and since is None else None
+            if ahead is not None:
+                stack.callback(ahead.close)
             patched = patch_edits(config, settings, scanned, cache, output, template_dirs(options.source),
                                   max(PATCH_LIMIT, last["pages"] // 10),
                                   Selection(options.drafts, options.future, now), urls,
-                                  {entry[0]: entry[1] for entry in unreadable}, since, changed_folders(last, folders))
+                                  {entry[0]: entry[1] for entry in unreadable}, since, changed_folders(last, folders),
+                                  partial(ahead.begin, cache) if ahead is not None else None)
+            if ahead is not None and not isinstance(patched, Patched):
+                # Done before the full build forks its workers, which would hold Pagefind's pipes.
+                ahead.close()
             if isinstance(patched, Unreadable):
                 if options.strict and any(str(error) not in options.tolerated for error in patched.errors):
                     # What a strict full build would end in, the site left as it was, but without
@@ -557,7 +568,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                 report.valid_until = record.get("valid_until")
                 cache.store_last_build(record)
                 if options.search:
-                    report.errors += update_site_search(options, config, cache, output, now)
+                    report.errors += update_site_search(options, config, cache, output, now, ahead)
                 # Told once, by this build, not kept for the builds after it.
                 report.warnings += patched.warnings
                 for url in sorted(patched.rendered):
@@ -674,13 +685,28 @@ def refresh_search(options: BuildOptions) -> list[SitegenError]:
 
 
 def update_site_search(options: BuildOptions, config: Config, cache: Cache, output: Path,
-                       now: datetime | None = None) -> list[SitegenError]:
+                       now: datetime | None = None, ahead: Ahead | None = None) -> list[SitegenError]:
     """The output's search index made to match the stories the cache says the site publishes at `now` (default:
-    `build_time`; see search.py)."""
+    `build_time`; see search.py); by `ahead` (see `search_ahead`) when it has begun it."""
     bundle = output / SEARCH_FOLDER
     if not config.search.enabled:
         shutil.rmtree(bundle, ignore_errors=True)
         return []
+    try:
+        if ahead is not None and ahead.begun:
+            ahead.finish(cache, output)
+        else:
+            job = search_ahead(options, config, cache, now)
+            update_search(cache, job.selection, job.settings, job.content, job.store, output, job.read)
+    except SitegenError as error:
+        return [error]
+    except OSError as error:
+        return [BuildError(f"could not write the search index: {error}", bundle, None, "check the output folder")]
+    return []
+
+
+def search_ahead(options: BuildOptions, config: Config, cache: Cache, now: datetime | None = None) -> Ahead:
+    """The site's search update, to begin beside an edit's rendering (see `search.Ahead`) or run after it."""
     links = Links(config)
     bodies = CachedBodies(cache.path)
 
@@ -692,15 +718,9 @@ def update_site_search(options: BuildOptions, config: Config, cache: Cache, outp
         shown = bodies.many(article.digest for article in articles)
         return (search_record(article, shown[article.digest], links.article(article)) for article in articles)
 
-    settings = repr((config.permalinks, config.default_section))
-    try:
-        update_search(cache, Selection(options.drafts, options.future, now or build_time()), settings,
-                      options.source / CONTENT_DIR, cache.path.parent / "search", output, read)
-    except SitegenError as error:
-        return [error]
-    except OSError as error:
-        return [BuildError(f"could not write the search index: {error}", bundle, None, "check the output folder")]
-    return []
+    return Ahead(Selection(options.drafts, options.future, now or build_time()),
+                 repr((config.permalinks, config.default_section)), options.source / CONTENT_DIR,
+                 cache.path.parent / "search", read)
 
 
 PREVIEW_RECORD = "preview-urls.txt"

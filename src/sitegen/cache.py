@@ -443,6 +443,16 @@ class Cache:
         except sqlite3.DatabaseError:
             return None
 
+    def article_terms(self, digests: Iterable[str]) -> dict[str, tuple[str, float | None, bool]] | None:
+        """(card key, published, draft) of each of these articles, by digest, as `article_rows` gives them by file
+        (None if unreadable)."""
+        try:
+            return {digest: (card, published, bool(draft)) for digest, card, published, draft in
+                    self._select("SELECT digest, card, published, draft FROM articles WHERE digest IN ({marks})",
+                                 sorted(set(digests)))}
+        except sqlite3.DatabaseError:
+            return None
+
     def search_layout(self) -> tuple[dict[str, Any], dict[str, tuple[str, str, tuple[str, ...], int]]] | None:
         """What the search index was last made from (see `search.Layout`), and each shard's (key, name, languages, size)."""
         try:

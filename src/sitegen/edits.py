@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pickle
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -97,7 +97,8 @@ class _Edit:
 def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str], cache: Cache, output: Path,
                 template_dirs: list[Path], limit: int, selection: Selection, urls: UrlRecord,
                 unreadable: Mapping[str, str] | None = None, since: datetime | None = None,
-                folders: AbstractSet[str] | None = None) -> Patched | Unreadable | None:
+                folders: AbstractSet[str] | None = None,
+                on_stored: Callable[[Mapping[str, str | None]], None] | None = None) -> Patched | Unreadable | None:
     """Render and patch in the pages that edited articles reach; None when the full build must decide,
     and `Unreadable` (having changed nothing) when an edited or new file does not load.
 
@@ -111,7 +112,9 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     `since`: the moment the last build's output is of, when time has passed since it and its site
     changed by itself: the stories held back for their time until now come in as edits publishing
     them, and the news sitemap is listed again. `folders`: those whose files the scan found changed
-    (see `build.changed_folders`), whose statuses alone are compared; None: every one's.
+    (see `build.changed_folders`), whose statuses alone are compared; None: every one's. `on_stored`: told,
+    once the edited articles are in the cache and before pages are rendered, each file this build will
+    log with its article's digest (None: gone), for work that can go on beside the rendering.
     """
     unreadable = unreadable or {}
     if any(scanned.get(name) != status for name, status in unreadable.items()):
@@ -188,7 +191,7 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if new_files or removed_files or since is not None or \
             not all(same_filing(edit.before, edit.after) for edit in edits.values()):
         return _patch_refiled(config, template_dirs, cache, output, limit, then, selection, edits, new_files,
-                              lifted, removed_files, touched, known, record, notices, reach)
+                              lifted, removed_files, touched, known, record, notices, reach, on_stored)
     moved = _moves(edits, cache, links, urls)
     if moved is None:
         return None
@@ -199,6 +202,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
     if len(stored) > limit or any(data is None for _, data in stored.values()):
         return None
     cache.store_articles((edit.after, edit.body) for edit in edits.values())
+    if on_stored is not None:
+        on_stored(_logged(touched, {}))
     cards = {edit.after.digest: edit.after_card for edit in edits.values()}
     # An edited file's article is the edit's; every other's is the cache's (a touched file's digest is as it was).
     reader = PageReader(_article_lookup(cache, known, {name: edit.after for name, edit in edits.items()}, cards))
@@ -244,7 +249,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
                    new_files: dict[str, tuple[Article, Body]], lifted: dict[str, tuple[Article, str]],
                    removed_files: dict[str, Article], touched: dict[str, FileRecord],
                    known: KnownFiles, record: UrlRecord, notices: list[str],
-                   reach: _EditedSite) -> Patched | None:
+                   reach: _EditedSite, on_stored: Callable[[Mapping[str, str | None]], None] | None) -> Patched | None:
     """Render and patch in what edits that refile articles, new files and removed ones reach, planned by
     `refile.refiled_pages`; `record` holds the record of published URLs with this build's changes."""
     cards: dict[str, str] = {}
@@ -280,6 +285,8 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     gone -= redirects.keys()
     previous = {url: print_ for url, (print_, _) in cache.stored_pages(pages).items()}
     cache.store_articles([*((edit.after, edit.body) for edit in edits.values()), *new_files.values()])
+    if on_stored is not None:
+        on_stored(_logged(touched, removed_files))
     cards.update((edit.after.digest, edit.after_card) for edit in edits.values())
     cards.update((article.digest, card) for article, card in (*new.values(), *lifted.values()))
     removed = sorted(gone)
@@ -292,6 +299,11 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     return Patched(rendered, removed, len(edits) + len(new_files),
                    len(pages.keys() - previous.keys()) - len(removed), articles=refiled.articles,
                    skipped=refiled.skipped, retimed=refiled.retimed, valid_until=refiled.valid_until, warnings=notices)
+
+
+def _logged(touched: Mapping[str, FileRecord], removed: Iterable[str]) -> dict[str, str | None]:
+    """The files a patch logs (`Cache.store_file_digests`, `Cache.forget_files`), each with its article's digest."""
+    return {**{name: record[1] for name, record in touched.items()}, **dict.fromkeys(removed)}
 
 
 def _lifted(cache: Cache, then: Selection, selection: Selection, passed: set[str],

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import os
+import pickle
 import queue
 import re
 import shutil
@@ -32,7 +33,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sitegen.errors import BuildError
+from sitegen.errors import BuildError, SitegenError
 from sitegen.model import Article, Body, Selection
 
 if TYPE_CHECKING:
@@ -218,10 +219,11 @@ class _Pagefind:
         if executable is None:
             raise BuildError("search needs Pagefind's binary, which is not installed", None, None,
                              "pip install 'pagefind[bin]', or set search.enabled = false in sitegen.toml")
-        # At a lower priority: beside `sitegen serve`, the next save's build comes first.
         self.process = subprocess.Popen([str(executable), "--service"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        preexec_fn=_lower_priority if os.name == "posix" else None)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # At the caller's priority: an edit's build waits for it. A preview's search process runs at a lower
+        # one (`serve._start_searching`), so that the next save's build comes first, and Pagefind takes it
+        # from there. Lowered again here, it gave way to the rendering of the edit whose index it makes.
         self._buffer = b""
         self._next = 0
         self._index_id: object = None
@@ -316,13 +318,6 @@ class _Pagefind:
             # workers, forked while its search refresh runs), and it never sees the end of it.
             self.process.kill()
             self.process.wait()
-
-
-def _lower_priority() -> None:
-    try:
-        os.nice(10)
-    except OSError:
-        pass
 
 
 def write_bundle(files: Iterable[Mapping[str, str]], folder: Path) -> None:
@@ -546,10 +541,43 @@ def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
     `read` gives the records of a shard's stories in their order (only for shards not known in `store`
     already), reading what it needs from the cache at once and making each record as it is taken.
     """
+    known = known_shards(shards, settings, store)
+    return index_known(shards, known, ((shard, read(shards[shard])) for shard in known.todo), store)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the store says of shards: each one's key (see `members_key`), the names of those it has, and
+    the keys of those to index, newest first."""
+
+    keys: dict[str, str]
+    names: dict[str, str]
+    todo: list[str]
+
+
+def known_shards(shards: Mapping[str, list[Story]], settings: str, store: Path) -> Known:
+    """Which of `shards` the store has (by the key of their stories), and which must be indexed."""
     keys = {shard: members_key(((s.path, s.digest, s.card) for s in members), settings)
             for shard, members in shards.items()}
     (store / "keys").mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
+    todo: list[str] = []
+    for shard in sorted(shards, reverse=True):
+        known = store / "keys" / keys[shard]
+        name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
+        if name and _stored(store / name):
+            names[shard] = name
+        else:
+            todo.append(shard)
+    return Known(keys, names, todo)
+
+
+def index_known(shards: Mapping[str, list[Story]], known: Known,
+                sources: Iterable[tuple[str, Iterable[dict[str, Any]]]], store: Path,
+                ) -> tuple[dict[str, Listed], list[str]]:
+    """`index_shards` of what `known_shards` found: the shards to index, with their records (`sources`,
+    taken one at a time, as the services are free), indexed; every shard listed, and those indexed."""
+    names = dict(known.names)
     # Pagefind indexes on about one core: shards to index (a first build's every one) go a core each,
     # their records made as the services take them, never a whole archive's at once (at 100,000
     # articles that held more than a gigabyte of text).
@@ -567,20 +595,15 @@ def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
 
     with ThreadPoolExecutor(max_workers=cores) as pool:
         running: list[tuple[str, Future[tuple[str, bool]]]] = []
-        for shard in sorted(shards, reverse=True):
-            known = store / "keys" / keys[shard]
-            name = known.read_text(encoding="utf-8").strip() if known.is_file() else ""
-            if name and _stored(store / name):
-                names[shard] = name
-                continue
+        for shard, records in sources:
             while len(running) >= cores:
                 done(*running.pop(0))
-            running.append((shard, pool.submit(_index, read(shards[shard]), store)))
+            running.append((shard, pool.submit(_index, records, store)))
         for shard, future in running:
             done(shard, future)
     for shard in noted:
-        (store / "keys" / keys[shard]).write_text(names[shard], encoding="utf-8")
-    listed = {shard: Listed(keys[shard], names[shard],
+        (store / "keys" / known.keys[shard]).write_text(names[shard], encoding="utf-8")
+    listed = {shard: Listed(known.keys[shard], names[shard],
                             tuple(json.loads((store / names[shard] / LANGUAGES).read_text(encoding="utf-8"))),
                             len(shards[shard]))
               for shard in shards}
@@ -629,6 +652,22 @@ def publish(listed: Mapping[str, Listed], store: Path, output: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """An update of the index as the cache says it: the shards to have (all, or those that change), and
+    what the layout it leaves is made from."""
+
+    # The layout kept before, and the log's mark the update goes to.
+    layout: Layout | None
+    mark: int
+    shards: dict[str, list[Story]]
+    tail_shard: str | None
+    # What changed since `layout`, when only some shards change; None: `shards` are every one.
+    changes: Changes | None = None
+    # For every shard: the times of the stories held back for them.
+    held: tuple[float, ...] = ()
+
+
 def update_search(cache: Cache, selection: Selection, settings: str, content: Path, store: Path, output: Path,
                   read: Callable[[list[Story]], Iterable[dict[str, Any]]]) -> list[str]:
     """Bring the output's search bundle up to date with the stories the cache says the site publishes
@@ -638,12 +677,46 @@ def update_search(cache: Cache, selection: Selection, settings: str, content: Pa
     stories alone (see `changes_since`): at 100,000 articles, listing every story took half a second
     of each edit's build. From every story otherwise.
     """
+    planned = plan_update(cache, selection, settings, str(content), store)
+    assert planned is not None
+    made, indexed = index_shards(planned.shards, settings, store, read)
+    settle_update(cache, planned, made, selection, settings, store, output)
+    return indexed
+
+
+def plan_update(cache: Cache, selection: Selection, settings: str, content: str, store: Path,
+                pending: Mapping[str, str | None] | None = None) -> Planned | None:
+    """What `update_search` would index, and from what.
+
+    `pending`: source files the build writes to the log later, each with its article's digest (None: gone),
+    for an update begun before they are logged. With them, None when only every story could say (see
+    `changes_since`), or a story's time coming would: those are read from the files the log has.
+    """
     kept = cache.search_layout()
     layout = Layout.read(*kept) if kept else None
-    changed = _changed_shards(cache, layout, settings, selection, str(content), store) if layout else None
+    changed = _changed_shards(cache, layout, settings, selection, content, store, pending) if layout else None
     if layout is not None and changed is not None:
         mark, changes, (shards, tail_shard) = changed
-        made, indexed = index_shards(shards, settings, store, read)
+        return Planned(layout, mark, shards, tail_shard, changes)
+    if pending is not None:
+        return None
+    # Marked before the files are read: one written meanwhile is taken in by the next update.
+    mark, _ = cache.changed_files(0)
+    rows = cache.article_files()
+    stories = published_stories(rows, selection)
+    held = tuple(published for _, _, _, published, draft in rows if published is not None and
+                 (selection.drafts or not draft) and not selection.keeps(draft, published))
+    shards, tail_shard = shards_of(stories, content)
+    return Planned(layout, mark, shards, tail_shard, held=held)
+
+
+def settle_update(cache: Cache, planned: Planned, made: Mapping[str, Listed], selection: Selection, settings: str,
+                  store: Path, output: Path, mark: int | None = None) -> None:
+    """The output's bundle made to list the shards `planned` and `made` (`index_shards`), and the layout kept,
+    as of the log's `mark` (default: the plan's)."""
+    layout, shards, tail_shard, changes = planned.layout, planned.shards, planned.tail_shard, planned.changes
+    mark = planned.mark if mark is None else mark
+    if layout is not None and changes is not None:
         # Shards after the last full cut that its stories, cut again, no longer fill.
         gone = set(layout.tail_shards()) - set(shards) if changes.added or changes.removed else set()
         listed = {**{shard: item for shard, item in layout.shards.items() if shard not in gone}, **made}
@@ -655,34 +728,130 @@ def update_search(cache: Cache, selection: Selection, settings: str, content: Pa
             after = replace(after, newest=order_key(shards[last][-1]), latest=shards[last][-1].published,
                             tail=order_key(shards[tail_shard][0]) if tail_shard else None, tail_shard=tail_shard)
         _keep_layout(cache, after, shards, gone)
-        return indexed
-    # Marked before the files are read: one written meanwhile is taken in by the next update.
-    mark, _ = cache.changed_files(0)
-    rows = cache.article_files()
-    stories = published_stories(rows, selection)
-    held = [published for _, _, _, published, draft in rows if published is not None and
-            (selection.drafts or not draft) and not selection.keeps(draft, published)]
-    shards, tail_shard = shards_of(stories, str(content))
-    made, indexed = index_shards(shards, settings, store, read)
+        return
     publish(made, store, output)
     # The stories of shards made as they were stay in the cache; without a layout, none are trusted.
     before = layout.shards if layout else {}
-    _keep_layout(cache, layout_of(shards, tail_shard, held, mark, settings, selection, made),
+    _keep_layout(cache, layout_of(shards, tail_shard, planned.held, mark, settings, selection, made),
                  {shard: members for shard, members in shards.items()
                   if shard not in before or before[shard].key != made[shard].key},
                  gone=set(before) - set(made) if layout else None)
-    return indexed
+
+
+class Ahead:
+    """A search update begun while an edit's build renders, once it has stored what it read: a forked
+    process indexes the shards that change meanwhile, and the output's bundle and the cache's layout
+    follow only once the build has put its pages in place (`finish`).
+
+    At 100,000 articles Pagefind's 0.4 s for an old story's shard came after the 0.3 s of rendering a
+    headline edit's pages; now beside them. Not in a thread: feeding Pagefind and writing a shard's
+    few hundred files, beside rendering, each waited for the interpreter's lock, and both took longer
+    than one after the other. The cache is read here, before the fork; the process only makes records,
+    speaks to Pagefind and writes into the store.
+    """
+
+    def __init__(self, selection: Selection, settings: str, content: Path, store: Path,
+                 read: Callable[[list[Story]], Iterable[dict[str, Any]]]) -> None:
+        self.selection, self.settings, self.content, self.store, self.read = selection, settings, content, store, read
+        # The plan, the files it was made with, the indexing process and the pipe its answer comes on.
+        self._begun: tuple[Planned, Mapping[str, str | None], int, int] | None = None
+
+    def begin(self, cache: Cache, pending: Mapping[str, str | None]) -> None:
+        """Start indexing what the files `pending` (see `plan_update`) change; nothing when the update
+        needs the log to have them, or would index more shards than Pagefind runs at once."""
+        if self._begun is not None or not hasattr(os, "fork"):
+            return
+        try:
+            planned = plan_update(cache, self.selection, self.settings, str(self.content), self.store, pending)
+            known = known_shards(planned.shards, self.settings, self.store) if planned is not None else None
+            if planned is None or known is None or len(known.todo) > (os.cpu_count() or 1):
+                return
+            sources = [(shard, self.read(planned.shards[shard])) for shard in known.todo]
+            reading, writing = os.pipe()
+        except (SitegenError, OSError):
+            # Said by the update after the build, which meets it again.
+            return
+        try:
+            child = os.fork()
+        except OSError:
+            os.close(reading)
+            os.close(writing)
+            return
+        if child == 0:  # pragma: no cover - measured by the parent, from what it answers
+            # Only indexes, answers and leaves: nothing of the build's (its cache, buffers, handlers) runs here.
+            code = 1
+            try:
+                os.close(reading)
+                try:
+                    answer: tuple[dict[str, Listed], list[str]] | None = \
+                        index_known(planned.shards, known, sources, self.store)
+                except BaseException:  # noqa: BLE001 - the build indexes again itself, and says why
+                    answer = None
+                view = memoryview(pickle.dumps(answer))
+                while view:
+                    view = view[os.write(writing, view):]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(writing)
+        self._begun = planned, dict(pending), child, reading
+
+    @property
+    def begun(self) -> bool:
+        return self._begun is not None
+
+    def finish(self, cache: Cache, output: Path) -> list[str]:
+        """Once the build is in place: wait for the index, then list it in the output and keep its layout;
+        returns the shards indexed anew. Indexed here, as `update_search` does, if the process could not."""
+        assert self._begun is not None
+        planned, pending = self._begun[:2]
+        answer = self._answer()
+        if answer is None:
+            return update_search(cache, self.selection, self.settings, self.content, self.store, output, self.read)
+        made, indexed = answer
+        # Up to the log's end when what the build logged since the plan is only the files it knew of.
+        mark, logged = cache.changed_files(planned.mark)
+        settle_update(cache, planned, made, self.selection, self.settings, self.store, output,
+                      mark if logged is not None and set(logged) <= pending.keys() else None)
+        return indexed
+
+    def close(self) -> None:
+        """Wait for any indexing begun and leave it (the store keeps it: an edit put back takes it)."""
+        if self._begun is not None:
+            self._answer()
+
+    def _answer(self) -> tuple[dict[str, Listed], list[str]] | None:
+        """What the indexing process answered, once it has ended; None if it failed."""
+        assert self._begun is not None
+        _, _, child, reading = self._begun
+        self._begun = None
+        parts = []
+        try:
+            while chunk := os.read(reading, 1 << 16):
+                parts.append(chunk)
+        finally:
+            os.close(reading)
+            _, status = os.waitpid(child, 0)
+        try:
+            answer = pickle.loads(b"".join(parts)) if status == 0 and parts else None
+        except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
+            return None
+        return answer if isinstance(answer, tuple) else None
 
 
 def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Selection, content: str, store: Path,
+                    pending: Mapping[str, str | None] | None = None,
                     ) -> tuple[int, Changes, tuple[dict[str, list[Story]], str | None]] | None:
-    """The log's mark, what changed since `layout`, and the stories of every shard that changed (see `reshard`); None
-    when the index must be made from every story (see `changes_since`), or the store lacks a shard."""
+    """The log's mark, what changed since `layout` (with the files `pending`, see `plan_update`), and the stories of
+    every shard that changed (see `reshard`); None when the index must be made from every story (see
+    `changes_since`), or the store lacks a shard."""
     if not in_store(layout.shards, store):
         return None
     mark, written = cache.changed_files(layout.mark)
     now = selection.now.timestamp()
     if written is not None and not selection.future and layout.release is not None and now >= layout.release:
+        if pending is not None:
+            return None
         # The clock passed the time of a story held back: those whose time came are taken in as if written
         # since, and the next such time is the index's to wait for.
         due, following = cache.published_from(layout.release, now), cache.next_published(now, selection.drafts)
@@ -691,6 +860,13 @@ def _changed_shards(cache: Cache, layout: Layout, settings: str, selection: Sele
         written = sorted({*written, *(path for path, _, _, _, draft in due if selection.drafts or not draft)})
         layout = replace(layout, release=following[0])
     held = cache.article_rows(written) if written is not None else None
+    if pending and written is not None and held is not None:
+        terms = cache.article_terms(digest for digest in pending.values() if digest is not None)
+        if terms is None or any(digest is not None and digest not in terms for digest in pending.values()):
+            return None
+        written = sorted({*written, *pending})
+        held = {**{path: row for path, row in held.items() if path not in pending},
+                **{path: (digest, *terms[digest]) for path, digest in pending.items() if digest is not None}}
     indexed = cache.search_stories(paths=written) if written is not None else None
     if written is None or held is None or indexed is None:
         return None
