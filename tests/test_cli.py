@@ -8,11 +8,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from sitegen import build as build_module
-from sitegen.cli import main
-
 GOOD = "---\ntitle: Fine story\ndate: 2024-01-02\n---\nBody.\n"
 
 
@@ -131,19 +126,3 @@ def test_a_closed_stdout_does_not_fail_the_build(make_site: Callable[..., Path],
                             preexec_fn=lambda: os.close(1))
     assert result.returncode == 0 and "Traceback" not in result.stderr
     assert "built 1 article" in result.stderr
-
-
-def test_build_takes_the_scan_it_began_as_it_started(make_site: Callable[..., Path], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    site = make_site({"seeds/a.md": GOOD, "seeds/2024/b.md": GOOD.replace("Fine", "Other")})
-
-    def refused(*args: object) -> dict[str, str]:
-        raise AssertionError("the build scanned the files again")
-
-    monkeypatch.setattr(build_module, "source_statuses", refused)
-    assert main(["build", "-q", "--source", str(site), "--output", str(tmp_path / "out")]) == 0
-    assert (tmp_path / "out/news/fine-story/index.html").is_file() and (tmp_path / "out/news/other-story/index.html").is_file()
-    # And an edit after it is seen by the next one.
-    (site / "seeds/a.md").write_text(GOOD.replace("Body.", "New body."), encoding="utf-8")
-    assert main(["build", "-q", "--source", str(site), "--output", str(tmp_path / "out")]) == 0
-    assert "New body." in (tmp_path / "out/news/fine-story/index.html").read_text(encoding="utf-8")

@@ -37,7 +37,19 @@ from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.crosslinks import Reachable, check_links, left_out, link_targets, near_names, near_pages, theme_ids
 from sitegen.edits import Patched, Unreadable, patch_edits
 from sitegen.errors import BuildError, ConfigError, ContentError, SitegenError, TemplateError
-from sitegen.load import FileRecord, LoadResult, LoadSettings, collect, file_record, source_digest
+from sitegen.load import (
+    SIDECAR_SUFFIXES,
+    FileRecord,
+    LoadResult,
+    LoadSettings,
+    collect,
+    file_record,
+    folder_of,
+    rescanned,
+    source_digest,
+    source_statuses,
+)
+from sitegen.load.article import CONTENT_DIR
 from sitegen.model import Article, Selection, Site, Term, build_site
 from sitegen.parallel import (
     RENDER_CHUNK,
@@ -66,7 +78,6 @@ from sitegen.published import (
     write_record,
 )
 from sitegen.render import make_environment, template_hashes
-from sitegen.scan import CONTENT_DIR, SIDECAR_SUFFIXES, EarlyScan, folder_of, rescanned, source_statuses
 from sitegen.search import FOLDER as SEARCH_FOLDER
 from sitegen.search import Ahead, Story, update_search
 from sitegen.search import record as search_record
@@ -375,15 +386,12 @@ class KeptScan:
 
 
 def _scan(options: BuildOptions, settings: LoadSettings, assets: dict[str, tuple[str, ...]],
-          kept: KeptScan | None, early: EarlyScan | None = None) -> dict[str, str]:
-    """`scan`, or the kept scan brought up to date with the files changed since, when that can be told, or the
-    scan begun `early`."""
+          kept: KeptScan | None) -> dict[str, str]:
+    """`scan`, or the kept scan brought up to date with the files changed since, when that can be told."""
     prefix = scan_prefix(settings)
     scanned = None
     if kept is not None and kept.statuses is not None and kept.changed is not None and kept.prefix == prefix:
         scanned = rescanned(kept.statuses, kept.changed, options.source / CONTENT_DIR, prefix, assets)
-    if scanned is None and early is not None:
-        scanned = early.statuses(options.source / CONTENT_DIR, prefix, assets)
     if scanned is None:
         scanned = scan(options.source, settings, assets)
     if kept is not None:
@@ -470,11 +478,10 @@ def _load(scanned: dict[str, str], settings: LoadSettings, cache: Cache, workers
 
 def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
           progress: Callable[[str, int, int], None] | None = None, executor: Executor | None = None,
-          memo: KeptScan | None = None, early: EarlyScan | None = None) -> BuildReport:
+          memo: KeptScan | None = None) -> BuildReport:
     """Build the whole site and put it in place of the output in one step; `--strict` keeps the old site on error.
 
-    A caller that watches the files keeps their last scan in `memo` (see `KeptScan`); one that began
-    the scan as it started passes it as `early`.
+    A caller that watches the files keeps their last scan in `memo` (see `KeptScan`).
 
     Pages whose fingerprint and bodies match the last build's are kept from it instead of rendered.
     When only article bodies changed, only the pages that show them are rendered, and patched in.
@@ -503,8 +510,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
         store = MediaStore(media_folder(folder))
         record_file = record_path(options, folder)
         settings = load_settings(config, options.source, store.folder)
-        scanned = _scan(options, settings, {path: used for path, (_, _, used) in cache.file_assets().items()}, memo,
-                        early)
+        scanned = _scan(options, settings, {path: used for path, (_, _, used) in cache.file_assets().items()}, memo)
         theme = theme_signature(options.source, options, output) if options.cache else ""
         folders = folder_digests(scanned) if options.cache else {}
         sources = sources_signature(folders) if options.cache else ""

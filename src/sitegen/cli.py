@@ -11,15 +11,12 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 from sitegen import __version__
+from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.errors import SitegenError
-
-# The rest of sitegen is imported by the commands that use it: `build` scans the site's files while it is.
-if TYPE_CHECKING:
-    from sitegen.build import BuildReport
-    from sitegen.scan import EarlyScan
+from sitegen.scaffold import copy_theme, new_article, new_site
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,20 +134,6 @@ class ProgressBar:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from sitegen.scan import CONTENT_DIR, EarlyScan
-
-    # Begun first, in the path the build will scan (see `build._scan`), and taken by it.
-    early = EarlyScan.start(args.source / CONTENT_DIR)
-    try:
-        return _run_build(args, early)
-    finally:
-        if early is not None:
-            early.close()
-
-
-def _run_build(args: argparse.Namespace, early: EarlyScan | None) -> int:
-    from sitegen.build import BuildOptions, build
-
     options = BuildOptions(source=args.source, output=args.output, base_url=args.base_url, drafts=args.drafts,
                            future=args.future, strict=args.strict, workers=args.workers, cache=not args.no_cache,
                            cache_dir=args.cache_dir, frozen_urls=args.frozen_urls)
@@ -158,8 +141,7 @@ def _run_build(args: argparse.Namespace, early: EarlyScan | None) -> int:
     try:
         with _dask_executor(args.dask) as executor:
             report = build(options, progress=bar, executor=executor,
-                           on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None,
-                           early=early)
+                           on_page=(lambda url: print(f"wrote {url}", file=sys.stderr)) if args.verbose else None)
     finally:
         if bar:
             bar.clear()
@@ -181,7 +163,6 @@ def _run_build(args: argparse.Namespace, early: EarlyScan | None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from sitegen.build import BuildOptions
     from sitegen.check import check, default_format, render
 
     options = BuildOptions(source=args.source, drafts=args.drafts, future=args.future, cache_dir=args.cache_dir)
@@ -197,8 +178,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_new(args: argparse.Namespace) -> int:
-    from sitegen.scaffold import new_article, new_site
-
     now = datetime.now(timezone.utc)
     if args.what == "site":
         written = new_site(args.folder, now)
@@ -240,8 +219,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new":
             return run_new(args)
         if args.command == "theme":
-            from sitegen.scaffold import copy_theme
-
             copied, kept = copy_theme(args.source, args.templates)
             for path in copied:
                 print(f"copied {path}")
@@ -249,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"kept {path}: it is yours already (delete it to copy the theme's again)", file=sys.stderr)
             return 0
         if args.command == "serve":
-            from sitegen.build import BuildOptions
+            # Imported here: the server and file watcher cost every `sitegen build` startup time otherwise.
             from sitegen.serve import ServeOptions, serve
 
             return serve(ServeOptions(BuildOptions(source=args.source, drafts=args.drafts, future=args.future,

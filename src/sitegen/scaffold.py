@@ -10,7 +10,7 @@ import yaml
 
 from sitegen.config import CONFIG_NAME, load_config
 from sitegen.errors import SitegenError
-from sitegen.scan import CONTENT_DIR
+from sitegen.load.article import CONTENT_DIR
 from sitegen.slugs import slugify
 from sitegen.theme import theme_dir
 

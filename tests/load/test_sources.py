@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import sitegen.scan
-from sitegen.load import source_names
+import sitegen.load
+from sitegen.load import source_names, source_statuses
 from sitegen.load.source import decode_source, split_front_matter
-from sitegen.scan import EarlyScan, source_statuses
 from tests.conftest import write
 
 
@@ -77,7 +76,7 @@ def test_a_large_scan_split_with_a_forked_process_finds_what_one_process_does(tm
 
     monkeypatch.setattr(os, "fork", counted)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
-    monkeypatch.setattr(sitegen.scan, "SPLIT_STATUSES", 2)
+    monkeypatch.setattr(sitegen.load, "SPLIT_STATUSES", 2)
     split = source_statuses(content, "key")
     assert len(forks) == 1
     assert split == alone and list(split) == list(alone)
@@ -96,7 +95,7 @@ def test_a_forked_process_that_fails_leaves_its_half_to_the_scan(tmp_path: Path,
     # Only the forked process writes to the pipe: it fails, and exits without a word.
     monkeypatch.setattr(os, "write", broken)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
-    monkeypatch.setattr(sitegen.scan, "SPLIT_STATUSES", 2)
+    monkeypatch.setattr(sitegen.load, "SPLIT_STATUSES", 2)
     assert source_statuses(content, "key") == alone
 
 
@@ -113,14 +112,14 @@ def test_a_source_cannot_hold_the_body_placeholder() -> None:
 def test_statuses_cut_anywhere_between_two_processes_are_those_of_one(tmp_path: Path) -> None:
     """The forked process takes the folders after the cut, and part of a folder when the cut falls in it."""
     content = _archive(tmp_path)
-    folders = sitegen.scan._folders(str(content))
+    folders = sitegen.load._folders(str(content))
     total = sum(len(files) for _, files, _ in folders)
-    whole = sitegen.scan._folder_statuses(folders, "key")
+    whole = sitegen.load._folder_statuses(folders, "key")
     assert [name for name, _ in whole] == source_names(content)
     for half in range(total + 1):
-        first, second = sitegen.scan._halves(folders, half)
+        first, second = sitegen.load._halves(folders, half)
         assert sum(len(files) for _, files, _ in first) == half
-        assert sitegen.scan._folder_statuses(first, "key") + sitegen.scan._folder_statuses(second, "key") == whole
+        assert sitegen.load._folder_statuses(first, "key") + sitegen.load._folder_statuses(second, "key") == whole
 
 
 def test_the_walk_finds_files_in_the_order_of_their_paths_whatever_the_names(tmp_path: Path) -> None:
@@ -133,38 +132,3 @@ def test_the_walk_finds_files_in_the_order_of_their_paths_whatever_the_names(tmp
     found = list(source_statuses(content, "key"))
     assert found == sorted(found) == source_names(content)
     assert len(found) == 17
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="a scan is begun early only where a process can be forked")
-@pytest.mark.parametrize("split", [False, True])
-def test_a_scan_begun_before_the_settings_are_known_is_the_scan_made_with_them(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: bool) -> None:
-    content = _archive(tmp_path)
-    photo = write(tmp_path / "photo.jpg", "jpeg")
-    used = {str(content / "2020/00.txt"): (str(photo),)}
-    if split:
-        monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
-        monkeypatch.setattr(sitegen.scan, "SPLIT_STATUSES", 2)
-    early = EarlyScan.start(content)
-    assert early is not None
-    found = early.statuses(content, "key", used)
-    assert found is not None and len(found) == 45
-    assert found == source_statuses(content, "key", used) and list(found) == source_names(content)
-    assert found[str(content / "2020/00.txt")].endswith("|@" + sitegen.scan.file_status(str(photo)))
-    # Taken once; its process is gone.
-    assert early.statuses(content, "key") is None
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="a scan is begun early only where a process can be forked")
-def test_a_scan_begun_early_of_another_folder_or_left_is_not_taken(tmp_path: Path) -> None:
-    content = _archive(tmp_path)
-    early = EarlyScan.start(content)
-    assert early is not None and early.statuses(tmp_path / "other", "key") is None
-    left = EarlyScan.start(content)
-    assert left is not None
-    left.close()
-    assert left.statuses(content, "key") is None
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)

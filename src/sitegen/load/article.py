@@ -19,6 +19,8 @@ def count_words(text: str) -> int:
     # str.split runs in C; a \w+ regex over a long body took a tenth of an article's reading time.
     return len(text.split())
 
+# The folder of a site that holds its articles.
+CONTENT_DIR = "seeds"
 
 
 @dataclass(frozen=True)

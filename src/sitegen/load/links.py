@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from sitegen.errors import ContentError
+from sitegen.load.article import CONTENT_DIR
 from sitegen.model import BodyLink
-from sitegen.scan import CONTENT_DIR
 
 # How a body kept in the cache refers to its n-th link (see `Article.links`): a private-use character
 # no source yields in an attribute, then the number. Rendering turns it into the URL for the page.
