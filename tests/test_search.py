@@ -492,6 +492,28 @@ def test_an_edit_s_shard_is_indexed_while_its_pages_render(make_site: Callable[.
     assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
 
 
+def test_an_edit_s_index_is_made_by_the_build_when_its_forked_process_fails(
+        make_site: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cut_every(monkeypatch, 2)
+    site, out = site_with(make_site), tmp_path / "out"
+    assert not build_into(site, out).errors
+    build_process, original = os.getpid(), search.index_known
+    failed = tmp_path / "failed"
+
+    def failing_apart(*args: Any) -> Any:
+        if os.getpid() != build_process:
+            failed.touch()
+            raise MemoryError("the forked process ran out of memory")
+        return original(*args)
+
+    monkeypatch.setattr(search, "index_known", failing_apart)
+    counts = count_indexing(monkeypatch, tmp_path)
+    write(site / "seeds/market.md", STORIES["seeds/market.md"].replace("Market prices fall", "Market prices tumble"))
+    assert not build_into(site, out).errors
+    assert failed.exists() and counts == [2]
+    assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
+
+
 def test_an_edit_whose_pages_fail_leaves_the_index_as_it_was(make_site: Callable[..., Path], tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     cut_every(monkeypatch, 2)
