@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -490,6 +491,24 @@ def test_an_edit_s_shard_is_indexed_while_its_pages_render(make_site: Callable[.
         mark = json.loads(db.execute("SELECT value FROM meta WHERE key = 'search'").fetchone()[0])["mark"]
         assert mark == db.execute("SELECT max(seq) FROM file_changes").fetchone()[0]
     assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
+    # A file saved again as it was: its shard is in the store, so nothing to index, and no process forked for it.
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        child = fork()
+        if child and sys._getframe(1).f_code is search.Ahead.begin.__code__:
+            forks.append(child)
+        return child
+
+    monkeypatch.setattr(os, "fork", counted)
+    counts.clear()
+    before = tree_digest(out / "pagefind")
+    full.clear()
+    write(site / "seeds/market.md", (site / "seeds/market.md").read_text(encoding="utf-8"))
+    assert not build_into(site, out).errors
+    assert forks == [] and counts == [] and full == []
+    assert tree_digest(out / "pagefind") == before
 
 
 def test_an_edit_s_index_is_made_by_the_build_when_its_forked_process_fails(

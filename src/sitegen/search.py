@@ -757,14 +757,14 @@ class Ahead:
         self._begun: tuple[Planned, Mapping[str, str | None], int, int] | None = None
 
     def begin(self, cache: Cache, pending: Mapping[str, str | None]) -> None:
-        """Start indexing what the files `pending` (see `plan_update`) change; nothing when the update
-        needs the log to have them, or would index more shards than Pagefind runs at once."""
+        """Start indexing what the files `pending` (see `plan_update`) change; nothing when the update needs
+        the log to have them, has no shard to index (a file saved as it was), or more than Pagefind runs at once."""
         if self._begun is not None or not hasattr(os, "fork"):
             return
         try:
             planned = plan_update(cache, self.selection, self.settings, str(self.content), self.store, pending)
             known = known_shards(planned.shards, self.settings, self.store) if planned is not None else None
-            if planned is None or known is None or len(known.todo) > (os.cpu_count() or 1):
+            if planned is None or known is None or not 0 < len(known.todo) <= (os.cpu_count() or 1):
                 return
             sources = [(shard, self.read(planned.shards[shard])) for shard in known.todo]
             reading, writing = os.pipe()
