@@ -548,7 +548,7 @@ def index_shards(shards: Mapping[str, list[Story]], settings: str, store: Path,
 @dataclass(frozen=True)
 class Known:
     """What the store says of shards: each one's key (see `members_key`), the names of those it has, and
-    the keys of those to index, newest first."""
+    the shards to index, newest first."""
 
     keys: dict[str, str]
     names: dict[str, str]
@@ -664,7 +664,7 @@ class Planned:
     tail_shard: str | None
     # What changed since `layout`, when only some shards change; None: `shards` are every one.
     changes: Changes | None = None
-    # For every shard: the times of the stories held back for them.
+    # When every shard is made: the times of the stories held back for their time.
     held: tuple[float, ...] = ()
 
 
@@ -816,7 +816,7 @@ class Ahead:
         return indexed
 
     def close(self) -> None:
-        """Wait for any indexing begun and leave it (the store keeps it: an edit put back takes it)."""
+        """Wait for any indexing begun and leave it (the store keeps it, for the next build of the same edit)."""
         if self._begun is not None:
             self._answer()
 
