@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -493,15 +492,13 @@ def test_an_edit_s_shard_is_indexed_while_its_pages_render(make_site: Callable[.
     assert tree_digest(out / "pagefind") == fresh_index(site, tmp_path, "fresh")
     # A file saved again as it was: its shard is in the store, so nothing to index, and no process forked for it.
     forks: list[int] = []
-    fork = os.fork
+    start = search.Forked.start
 
-    def counted() -> int:
-        child = fork()
-        if child and sys._getframe(1).f_code is search.Ahead.begin.__code__:
-            forks.append(child)
-        return child
+    def counted(work: Callable[[], Any], dumps: Callable[[Any], bytes]) -> Any:
+        forks.append(1)
+        return start(work, dumps)
 
-    monkeypatch.setattr(os, "fork", counted)
+    monkeypatch.setattr(search.Forked, "start", staticmethod(counted))
     counts.clear()
     before = tree_digest(out / "pagefind")
     full.clear()

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sitegen.errors import BuildError, SitegenError
+from sitegen.forked import Forked
 from sitegen.model import Article, Body, Selection
 
 if TYPE_CHECKING:
@@ -753,13 +754,13 @@ class Ahead:
     def __init__(self, selection: Selection, settings: str, content: Path, store: Path,
                  read: Callable[[list[Story]], Iterable[dict[str, Any]]]) -> None:
         self.selection, self.settings, self.content, self.store, self.read = selection, settings, content, store, read
-        # The plan, the files it was made with, the indexing process and the pipe its answer comes on.
-        self._begun: tuple[Planned, Mapping[str, str | None], int, int] | None = None
+        # The plan, the files it was made with, and the process indexing.
+        self._begun: tuple[Planned, Mapping[str, str | None], Forked] | None = None
 
     def begin(self, cache: Cache, pending: Mapping[str, str | None]) -> None:
         """Start indexing what the files `pending` (see `plan_update`) change; nothing when the update needs
         the log to have them, has no shard to index (a file saved as it was), or more than Pagefind runs at once."""
-        if self._begun is not None or not hasattr(os, "fork"):
+        if self._begun is not None:
             return
         try:
             planned = plan_update(cache, self.selection, self.settings, str(self.content), self.store, pending)
@@ -767,34 +768,12 @@ class Ahead:
             if planned is None or known is None or not 0 < len(known.todo) <= (os.cpu_count() or 1):
                 return
             sources = [(shard, self.read(planned.shards[shard])) for shard in known.todo]
-            reading, writing = os.pipe()
         except (SitegenError, OSError):
             # Said by the update after the build, which meets it again.
             return
-        try:
-            child = os.fork()
-        except OSError:
-            os.close(reading)
-            os.close(writing)
-            return
-        if child == 0:  # pragma: no cover - measured by the parent, from what it answers
-            # Only indexes, answers and leaves: nothing of the build's (its cache, buffers, handlers) runs here.
-            code = 1
-            try:
-                os.close(reading)
-                try:
-                    answer: tuple[dict[str, Listed], list[str]] | None = \
-                        index_known(planned.shards, known, sources, self.store)
-                except BaseException:  # noqa: BLE001 - the build indexes again itself, and says why
-                    answer = None
-                view = memoryview(pickle.dumps(answer))
-                while view:
-                    view = view[os.write(writing, view):]
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(writing)
-        self._begun = planned, dict(pending), child, reading
+        forked = Forked.start(lambda: index_known(planned.shards, known, sources, self.store), pickle.dumps)
+        if forked is not None:
+            self._begun = planned, dict(pending), forked
 
     @property
     def begun(self) -> bool:
@@ -823,19 +802,9 @@ class Ahead:
     def _answer(self) -> tuple[dict[str, Listed], list[str]] | None:
         """What the indexing process answered, once it has ended; None if it failed."""
         assert self._begun is not None
-        _, _, child, reading = self._begun
+        forked = self._begun[2]
         self._begun = None
-        parts = []
-        try:
-            while chunk := os.read(reading, 1 << 16):
-                parts.append(chunk)
-        finally:
-            os.close(reading)
-            _, status = os.waitpid(child, 0)
-        try:
-            answer = pickle.loads(b"".join(parts)) if status == 0 and parts else None
-        except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-            return None
+        answer = forked.answer(pickle.loads)
         return answer if isinstance(answer, tuple) else None
 
 

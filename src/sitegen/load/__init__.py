@@ -14,6 +14,7 @@ from pathlib import Path
 from sitegen import code_identity
 from sitegen.assets.publish import ArticleAssets, MediaSettings, combine
 from sitegen.errors import ContentError, SitegenError
+from sitegen.forked import Forked
 from sitegen.load.article import LoadSettings
 from sitegen.load.markdown import read_markdown
 from sitegen.load.metadata import Metadata, key_line, parse_metadata, parse_yaml
@@ -191,34 +192,13 @@ def _statuses(folders: list[Folder], prefix: str) -> list[tuple[str, str]]:
     if total < SPLIT_STATUSES or not hasattr(os, "fork") or cores < 2:
         return _folder_statuses(folders, prefix)
     first, second = _halves(folders, total // 2)
-    reading, writing = os.pipe()
-    try:
-        child = os.fork()
-    except OSError:
-        os.close(reading)
-        os.close(writing)
+    forked = Forked.start(lambda: _folder_statuses(second, prefix), marshal.dumps)
+    if forked is None:
         return _folder_statuses(folders, prefix)
-    if child == 0:
-        # The child only stats, writes and leaves: nothing of the parent's (buffers, handlers) runs here.
-        code = 1
-        try:
-            os.close(reading)
-            view = memoryview(marshal.dumps(_folder_statuses(second, prefix)))
-            while view:
-                view = view[os.write(writing, view):]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(writing)
     try:
         found = _folder_statuses(first, prefix)
-        parts = []
-        while chunk := os.read(reading, 1 << 20):
-            parts.append(chunk)
     finally:
-        os.close(reading)
-        _, status = os.waitpid(child, 0)
-    rest = marshal.loads(b"".join(parts)) if status == 0 and parts else None
+        rest = forked.answer(marshal.loads)
     if not isinstance(rest, list):
         # The forked process failed: its half is statted here.
         rest = _folder_statuses(second, prefix)
