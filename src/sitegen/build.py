@@ -545,7 +545,7 @@ def build(options: BuildOptions, on_page: Callable[[str], None] | None = None,
                                   {entry[0]: entry[1] for entry in unreadable}, since, changed_folders(last, folders),
                                   partial(ahead.begin, cache) if ahead is not None else None)
             if ahead is not None and not isinstance(patched, Patched):
-                # Done before the full build forks its workers, which would hold Pagefind's pipes.
+                # Waited for before the full build, whose own update indexes into the same store.
                 ahead.close()
             if isinstance(patched, Unreadable):
                 if options.strict and any(str(error) not in options.tolerated for error in patched.errors):
