@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sitegen import build as build_module
-from sitegen import sitemaps
+from sitegen import refile, sitemaps
 from sitegen.cache import Cache
 from sitegen.edits import same_filing
 from sitegen.model import Article, Term
@@ -130,9 +130,14 @@ def test_a_moved_page_changes_only_its_part_of_a_split_sitemap(archive: Path, tm
     parts = sorted(path.name for path in (out / "sitemaps").iterdir())
     assert len(parts) > 3
     write(archive / "seeds/s24.md", story("Story 24, renamed", "Body 24.", date="2024-01-25"))
+    read: list[str] = []
+    load = refile._READER.load
+    monkeypatch.setattr(refile._READER, "load", lambda data: read.append(load(data).url) or load(data))
     _, urls = rendered(archive, out)
     # The newest story, listed in the last file of stories (oldest first) and before the other pages.
     assert [url for url in urls if url.startswith("/sitemaps/")] == ["/sitemaps/sitemap-3.xml"]
+    # Of the sitemap's files, the one that lists the story's old URL is the only one read.
+    assert [url for url in read if url.startswith("/sitemap")] == ["/sitemap.xml", "/sitemaps/sitemap-3.xml"]
     assert "https://news.example/world/story-24-renamed/" in (out / "sitemaps/sitemap-3.xml").read_text()
     _same_as_fresh(archive, out, tmp_path)
 

@@ -30,9 +30,9 @@ from sitegen.parallel import RENDER_CHUNK, RenderSettings, chunked_iter, default
 from sitegen.plan import Page, redirect_pages, redirects_file, sitemap_pages
 from sitegen.published import UrlRecord, identity
 from sitegen.redirects import REDIRECTS_FILE
-from sitegen.refile import refiled_pages, stored_sitemap
+from sitegen.refile import refiled_pages, sitemap_files_listing, stored_sitemap
 from sitegen.render import make_environment, render_noting_bodies, template_hashes
-from sitegen.sitemaps import changed_chunks
+from sitegen.sitemaps import changed_chunks, changed_in
 from sitegen.urls import Links, output_path
 from sitegen.write import Staging
 
@@ -492,21 +492,27 @@ def _moved_sitemaps(cache: Cache, moved: dict[str, str], base_url: str,
                     ) -> tuple[dict[str, Page], list[str], dict[str, str]] | None:
     """The sitemap's files with moved URLs changed; the URLs of files it no longer has; the old fingerprints."""
     try:
-        stored = stored_sitemap(cache)
+        # Most often the files that list a moved URL change, and they alone, and only they are read.
+        listing = sitemap_files_listing(cache, moved)
+        changed = None if listing is None else changed_in(listing[0], moved, base_url)
+        stored = stored_sitemap(cache) if changed is None else None
     except (BuildError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
         return None
-    if stored is None:
-        return None
-    _, parts, prints, _ = stored
-    # Most often the files that list a moved URL change, and they alone.
-    changed = changed_chunks([entries for _, entries in parts], moved, base_url)
-    if changed is not None:
-        pages = {parts[n][0]: Page(parts[n][0], "sitemap:urlset", {"entries": entries}) for n, entries in changed.items()}
-        return pages, [], {url: prints[url] for url in pages if url in prints}
-    new_pages = sitemap_pages([(moved.get(url, url), lastmod) for _, entries in parts for url, lastmod in entries],
-                              base_url)
-    pages = {page.url: page for page in new_pages}
-    return pages, sorted(set(prints) - set(pages)), prints
+    if listing is not None and changed is not None:
+        _, prints, files = listing
+    else:
+        if stored is None:
+            return None
+        _, parts, prints, _ = stored
+        files = [url for url, _ in parts]
+        changed = changed_chunks([entries for _, entries in parts], moved, base_url)
+        if changed is None:
+            new_pages = sitemap_pages([(moved.get(url, url), lastmod) for _, entries in parts for url, lastmod in entries],
+                                      base_url)
+            pages = {page.url: page for page in new_pages}
+            return pages, sorted(set(prints) - set(pages)), prints
+    pages = {files[n]: Page(files[n], "sitemap:urlset", {"entries": entries}) for n, entries in changed.items()}
+    return pages, [], {url: prints[url] for url in pages if url in prints}
 
 
 def _workers_pay(pages: int) -> bool:

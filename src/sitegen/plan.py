@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from sitegen import sitemaps
 from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.feeds import FORMATS, Feed, feed_entries, feed_title
@@ -297,7 +298,10 @@ def sitemap_pages(entries: list[SitemapEntry], base_url: str,
         url = f"/sitemaps/sitemap-{number}.xml"
         parts.append((url, newest(chunk)))
         pages.append(Page(url, "sitemap:urlset", {"entries": chunk}))
-    pages.append(Page("/sitemap.xml", "sitemap:index", {"parts": tuple(parts)}))
+    # How many entries each file lists, which the index does not show: an edit that moves a URL reads
+    # the files that may list it alone, knowing from these that the rest are full (see `changed_chunks`).
+    counts = (sitemaps.MAX_URLS,) * len(before) + tuple(map(len, chunks))
+    pages.append(Page("/sitemap.xml", "sitemap:index", {"parts": tuple(parts), "counts": counts}))
     return pages
 
 

@@ -86,11 +86,17 @@ def changed_chunks(chunks: list[tuple[SitemapEntry, ...]], changed: Mapping[str,
     an archive's sitemap, without sizing its 140,000 entries again.
     """
     max_urls = max_urls or MAX_URLS
-    max_bytes = max_bytes or MAX_BYTES
     if any(len(chunk) != max_urls for chunk in chunks[:-1]):
         return None
+    return changed_in(dict(enumerate(chunks)), changed, base_url, max_bytes)
+
+
+def changed_in(chunks: Mapping[int, tuple[SitemapEntry, ...]], changed: Mapping[str, str], base_url: str,
+               max_bytes: int | None = None) -> dict[int, tuple[SitemapEntry, ...]] | None:
+    """`changed_chunks` of a sitemap split by count, given the chunks (by number) that may list a URL in `changed`."""
+    max_bytes = max_bytes or MAX_BYTES
     found: dict[int, tuple[SitemapEntry, ...]] = {}
-    for number, chunk in enumerate(chunks):
+    for number, chunk in chunks.items():
         if changed.keys().isdisjoint(map(itemgetter(0), chunk)):
             continue
         found[number] = tuple((changed.get(url, url), lastmod) for url, lastmod in chunk)
