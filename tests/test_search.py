@@ -102,9 +102,9 @@ def count_indexing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Counts:
     counts = Counts(tmp_path / "indexed-counts")
     original = search._Pagefind.write
 
-    def counting(self: Any, folder: Path) -> None:
+    def counting(self: Any, folder: Path, like: Path | None = None) -> None:
         counts.append(self.added)
-        original(self, folder)
+        original(self, folder, like)
 
     monkeypatch.setattr(search._Pagefind, "write", counting)
     return counts
@@ -142,6 +142,26 @@ def test_a_bundle_s_files_are_written_whole_from_pagefind_s_reply(tmp_path: Path
         with pytest.raises(BuildError, match="outside its bundle"):
             search.write_bundle([{"path": outside, "content": ""}], tmp_path / "other")
     assert not (tmp_path / "escaped.js").exists()
+
+
+def test_a_bundle_s_files_as_they_were_are_linked_to_the_shard_it_replaces(tmp_path: Path) -> None:
+    def reply(**files: bytes) -> list[dict[str, str]]:
+        return [{"path": path.replace("__", "/").replace("_pf", ".pf"), "content": base64.b64encode(data).decode()}
+                for path, data in files.items()]
+
+    search.write_bundle(reply(fragment__a_pf=b"story a", fragment__b_pf=b"story b", entry=b"old"), tmp_path / "old")
+    search.write_bundle(reply(fragment__a_pf=b"story a", fragment__b_pf=b"story b, edited", entry=b"new",
+                              fragment__c_pf=b"story c"), tmp_path / "new", like=tmp_path / "old")
+    old, new = tmp_path / "old", tmp_path / "new"
+    # The same bytes at the same path: one file; any other, written anew.
+    assert (new / "fragment/a.pf").stat().st_ino == (old / "fragment/a.pf").stat().st_ino
+    assert {path: (new / path).read_bytes() for path in ("fragment/a.pf", "fragment/b.pf", "fragment/c.pf", "entry")} \
+        == {"fragment/a.pf": b"story a", "fragment/b.pf": b"story b, edited", "fragment/c.pf": b"story c", "entry": b"new"}
+    assert [path for path in ("fragment/b.pf", "entry") if (new / path).stat().st_ino == (old / path).stat().st_ino] == []
+    assert (old / "fragment/b.pf").read_bytes() == b"story b" and (old / "entry").read_bytes() == b"old"
+    # A bundle to be like that is gone: every file written.
+    search.write_bundle(reply(fragment__a_pf=b"story a"), tmp_path / "alone", like=tmp_path / "gone")
+    assert (tmp_path / "alone/fragment/a.pf").read_bytes() == b"story a"
 
 
 def test_every_shard_of_an_index_of_many_is_whole(make_site: Callable[..., Path], tmp_path: Path,
@@ -267,7 +287,7 @@ def test_a_record_that_cannot_be_made_stops_its_shard_and_leaves_nothing_half_wr
 
 def test_a_shard_whose_files_cannot_all_be_written_leaves_none_behind(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    def disk_full(files: Any, folder: Path) -> None:
+    def disk_full(files: Any, folder: Path, like: Path | None = None) -> None:
         write(folder / "pagefind-entry.json", "{}")
         raise OSError(28, "No space left on device")
 
@@ -482,9 +502,14 @@ def test_an_edit_s_shard_is_indexed_while_its_pages_render(make_site: Callable[.
     monkeypatch.setattr(search._Pagefind, "add", add)
     monkeypatch.setattr(edits, "_render", render)
     full, counts = count_full_updates(monkeypatch), count_indexing(monkeypatch, tmp_path)
+    store = site / ".sitegen-cache/search"
+    scripts = {shard.name: (shard / "pagefind.js").stat().st_ino for shard in store.glob("shard.*")}
     write(site / "seeds/market.md", STORIES["seeds/market.md"].replace("Market prices fall", "Market prices tumble"))
     assert not build_into(site, out).errors
     assert waited == [True] and full == [] and counts == [2]
+    # The new shard's files that are as they were are the replaced shard's own, not made again.
+    made = [shard for shard in store.glob("shard.*") if shard.name not in scripts]
+    assert len(made) == 1 and (made[0] / "pagefind.js").stat().st_ino in scripts.values()
     # Kept as of the log's end, the build's own writes included: the next build reads none of them again.
     with sqlite3.connect(site / ".sitegen-cache/cache.sqlite3") as db:
         mark = json.loads(db.execute("SELECT value FROM meta WHERE key = 'search'").fetchone()[0])["mark"]
