@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from sitegen import build as build_module
-from sitegen import refile, sitemaps
+from sitegen import edits, refile, sitemaps
 from sitegen.cache import Cache
 from sitegen.edits import same_filing
 from sitegen.model import Article, Term
+from sitegen.plan import Page
 from sitegen.slugs import slugify
 from sitegen.urls import output_path
 from tests.conftest import build_into, count_plans, rendered, story, write
@@ -62,6 +63,38 @@ def test_a_new_headline_moves_the_page_and_leaves_a_redirect(archive: Path, tmp_
     # One page more, the old URL's redirect, and the host redirect file.
     assert report.pages == first.pages + 2 == build_into(archive, tmp_path / "count", cache=False).pages
     _same_as_fresh(archive, out, tmp_path)
+
+
+def test_a_body_edit_of_a_renamed_story_leaves_its_redirects_as_they_were(archive: Path, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    rendered(archive, out)
+    write(archive / "seeds/s10.md", story("Story ten, renamed", "Body 10.", date="2024-01-11"))
+    rendered(archive, out)
+    write(archive / "seeds/s10.md", story("Story ten, renamed again", "Body 10.", date="2024-01-11"))
+    _, urls = rendered(archive, out)
+    assert {"/world/story-10/", "/world/story-ten-renamed/", "/_redirects"} <= set(urls)
+    before = tree_digest(out)
+    planned = count_plans(monkeypatch)
+    write(archive / "seeds/s10.md", story("Story ten, renamed again", "Body 10, corrected.", date="2024-01-11"))
+    _, urls = rendered(archive, out)
+    # The redirects show the story's headline and URL, which the edit left alone: they are not rendered again.
+    assert planned == [] and "/world/story-ten-renamed-again/" in urls
+    assert not {"/world/story-10/", "/world/story-ten-renamed/", "/_redirects"} & set(urls)
+    assert {_url(name) for name in _changed(before, tree_digest(out))} == set(urls)
+    assert "url=../../world/story-ten-renamed-again/" in _text(out, "/world/story-10/")
+    _same_as_fresh(archive, out, tmp_path)
+
+
+def test_redirect_pages_alone_are_not_worth_forking_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(edits, "default_workers", lambda: 2)
+    monkeypatch.setattr(edits, "may_share", lambda: True)
+    redirects = [Page(f"/old-{n}/", "redirect", {"target": "/new/", "headline": "H", "language": "en"})
+                 for n in range(10 * edits.PARALLEL_PAGES)]
+    listings = [Page(f"/list/{n}/", "list.html", {}) for n in range(edits.PARALLEL_PAGES)]
+    assert not edits._workers_pay(redirects)
+    assert edits._workers_pay([*redirects, *listings])
+    assert not edits._workers_pay([*redirects, *listings[1:]])
 
 
 def test_a_standfirst_edit_renders_the_pages_that_name_the_story_and_not_the_sitemap(

@@ -39,6 +39,9 @@ from sitegen.write import Staging
 # Pages at which a build after edits renders in forked workers rather than one at a time (a render
 # chunk for each of two): below this, starting them costs about what they save.
 PARALLEL_PAGES = 2 * RENDER_CHUNK
+# Pages whose context holds all they show, in plain values, not articles: their fingerprint changes
+# whenever they do, so they are rendered only then.
+WHOLE_IN_CONTEXT = frozenset({"sitemap:urlset", "redirect", "redirects"})
 
 
 @dataclass(frozen=True)
@@ -235,8 +238,8 @@ def patch_edits(config: Config, settings: LoadSettings, scanned: dict[str, str],
         - len(cache.stored_pages(moved.values()))
     pages.update(redirects)
     removed = [url for url in removed if url not in redirects]
-    # Pages loaded from the cache show an edited article; a sitemap part is rendered only if it changed.
-    must = {url for url, page in pages.items() if page.template != "sitemap:urlset"}
+    # Pages loaded from the cache show an edited article; a sitemap part or redirect is rendered only if it changed.
+    must = {url for url, page in pages.items() if page.template not in WHOLE_IN_CONTEXT}
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed, must, record, reach.targets)
     record.write()
     cache.store_file_digests(touched, replace_all=False)
@@ -291,7 +294,7 @@ def _patch_refiled(config: Config, template_dirs: list[Path], cache: Cache, outp
     cards.update((article.digest, card) for article, card in (*new.values(), *lifted.values()))
     removed = sorted(gone)
     rendered = _render(config, template_dirs, cache, output, pages, previous, cards, removed,
-                       showing | redirects.keys() | relinked.keys(), record, reach.targets)
+                       showing | relinked.keys(), record, reach.targets)
     record.write()
     cache.store_file_digests(touched, replace_all=False)
     cache.forget_files(removed_files)
@@ -515,9 +518,12 @@ def _moved_sitemaps(cache: Cache, moved: dict[str, str], base_url: str,
     return pages, [], {url: prints[url] for url in pages if url in prints}
 
 
-def _workers_pay(pages: int) -> bool:
-    """Whether forked workers would render this many pages sooner, within the memory they may copy."""
-    return pages >= PARALLEL_PAGES and default_workers() > 1 and may_share()
+def _workers_pay(pages: Iterable[Page]) -> bool:
+    """Whether forked workers would render these pages sooner, within the memory they may copy."""
+    # A redirect page takes a hundredth of a millisecond: a story renamed a hundred times had its
+    # hundred sent to workers, whose forking took longer than rendering them here.
+    heavy = sum(page.template != "redirect" for page in pages)
+    return heavy >= PARALLEL_PAGES and default_workers() > 1 and may_share()
 
 
 def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Path, pages: dict[str, Page],
@@ -553,7 +559,7 @@ def _render(config: Config, template_dirs: list[Path], cache: Cache, output: Pat
     cache.discard_staged_pages()
     rendered = []
     try:
-        if not _workers_pay(len(pages)):
+        if not _workers_pay(pages[url] for url, _, _, _ in todo):
             for url, print_, data, named in changed():
                 text, used = render_noting_bodies(env, pages[url])
                 staging.write(url, text)
