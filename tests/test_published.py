@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import feedparser
 import pytest
@@ -348,8 +349,14 @@ def test_a_record_looked_up_in_its_text_answers_as_the_parsed_record(record: dic
     looked_up = RecordText(Path(RECORD_NAME), text)
     for url in [*record, "/absent/", *(url[:-1] for url in record)]:
         assert looked_up.get(url) == record.get(url)
-    for name in {entry.article for entry in record.values()} | {"absent.md", "live"}:
+    names = {entry.article for entry in record.values()} | {"absent.md", "live"}
+    for name in names:
         assert looked_up.of_article(name) == sorted((url, e) for url, e in record.items() if e.article == name)
+    live = {name: sorted(url for url, e in record.items() if e.article == name and e.state == "live") for name in names}
+    # Looked up by name, and in a pass over the lines.
+    for few in (len(names), 0):
+        with mock.patch.object(sitegen.published, "FEW_NAMES", few):
+            assert RecordText(Path(RECORD_NAME), text).live_urls(names) == {name: urls for name, urls in live.items() if urls}
     for states in (("moved", "alias"), ("moved", "gone", "alias")):
         assert looked_up.in_state(*states) == sorted((url, e) for url, e in record.items() if e.state in states)
 

@@ -123,6 +123,11 @@ def _parse_record(path: Path, text: str) -> Record:
     return record
 
 
+# Articles whose URLs are looked up one by one rather than in a pass over the whole record: a name's
+# two searches take a tenth of the pass.
+FEW_NAMES = 8
+
+
 class RecordText:
     """A record a build has read whole before (and so checked), looked up in its text a line at a time.
 
@@ -137,6 +142,7 @@ class RecordText:
         self._lines = "\n" + (text.replace("\r\n", "\n") if "\r" in text else text) + "\n"
         self._whole: Record | None = None
         self._in: dict[str, list[tuple[str, Entry]]] = {}
+        self._of: dict[str, list[tuple[str, Entry]]] = {}
 
     @classmethod
     def read(cls, path: Path) -> RecordText:
@@ -153,8 +159,11 @@ class RecordText:
         return found[1] if found is not None and found[0] == url else None
 
     def of_article(self, name: str) -> list[tuple[str, Entry]]:
-        """The record's URLs of the article named `name`, sorted."""
-        return sorted({line for end in "\t\n" for line in self._at(f"\t{name}{end}") if line[1].article == name})
+        """The record's URLs of the article named `name`, sorted: two searches of the text, made once."""
+        if name not in self._of:
+            self._of[name] = sorted({line for end in "\t\n" for line in self._at(f"\t{name}{end}")
+                                     if line[1].article == name})
+        return list(self._of[name])
 
     def in_state(self, *states: str) -> list[tuple[str, Entry]]:
         """Every URL in one of `states`: few in a record, each found by a search for its state's field."""
@@ -195,10 +204,14 @@ class RecordText:
         return low
 
     def live_urls(self, names: Collection[str]) -> dict[str, list[str]]:
-        """The live URLs of each article named in `names`, sorted: one pass over the lines, which
-        costs a third of parsing them all (40 ms at 100,000 articles), however many names there are."""
+        """The live URLs of each article named in `names`, sorted: searched for by name when they are few,
+        else one pass over the lines, which costs a third of parsing them all (40 ms at 100,000 articles)."""
         found: dict[str, list[str]] = {}
-        if not names:
+        if len(names) <= FEW_NAMES:
+            for name in sorted(names):
+                urls = [url for url, entry in self.of_article(name) if entry.state == "live"]
+                if urls:
+                    found[name] = urls
             return found
         for line in self._lines.split("\n"):
             url, live, rest = line.partition("\tlive\t")
